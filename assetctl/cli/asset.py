@@ -1,0 +1,292 @@
+"""`assetctl asset ...`: parse flags, call one core function in one transaction, render."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from assetctl.cli.render import OutputFormat, render_list, render_record, resolve_format
+from assetctl.cli.state import AppState, get_state
+from assetctl.errors import ExitStatus, InvalidInputError
+
+if TYPE_CHECKING:
+    from assetctl.core.assets import Change
+
+app = typer.Typer(help="Add, find, change and retire assets.", no_args_is_help=True)
+
+T = TypeVar("T")
+
+LIST_COLUMNS = ("tag", "name", "category", "status", "assignee", "location", "serial")
+HISTORY_FIELDS = ("id", "asset_id", "tag", "at", "actor", "action", "changes")
+HISTORY_COLUMNS = ("at", "actor", "action", "summary")
+
+Output = Annotated[
+    OutputFormat | None,
+    typer.Option("-o", "--output", help="table, json, jsonl, csv or tsv.", case_sensitive=False),
+]
+Ref = Annotated[str, typer.Argument(help="Asset tag, or numeric id (id:N to force the id).")]
+
+
+def _opt(help_text: str) -> Any:
+    return typer.Option(help=help_text)
+
+
+Serial = Annotated[str | None, _opt("Serial number (unique among active assets).")]
+Status = Annotated[str | None, _opt("in_stock, assigned, in_repair, retired or lost.")]
+Manufacturer = Annotated[str | None, _opt("Manufacturer, e.g. Lenovo.")]
+Model = Annotated[str | None, _opt("Model, e.g. ThinkPad T14.")]
+Location = Annotated[str | None, _opt("Where the asset is.")]
+PurchaseDate = Annotated[str | None, _opt("Purchase date, YYYY-MM-DD.")]
+PurchaseCost = Annotated[str | None, _opt("Purchase cost, e.g. 1299.50.")]
+WarrantyUntil = Annotated[str | None, _opt("End of warranty, YYYY-MM-DD.")]
+Notes = Annotated[str | None, _opt("Free-form notes.")]
+
+
+def _write(state: AppState, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    with state.transaction(write=True) as session:
+        return fn(session, *args, **kwargs)
+
+
+def _read(state: AppState, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    with state.transaction() as session:
+        return fn(session, *args, **kwargs)
+
+
+def _show(state: AppState, output: OutputFormat | None, record: dict[str, Any]) -> None:
+    from assetctl.core.assets import ASSET_FIELDS
+
+    render_record(state, resolve_format(state, output), record, fields=ASSET_FIELDS)
+
+
+def _report_change(
+    state: AppState, output: OutputFormat | None, change: Change, done: str
+) -> None:
+    asset = change.asset
+    target = f" to {asset['assignee']}" if done == "Assigned" else ""
+    state.info(
+        f"{done} asset {asset['tag']}{target}." if change.changed else f"Asset {asset['tag']} unchanged."
+    )
+    _show(state, output, change.asset)
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    tag: Annotated[str, typer.Option(help="Unique asset tag, e.g. LAP-0042 (max 64).")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    category: Annotated[str, typer.Option(help="Category, e.g. laptop, monitor, phone.")],
+    serial: Serial = None,
+    status: Status = None,
+    manufacturer: Manufacturer = None,
+    model: Model = None,
+    location: Location = None,
+    assignee: Annotated[str | None, _opt("Person the asset is assigned to.")] = None,
+    purchase_date: PurchaseDate = None,
+    purchase_cost: PurchaseCost = None,
+    warranty_until: WarrantyUntil = None,
+    notes: Notes = None,
+    output: Output = None,
+) -> None:
+    """Add an asset to the inventory."""
+    from assetctl.core.assets import add_asset
+    from assetctl.core.fields import parse_fields
+
+    state = get_state(ctx)
+    fields = parse_fields(
+        {
+            "tag": tag, "name": name, "category": category, "status": status, "serial": serial,
+            "manufacturer": manufacturer, "model": model, "location": location,
+            "assignee": assignee, "purchase_date": purchase_date, "purchase_cost": purchase_cost,
+            "warranty_until": warranty_until, "notes": notes,
+        }  # fmt: skip
+    )
+    record = _write(state, add_asset, fields, state.actor())
+    state.info(f"Added asset {record['tag']} (id {record['id']}).")
+    _show(state, output, record)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    ref: Ref,
+    deleted: Annotated[bool, typer.Option("--deleted", help="Look among deleted assets.")] = False,
+    output: Output = None,
+) -> None:
+    """Show one asset."""
+    from assetctl.core.assets import get_asset
+
+    state = get_state(ctx)
+    _show(state, output, _read(state, get_asset, ref, deleted=deleted))
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    status: Annotated[str | None, _opt("Only this status.")] = None,
+    category: Annotated[str | None, _opt("Only this category.")] = None,
+    assignee: Annotated[str | None, _opt("Only assets assigned to this person.")] = None,
+    location: Annotated[str | None, _opt("Only assets at this location.")] = None,
+    search: Annotated[
+        str | None, _opt("Case-insensitive text in tag, name, serial, model or assignee.")
+    ] = None,
+    sort: Annotated[str | None, _opt("FIELD or FIELD:desc (default: tag).")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, max=1000, help="Rows per page (default 50).")
+    ] = None,
+    cursor: Annotated[str | None, _opt("Continue after the page that printed this cursor.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every matching row, streamed.")] = False,
+    deleted: Annotated[bool, typer.Option("--deleted", help="List deleted assets instead.")] = False,
+    output: Output = None,
+) -> None:
+    """List assets, one page at a time (or --all)."""
+    from assetctl.core.assets import ASSET_FIELDS, iter_assets, list_assets
+    from assetctl.core.listing import Sort, make_filters
+
+    state = get_state(ctx)
+    if all_ and limit is not None:
+        raise InvalidInputError("--all and --limit cannot be used together")
+    filters = make_filters(
+        status=status, category=category, assignee=assignee, location=location,
+        search=search, deleted=deleted,
+    )  # fmt: skip
+    order = Sort.parse(sort)
+    fmt = resolve_format(state, output)
+    if all_:
+        with state.transaction() as session:
+            rows = iter_assets(session, filters, order, cursor)
+            render_list(state, fmt, rows, columns=LIST_COLUMNS, fields=ASSET_FIELDS)
+        return
+    page = _read(state, list_assets, filters, order, limit or state.settings.list_limit, cursor)
+    extra = {"next_cursor": page.next_cursor} if fmt == "json" else None
+    count = render_list(
+        state, fmt, page.rows, columns=LIST_COLUMNS, fields=ASSET_FIELDS, extra=extra
+    )
+    if count == 0 and fmt == "table":
+        state.info("No assets match.")
+    if page.next_cursor and fmt != "json":
+        state.info(f"More results: add --cursor {page.next_cursor}")
+
+
+@app.command()
+def update(
+    ctx: typer.Context,
+    ref: Ref,
+    tag: Annotated[str | None, _opt("New tag.")] = None,
+    name: Annotated[str | None, _opt("New name.")] = None,
+    category: Annotated[str | None, _opt("New category.")] = None,
+    status: Status = None,
+    serial: Serial = None,
+    manufacturer: Manufacturer = None,
+    model: Model = None,
+    location: Location = None,
+    purchase_date: PurchaseDate = None,
+    purchase_cost: PurchaseCost = None,
+    warranty_until: WarrantyUntil = None,
+    notes: Notes = None,
+    if_version: Annotated[
+        int | None,
+        typer.Option(help="Fail with exit 6 unless the asset is still at this version."),
+    ] = None,
+    output: Output = None,
+) -> None:
+    """Change fields of an asset. An empty value ("") clears an optional field."""
+    from assetctl.core.assets import update_asset
+    from assetctl.core.fields import parse_fields
+
+    state = get_state(ctx)
+    fields = parse_fields(
+        {
+            "tag": tag, "name": name, "category": category, "status": status, "serial": serial,
+            "manufacturer": manufacturer, "model": model, "location": location,
+            "purchase_date": purchase_date, "purchase_cost": purchase_cost,
+            "warranty_until": warranty_until, "notes": notes,
+        },  # fmt: skip
+        clearing=True,
+    )
+    change = _write(state, update_asset, ref, fields, state.actor(), if_version=if_version)
+    _report_change(state, output, change, "Updated")
+
+
+@app.command()
+def assign(
+    ctx: typer.Context,
+    ref: Ref,
+    to: Annotated[str, typer.Option("--to", help="Person receiving the asset.")],
+    output: Output = None,
+) -> None:
+    """Assign an asset to a person (status becomes `assigned`)."""
+    from assetctl.core.assets import assign_asset
+    from assetctl.core.fields import PARSERS
+
+    state = get_state(ctx)
+    person = PARSERS["assignee"](to)
+    change = _write(state, assign_asset, ref, person, state.actor())
+    _report_change(state, output, change, "Assigned")
+
+
+@app.command()
+def unassign(ctx: typer.Context, ref: Ref, output: Output = None) -> None:
+    """Take an asset back (status becomes `in_stock`)."""
+    from assetctl.core.assets import unassign_asset
+
+    state = get_state(ctx)
+    change = _write(state, unassign_asset, ref, state.actor())
+    _report_change(state, output, change, "Unassigned")
+
+
+@app.command()
+def delete(
+    ctx: typer.Context,
+    ref: Ref,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    output: Output = None,
+) -> None:
+    """Soft-delete an asset (`asset restore` undoes it)."""
+    from assetctl.core.assets import delete_asset
+
+    state = get_state(ctx)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InvalidInputError(
+                f"refusing to delete {ref!r} without confirmation",
+                hint="pass --yes when running without a terminal",
+            )
+        if not typer.confirm(f"Delete asset {ref}?", default=False, err=True):
+            state.info("Cancelled; nothing was deleted.")
+            raise typer.Exit(int(ExitStatus.INTERRUPTED))
+    change = _write(state, delete_asset, ref, state.actor())
+    _report_change(state, output, change, "Deleted")
+
+
+@app.command()
+def restore(ctx: typer.Context, ref: Ref, output: Output = None) -> None:
+    """Bring back a deleted asset."""
+    from assetctl.core.assets import restore_asset
+
+    state = get_state(ctx)
+    change = _write(state, restore_asset, ref, state.actor())
+    _report_change(state, output, change, "Restored")
+
+
+def _summary(changes: dict[str, Any]) -> str:
+    def show(value: Any) -> str:
+        return "-" if value is None else str(value)
+
+    return "; ".join(f"{k}: {show(v['old'])} -> {show(v['new'])}" for k, v in changes.items())
+
+
+@app.command()
+def history(ctx: typer.Context, ref: Ref, output: Output = None) -> None:
+    """Every change to an asset: who, when, and each field's old -> new value."""
+    from assetctl.core.assets import asset_history
+
+    state = get_state(ctx)
+    events = _read(state, asset_history, ref)
+    rows = [{**event, "summary": _summary(event["changes"])} for event in events]
+    render_list(
+        state, resolve_format(state, output), rows, columns=HISTORY_COLUMNS, fields=HISTORY_FIELDS
+    )
+

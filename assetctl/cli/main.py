@@ -1,0 +1,195 @@
+"""The `assetctl` entry point: the root Typer app, global options and the single error
+boundary that maps every failure to one line on stderr and a documented exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from assetctl import __version__
+from assetctl.cli import asset, config_cmd, db_cmd, setup_cmd
+from assetctl.cli.state import AppState
+from assetctl.errors import AssetctlError, ExitStatus
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success (an empty listing is success)
+  1  unexpected internal error (a bug; rerun with --debug)
+  2  usage error or invalid input
+  3  not found
+  4  not authenticated
+  5  permission denied
+  6  conflict (duplicate tag or serial, stale version, invalid state change)
+  7  a required service is unavailable (database not reachable or not migrated)
+  130 interrupted"""
+
+app = typer.Typer(
+    name="assetctl",
+    help="Manage company IT assets (laptops, monitors, phones) from the command line.",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+)
+app.add_typer(asset.app, name="asset")
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(config_cmd.app, name="config")
+setup_cmd.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"assetctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: Annotated[
+        str | None, typer.Option(
+            "--profile", metavar="NAME", help="Config profile to use [env: ASSETCTL_PROFILE]."
+        )
+    ] = None,
+    no_color: Annotated[bool, typer.Option("--no-color", help="Never use colour.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("-q", "--quiet", help="Print only data and errors.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log more detail.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks and debug logs.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    state = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
+    state.profile, state.no_color, state.quiet = profile, no_color, quiet
+    state.verbose, state.debug = verbose or debug, debug
+    ctx.obj = state
+    if state.verbose:
+        import logging
+
+        logging.basicConfig(
+            level=logging.DEBUG if debug else logging.INFO,
+            stream=state.err,
+            format="assetctl: %(levelname)s %(name)s: %(message)s",
+        )
+
+
+def _wants_json(argv: Sequence[str]) -> bool:
+    for i, arg in enumerate(argv):
+        if arg in ("-o", "--output") and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--output="):
+            value = arg.split("=", 1)[1]
+        elif arg.startswith("-o") and len(arg) > 2:
+            value = arg[2:]
+        else:
+            continue
+        if value in ("json", "jsonl"):
+            return True
+    return False
+
+
+def _report(
+    stderr: Any, *, code: int, kind: str, message: str, hint: str | None, as_json: bool
+) -> None:
+    if as_json:
+        import json
+
+        payload = {"code": code, "type": kind, "message": message}
+        if hint:
+            payload["hint"] = hint
+        print(json.dumps({"error": payload}), file=stderr)
+        return
+    print(f"error: {message}", file=stderr)
+    if hint:
+        print(f"hint: {hint}", file=stderr)
+
+
+def run(
+    argv: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdout: Any = None,
+    stderr: Any = None,
+) -> int:
+    """Run one command and return its exit status. Every error is turned into a status here."""
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    from typer.exceptions import Abort
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    err = stderr or sys.stderr
+    state = AppState(env=dict(os.environ if env is None else env), stdout=stdout, stderr=stderr)
+    as_json = _wants_json(args)
+    debug = "--debug" in args
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="assetctl", standalone_mode=False, obj=state)
+    except AssetctlError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc(file=err)
+        _report(
+            err,
+            code=int(exc.exit_status),
+            kind=exc.kind,
+            message=exc.message,
+            hint=exc.hint,
+            as_json=as_json,
+        )
+        return int(exc.exit_status)
+    except NoArgsIsHelpError as exc:
+        print(exc.format_message(), file=err)
+        return int(ExitStatus.USAGE)
+    except ClickException as exc:
+        context = getattr(exc, "ctx", None)
+        path = context.command_path if context is not None else "assetctl"
+        _report(
+            err,
+            code=int(ExitStatus.USAGE),
+            kind="usage",
+            message=exc.format_message(),
+            hint=f"see `{path} --help`",
+            as_json=as_json,
+        )
+        return int(ExitStatus.USAGE)
+    except (Abort, KeyboardInterrupt):
+        print("\ninterrupted", file=err)
+        return int(ExitStatus.INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly like other Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except Exception as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc(file=err)
+        _report(
+            err,
+            code=int(ExitStatus.ERROR),
+            kind="internal",
+            message=f"unexpected internal error: {type(exc).__name__}: {exc}",
+            hint=None if debug else "this is a bug; rerun with --debug to see the traceback",
+            as_json=as_json,
+        )
+        return int(ExitStatus.ERROR)
+    return result if isinstance(result, int) else int(ExitStatus.SUCCESS)
+
+
+def main() -> NoReturn:
+    """Console-script entry point."""
+    sys.exit(run())

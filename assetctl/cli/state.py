@@ -1,0 +1,105 @@
+"""Per-invocation state shared by every command: global options, the injected environment,
+lazily loaded settings and the stderr message channel.
+
+Nothing is built at import time; settings are read on first use so `--help` never touches the
+config file or the database.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TextIO
+
+from assetctl.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+@dataclass
+class AppState:
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    stdout: TextIO | None = None
+    stderr: TextIO | None = None
+    profile: str | None = None
+    no_color: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    debug: bool = False
+    _settings: Settings | None = None
+
+    @property
+    def out(self) -> TextIO:
+        return self.stdout or sys.stdout
+
+    @property
+    def err(self) -> TextIO:
+        return self.stderr or sys.stderr
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.env, profile=self.profile)
+        return self._settings
+
+    @property
+    def color(self) -> bool:
+        """Colour only on a terminal, and never with NO_COLOR, TERM=dumb or --no-color."""
+        return not (
+            self.no_color
+            or "NO_COLOR" in self.env
+            or self.env.get("TERM") == "dumb"
+            or not self.out.isatty()
+        )
+
+    def info(self, message: str) -> None:
+        """A message for people (stderr), silenced by --quiet."""
+        if not self.quiet:
+            print(message, file=self.err)
+
+    def warn(self, message: str) -> None:
+        if not self.quiet:
+            print(f"warning: {message}", file=self.err)
+
+    def actor(self) -> str:
+        """Who is acting, for asset history: the OS user until authentication lands."""
+        import getpass
+
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            return self.env.get("USER") or "unknown"
+
+    @contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[Session]:
+        """One unit of work against the configured database; the embedded default database
+        is created and migrated on first use so a new user can start at once."""
+        from assetctl.db.engine import unit_of_work
+
+        self._ensure_default_database()
+        with unit_of_work(self.settings.database_url, write=write) as session:
+            yield session
+
+    def _ensure_default_database(self) -> None:
+        settings = self.settings
+        if not settings.uses_default_database:
+            return
+        path = settings.database_url.removeprefix("sqlite:///")
+        if os.path.exists(path):
+            return
+        from assetctl.db.migrate import upgrade
+
+        upgrade(settings.database_url)
+        self.info(f"Created a new inventory database at {path}")
+
+
+def get_state(ctx: Any) -> AppState:
+    """The AppState of a Typer/click context (created by the root callback)."""
+    state = ctx.find_root().obj
+    if not isinstance(state, AppState):  # pragma: no cover - the root callback always sets it
+        raise RuntimeError("assetctl state missing from the command context")
+    return state

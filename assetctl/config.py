@@ -1,0 +1,288 @@
+"""Effective settings: defaults < config-file profile < ASSETCTL_* environment < flags.
+
+Every value remembers where it came from so `assetctl config show` can say so. The
+environment is injected (never read from `os.environ` here) so tests build settings for any
+situation without touching the process.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from assetctl.errors import InvalidInputError
+
+ENV_PREFIX = "ASSETCTL_"
+DEFAULT_PROFILE = "default"
+APP_NAME = "assetctl"
+
+
+def config_dir(env: Mapping[str, str]) -> Path:
+    """The directory holding config.toml (XDG_CONFIG_HOME aware)."""
+    xdg = env.get("XDG_CONFIG_HOME")
+    if xdg:
+        return Path(xdg) / APP_NAME
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def data_dir(env: Mapping[str, str]) -> Path:
+    """The directory holding the embedded SQLite database (XDG_DATA_HOME aware)."""
+    xdg = env.get("XDG_DATA_HOME")
+    if xdg:
+        return Path(xdg) / APP_NAME
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_database_url(env: Mapping[str, str]) -> str:
+    return f"sqlite:///{data_dir(env) / 'assetctl.db'}"
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a URL: `postgresql://u:secret@h/db` -> `postgresql://u:***@h/db`."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit((parts.scheme, f"{user}:***@{host}{port}", parts.path, parts.query, ""))
+
+
+# --- value parsers: each takes the raw value (str from env/flags, any TOML type from the
+# file) and returns the typed value or raises ValueError with a reason.
+
+
+def _parse_database_url(raw: object) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError("expected a database URL such as postgresql+psycopg2://user@host/db")
+    url = raw.strip()
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme in ("postgres", "postgresql"):
+        # libpq-style URLs are what people paste; SQLAlchemy wants the driver named.
+        url = "postgresql+psycopg2://" + url.split("://", 1)[1]
+    elif scheme not in ("postgresql+psycopg2", "sqlite", "sqlite+pysqlite"):
+        raise ValueError(
+            "unsupported scheme; use postgresql+psycopg2://user:password@host:5432/db "
+            "or sqlite:///path/to/file.db"
+        )
+    try:
+        port = urlsplit(url).port
+    except ValueError as exc:
+        raise ValueError(f"malformed URL ({exc})") from None
+    del port
+    return url
+
+
+def _parse_positive_int(maximum: int) -> Callable[[object], int]:
+    def parse(raw: object) -> int:
+        if isinstance(raw, bool):
+            raise ValueError("expected a whole number")
+        if isinstance(raw, int):
+            value = raw
+        elif isinstance(raw, str) and raw.strip().isdigit():
+            value = int(raw.strip())
+        else:
+            raise ValueError("expected a whole number")
+        if not 1 <= value <= maximum:
+            raise ValueError(f"must be between 1 and {maximum}")
+        return value
+
+    return parse
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    parse: Callable[[object], Any]
+    default: Callable[[Mapping[str, str]], Any]
+    help: str
+    secret: bool = False
+
+    @property
+    def env_var(self) -> str:
+        return ENV_PREFIX + self.key.upper()
+
+
+SPECS: dict[str, SettingSpec] = {
+    spec.key: spec
+    for spec in (
+        SettingSpec(
+            "database_url",
+            _parse_database_url,
+            default_database_url,
+            "SQLAlchemy URL of the database (SQLite file by default)",
+            secret=True,
+        ),
+        SettingSpec(
+            "list_limit",
+            _parse_positive_int(1000),
+            lambda _env: 50,
+            "rows per page of `asset list` when --limit is not given",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Effective settings, with the origin of each value."""
+
+    values: Mapping[str, Any]
+    sources: Mapping[str, str]
+    profile: str
+    config_path: Path
+    config_exists: bool
+
+    @property
+    def database_url(self) -> str:
+        return str(self.values["database_url"])
+
+    @property
+    def list_limit(self) -> int:
+        return int(self.values["list_limit"])
+
+    @property
+    def uses_default_database(self) -> bool:
+        return self.sources["database_url"] == "default"
+
+    def display_value(self, key: str) -> str:
+        """The value as `config show` prints it: secrets masked."""
+        value = self.values[key]
+        if key == "database_url":
+            return mask_url(str(value))
+        if SPECS[key].secret:
+            return "***" if value else ""
+        return str(value)
+
+
+def _config_path(env: Mapping[str, str]) -> tuple[Path, bool]:
+    explicit = env.get(ENV_PREFIX + "CONFIG")
+    if explicit:
+        return Path(explicit).expanduser(), True
+    return config_dir(env) / "config.toml", False
+
+
+def _read_config_file(path: Path, explicit: bool) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if explicit:
+            raise InvalidInputError(
+                f"config file {path} (from {ENV_PREFIX}CONFIG) does not exist",
+                hint="create it, or unset ASSETCTL_CONFIG to use the default location",
+            ) from None
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"cannot read config file {path}: {exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInputError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _check_keys(table: Mapping[str, Any], where: str) -> None:
+    for key in table:
+        if key not in SPECS:
+            known = ", ".join(sorted(SPECS))
+            raise InvalidInputError(
+                f"unknown setting {key!r} in {where}", hint=f"known settings: {known}"
+            )
+
+
+def load_settings(
+    env: Mapping[str, str],
+    *,
+    profile: str | None = None,
+    flags: Mapping[str, object] | None = None,
+) -> Settings:
+    """Build the effective settings from defaults, the config file, `env` and `flags`.
+
+    Raises InvalidInputError naming the key (and where it came from) for unknown keys,
+    malformed values, or an undefined profile.
+    """
+    path, explicit = _config_path(env)
+    document = _read_config_file(path, explicit)
+    profiles = document.pop("profiles", {})
+    if not isinstance(profiles, dict):
+        raise InvalidInputError(f"'profiles' in {path} must be a table of [profiles.NAME] tables")
+    _check_keys(document, str(path))
+
+    chosen = profile or env.get(ENV_PREFIX + "PROFILE") or DEFAULT_PROFILE
+    if chosen not in profiles and chosen != DEFAULT_PROFILE:
+        defined = ", ".join(sorted(profiles)) or "none"
+        raise InvalidInputError(
+            f"profile {chosen!r} is not defined in {path}", hint=f"defined profiles: {defined}"
+        )
+    profile_table = profiles.get(chosen, {})
+    if not isinstance(profile_table, dict):
+        raise InvalidInputError(f"[profiles.{chosen}] in {path} must be a table")
+    _check_keys(profile_table, f"[profiles.{chosen}] of {path}")
+
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for key, spec in SPECS.items():
+        layers: list[tuple[object, str]] = []
+        if key in document:
+            layers.append((document[key], f"config file {path}"))
+        if key in profile_table:
+            layers.append((profile_table[key], f"config file {path} [profiles.{chosen}]"))
+        if spec.env_var in env and env[spec.env_var] != "":
+            layers.append((env[spec.env_var], f"env {spec.env_var}"))
+        if flags and flags.get(key) is not None:
+            layers.append((flags[key], "flag"))
+        if not layers:
+            values[key] = spec.default(env)
+            sources[key] = "default"
+            continue
+        raw, origin = layers[-1]
+        try:
+            values[key] = spec.parse(raw)
+        except ValueError as exc:
+            raise InvalidInputError(f"invalid value for {key} (from {origin}): {exc}") from None
+        sources[key] = origin
+    return Settings(
+        values=values,
+        sources=sources,
+        profile=chosen,
+        config_path=path,
+        config_exists=path.exists(),
+    )
+
+
+def config_template() -> str:
+    """A commented starter config file listing every setting."""
+    lines = [
+        "# assetctl configuration.",
+        "# Precedence: command-line flags > ASSETCTL_* environment > this file > defaults.",
+        "# Top-level settings apply to every profile; a [profiles.NAME] table overrides them",
+        "# when selected with --profile NAME or ASSETCTL_PROFILE=NAME.",
+        "",
+    ]
+    for spec in SPECS.values():
+        lines.append(f"# {spec.help} (env {spec.env_var})")
+        example = (
+            '"postgresql+psycopg2://assetctl@db.example.com:5432/assetctl"'
+            if spec.key == "database_url"
+            else "50"
+        )
+        lines.append(f"# {spec.key} = {example}")
+        lines.append("")
+    lines += [
+        "# [profiles.staging]",
+        '# database_url = "postgresql+psycopg2://assetctl@staging-db:5432/assetctl"',
+        "",
+    ]
+    return "\n".join(lines)

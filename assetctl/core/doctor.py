@@ -1,0 +1,52 @@
+"""Health checks behind `assetctl doctor`: each returns one line of verdict and detail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from assetctl.config import Settings
+from assetctl.errors import AssetctlError
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def check_config(settings: Settings) -> Check:
+    if settings.config_exists:
+        return Check("config", True, f"{settings.config_path} (profile {settings.profile})")
+    return Check("config", True, f"no file at {settings.config_path}; using defaults and env")
+
+
+def check_database(settings: Settings) -> list[Check]:
+    """Reachability, then migration state (only meaningful when reachable)."""
+    from assetctl.db.engine import describe_target
+    from assetctl.db.migrate import revision
+    from assetctl.db.schema_version import HEAD_REVISION
+
+    target = describe_target(settings.database_url)
+    try:
+        current = revision(settings.database_url)
+    except AssetctlError as exc:
+        return [
+            Check("database", False, exc.message),
+            Check("migrations", False, "not checked: database unreachable"),
+        ]
+    reachable = Check("database", True, f"reachable: {target}")
+    if current == HEAD_REVISION:
+        return [reachable, Check("migrations", True, f"at head ({HEAD_REVISION})")]
+    state = "never migrated" if current is None else f"at {current}, expected {HEAD_REVISION}"
+    return [reachable, Check("migrations", False, f"{state}; run `assetctl db upgrade`")]
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    """Every check, in order; a failing check never stops the others."""
+    checks: list[Check] = [check_config(settings)]
+    steps: list[Callable[[Settings], list[Check]]] = [check_database]
+    for step in steps:
+        checks.extend(step(settings))
+    return checks

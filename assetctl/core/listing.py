@@ -1,0 +1,284 @@
+"""Asset listing: filters, whitelisted sorting and keyset pagination with opaque cursors.
+
+A cursor carries the sort key and id of the last row of a page, the sort it was made for and a
+fingerprint of the filters, plus a checksum. A cursor that was edited, truncated, or used with
+other filters or another sort is refused (exit 2) instead of silently returning a wrong page.
+Pages never use OFFSET, so page N costs the same as page 1.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from assetctl.core.fields import parse_status
+from assetctl.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement, Select
+    from sqlalchemy.orm import Session
+
+# Sort keys users may pass to --sort, and whether the column can hold NULL.
+SORTABLE: dict[str, bool] = {
+    "tag": False,
+    "name": False,
+    "category": False,
+    "status": False,
+    "serial": True,
+    "manufacturer": True,
+    "model": True,
+    "location": True,
+    "assignee": True,
+    "purchase_date": True,
+    "purchase_cost": True,
+    "warranty_until": True,
+    "created_at": False,
+    "updated_at": False,
+    "id": False,
+}
+DATE_KEYS = frozenset({"purchase_date", "warranty_until"})
+TIME_KEYS = frozenset({"created_at", "updated_at"})
+STREAM_BATCH = 1000
+_CURSOR_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str | None = None
+    category: str | None = None
+    assignee: str | None = None
+    location: str | None = None
+    search: str | None = None
+    deleted: bool = False
+
+    def fingerprint(self) -> str:
+        blob = json.dumps(asdict(self), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Sort:
+    key: str = "tag"
+    descending: bool = False
+
+    @classmethod
+    def parse(cls, raw: str | None) -> Sort:
+        """`name`, `name:asc` or `name:desc`; the key must be in the whitelist."""
+        if raw is None or raw.strip() == "":
+            return cls()
+        key, _, direction = raw.strip().partition(":")
+        key = key.strip().lower()
+        if key not in SORTABLE:
+            raise InvalidInputError(
+                f"cannot sort by {key!r}", hint=f"sortable fields: {', '.join(SORTABLE)}"
+            )
+        direction = direction.strip().lower() or "asc"
+        if direction not in ("asc", "desc"):
+            raise InvalidInputError(
+                f"sort direction {direction!r} is not valid", hint="use FIELD, FIELD:asc or FIELD:desc"
+            )
+        return cls(key, direction == "desc")
+
+    def __str__(self) -> str:
+        return f"{self.key}:desc" if self.descending else self.key
+
+
+def make_filters(
+    *,
+    status: str | None,
+    category: str | None,
+    assignee: str | None,
+    location: str | None,
+    search: str | None,
+    deleted: bool,
+) -> Filters:
+    """Normalise filter flags the way values are stored (status and category lower case)."""
+    return Filters(
+        status=parse_status(status) if status is not None else None,
+        category=category.strip().lower() if category is not None else None,
+        assignee=assignee.strip() if assignee is not None else None,
+        location=location.strip() if location is not None else None,
+        search=search.strip() or None if search is not None else None,
+        deleted=deleted,
+    )
+
+
+def _checksum(body: bytes) -> str:
+    return hashlib.sha256(b"assetctl-cursor:" + body).hexdigest()[:12]
+
+
+def _key_to_json(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def _key_from_json(key: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if key in DATE_KEYS:
+        return date.fromisoformat(value)
+    if key in TIME_KEYS:
+        return datetime.fromisoformat(value)
+    if key in ("id", "purchase_cost"):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError("not an integer")
+        return value
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    return value
+
+
+def encode_cursor(filters: Filters, sort: Sort, key_value: Any, row_id: int) -> str:
+    payload = {
+        "v": _CURSOR_VERSION,
+        "s": str(sort),
+        "f": filters.fingerprint(),
+        "k": [_key_to_json(key_value), row_id],
+    }
+    body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode())
+    return body.decode().rstrip("=") + "." + _checksum(body.rstrip(b"="))
+
+
+def decode_cursor(token: str, filters: Filters, sort: Sort) -> tuple[Any, int]:
+    """Return (last key value, last id) from a cursor made by `encode_cursor` for the same
+    filters and sort, or raise InvalidInputError."""
+    bad = InvalidInputError(
+        "the --cursor value is not a cursor produced by `asset list` (or it was edited)",
+        hint="pass the cursor exactly as the previous page printed it",
+    )
+    body, sep, check = token.strip().partition(".")
+    if not sep or _checksum(body.encode()) != check:
+        raise bad
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        payload = json.loads(raw)
+        key_json, row_id = payload["k"]
+        version, sort_text, fingerprint = payload["v"], payload["s"], payload["f"]
+        if version != _CURSOR_VERSION or not isinstance(row_id, int):
+            raise bad
+        key_value = _key_from_json(sort.key, key_json)
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise bad from None
+    if sort_text != str(sort) or fingerprint != filters.fingerprint():
+        raise InvalidInputError(
+            "this cursor belongs to a listing with other filters or another sort order",
+            hint="repeat the same filters and --sort as the command that printed the cursor",
+        )
+    return key_value, row_id
+
+
+def _column(key: str) -> ColumnElement[Any]:
+    from assetctl.db.models import Asset
+
+    table = Asset.__table__
+    return table.c["purchase_cost_cents" if key == "purchase_cost" else key]
+
+
+def _where(stmt: Select[Any], filters: Filters) -> Select[Any]:
+    from sqlalchemy import or_
+
+    if filters.deleted:
+        stmt = stmt.where(_column("deleted_at").is_not(None))
+    else:
+        stmt = stmt.where(_column("deleted_at").is_(None))
+    for key in ("status", "category", "assignee", "location"):
+        value = getattr(filters, key)
+        if value is not None:
+            stmt = stmt.where(_column(key) == value)
+    if filters.search:
+        escaped = (
+            filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        )
+        pattern = f"%{escaped}%"
+        stmt = stmt.where(
+            or_(
+                *(
+                    _column(key).ilike(pattern, escape="\\")
+                    for key in ("tag", "name", "serial", "model", "assignee")
+                )
+            )
+        )
+    return stmt
+
+
+def _after(key: str, descending: bool, value: Any, row_id: int) -> ColumnElement[bool]:
+    """Rows strictly after (value, row_id) in the order ORDER BY key [DESC] NULLS LAST, id."""
+    from sqlalchemy import and_, or_, tuple_
+
+    col, ids = _column(key), _column("id")
+    if key == "id":
+        return ids < row_id if descending else ids > row_id
+    if value is None:  # already in the NULL tail: only the id orders what is left
+        return and_(col.is_(None), ids < row_id if descending else ids > row_id)
+    pair, bound = tuple_(col, ids), tuple_(value, row_id)
+    after = pair < bound if descending else pair > bound
+    return or_(after, col.is_(None)) if SORTABLE[key] else after
+
+
+def _ordered(stmt: Select[Any], sort: Sort) -> Select[Any]:
+    col, ids = _column(sort.key), _column("id")
+    if sort.key == "id":
+        return stmt.order_by(ids.desc() if sort.descending else ids.asc())
+    order = col.desc() if sort.descending else col.asc()
+    if SORTABLE[sort.key]:
+        order = order.nulls_last()
+    return stmt.order_by(order, ids.desc() if sort.descending else ids.asc())
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def _select_page(
+    session: Session, filters: Filters, sort: Sort, limit: int, after: tuple[Any, int] | None
+) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    from assetctl.db.models import Asset
+
+    stmt = _where(select(Asset.__table__), filters)
+    if after is not None:
+        stmt = stmt.where(_after(sort.key, sort.descending, *after))
+    stmt = _ordered(stmt, sort).limit(limit)
+    return [dict(row) for row in session.execute(stmt).mappings()]
+
+
+def _sort_value(row: dict[str, Any], key: str) -> Any:
+    return row["purchase_cost_cents" if key == "purchase_cost" else key]
+
+
+def fetch_page(
+    session: Session, filters: Filters, sort: Sort, limit: int, cursor: str | None
+) -> Page:
+    """One page of at most `limit` rows after `cursor`, and the cursor of the next page."""
+    after = decode_cursor(cursor, filters, sort) if cursor else None
+    rows = _select_page(session, filters, sort, limit + 1, after)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(filters, sort, _sort_value(last, sort.key), last["id"])
+    return Page(rows, next_cursor)
+
+
+def stream_rows(
+    session: Session, filters: Filters, sort: Sort, cursor: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every matching row, fetched in keyset batches so memory stays bounded."""
+    after = decode_cursor(cursor, filters, sort) if cursor else None
+    while True:
+        rows = _select_page(session, filters, sort, STREAM_BATCH, after)
+        yield from rows
+        if len(rows) < STREAM_BATCH:
+            return
+        last = rows[-1]
+        after = (_sort_value(last, sort.key), last["id"])

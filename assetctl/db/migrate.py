@@ -1,0 +1,65 @@
+"""Alembic, driven programmatically by `assetctl db upgrade | current` and `assetctl init`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from assetctl.db.engine import create_db_engine, current_revision, unavailable
+from assetctl.db.schema_version import HEAD_REVISION
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+
+def migrations_dir() -> Path:
+    """`migrations/` beside the package in a checkout, or inside it in an installed wheel."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "migrations", package.parent / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise FileNotFoundError("assetctl's migrations directory is missing from this installation")
+
+
+def alembic_config() -> Config:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    return config
+
+
+def upgrade(url: str) -> tuple[str | None, str]:
+    """Migrate the database at `url` to head. Returns (revision before, revision after)."""
+    from alembic import command
+    from sqlalchemy.exc import OperationalError
+
+    engine = create_db_engine(url, write=True)
+    try:
+        with engine.connect() as conn:
+            before = current_revision(conn)
+            conn.rollback()
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            conn.commit()
+            after = current_revision(conn)
+    except OperationalError as exc:
+        raise unavailable(url, exc) from exc
+    finally:
+        engine.dispose()
+    return before, after or HEAD_REVISION
+
+
+def revision(url: str) -> str | None:
+    """The revision the database is at (None: never migrated)."""
+    from sqlalchemy.exc import OperationalError
+
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            return current_revision(conn)
+    except OperationalError as exc:
+        raise unavailable(url, exc) from exc
+    finally:
+        engine.dispose()

@@ -1,0 +1,163 @@
+"""SQLAlchemy models: the schema of record. Migrations in `migrations/versions` mirror it
+exactly (a test runs Alembic's autogenerate comparison to prove there is no drift)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Deterministic constraint names so migrations and autogenerate agree on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on every backend (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use datetime.now(UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# BIGINT on PostgreSQL, but INTEGER on SQLite so the key stays the rowid alias.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+ACTIVE = text("deleted_at IS NULL")
+
+# Keys `asset list --sort` accepts; each has a (key, id) index for keyset pagination.
+SORT_KEYS = (
+    "tag",
+    "name",
+    "category",
+    "status",
+    "serial",
+    "manufacturer",
+    "model",
+    "location",
+    "assignee",
+    "purchase_date",
+    "purchase_cost",
+    "warranty_until",
+    "created_at",
+    "updated_at",
+)
+# Sort keys whose column is stored under another name.
+SORT_COLUMNS = {"purchase_cost": "purchase_cost_cents"}
+
+
+class Asset(Base):
+    __tablename__ = "assets"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tag: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    serial: Mapped[str | None] = mapped_column(String(128))
+    manufacturer: Mapped[str | None] = mapped_column(String(200))
+    model: Mapped[str | None] = mapped_column(String(200))
+    location: Mapped[str | None] = mapped_column(String(200))
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    purchase_date: Mapped[date | None] = mapped_column(Date)
+    # Integer cents: exact on every backend (SQLite has no exact decimal type).
+    purchase_cost_cents: Mapped[int | None] = mapped_column(BigInteger)
+    warranty_until: Mapped[date | None] = mapped_column(Date)
+    description: Mapped[str | None] = mapped_column(Text)
+    description_source: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    notes: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(320))
+    updated_by: Mapped[str] = mapped_column(String(320))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # The ORM adds `AND version = :old` to every UPDATE: of two writers that read the same
+    # version, exactly one succeeds and the other gets StaleDataError (exit 6).
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('in_stock', 'assigned', 'in_repair', 'retired', 'lost')", name="status"
+        ),
+        CheckConstraint("purchase_cost_cents IS NULL OR purchase_cost_cents >= 0", name="cost"),
+        Index(
+            "uq_assets_tag_active",
+            "tag",
+            unique=True,
+            postgresql_where=ACTIVE,
+            sqlite_where=ACTIVE,
+        ),
+        Index(
+            "uq_assets_serial_active",
+            "serial",
+            unique=True,
+            postgresql_where=text("serial IS NOT NULL AND deleted_at IS NULL"),
+            sqlite_where=text("serial IS NOT NULL AND deleted_at IS NULL"),
+        ),
+        Index("ix_assets_deleted_at", "deleted_at"),
+        *(
+            Index(f"ix_assets_{key}_id", SORT_COLUMNS.get(key, key), "id")
+            for key in SORT_KEYS
+        ),
+    )
+
+
+class AssetEvent(Base):
+    """One change to one asset: who, when, what, and each field's old -> new value."""
+
+    __tablename__ = "asset_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    asset_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("assets.id", ondelete="CASCADE"),
+    )
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_asset_events_asset_id_id", "asset_id", "id"),)
