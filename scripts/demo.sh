@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# A guided walk through assetctl on the embedded SQLite default. It uses a private data and
+# config directory under .demo/ so it never touches your real inventory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rm -rf .demo
+export XDG_DATA_HOME="$PWD/.demo/data" XDG_CONFIG_HOME="$PWD/.demo/config"
+unset ASSETCTL_DATABASE_URL ASSETCTL_CONFIG ASSETCTL_PROFILE
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+
+step assetctl --version
+step assetctl init
+step assetctl asset add --tag LAP-0001 --name "ThinkPad T14 Gen 5" --category laptop \
+    --manufacturer Lenovo --model "T14 Gen 5" --serial PF4XK2 --purchase-date 2026-03-02 \
+    --purchase-cost 1349.00 --warranty-until 2029-03-01 --location "HQ / IT room"
+step assetctl asset add --tag MON-0001 --name "Dell U2724D" --category monitor --serial CN0X9 \
+    --location "HQ / desk 12"
+step assetctl asset add --tag PHN-0001 --name "Pixel 9" --category phone --serial R5CX31
+step assetctl asset list -o table
+step assetctl asset show LAP-0001 -o table
+step assetctl asset update LAP-0001 --location "Berlin office" --notes "new battery 2026-11"
+step assetctl asset assign LAP-0001 --to alice@example.com -o table
+step assetctl asset list --status assigned -o json
+step assetctl asset history LAP-0001 -o table
+step assetctl asset delete PHN-0001 --yes
+step assetctl asset list --deleted -o table
+step assetctl asset restore PHN-0001
+step assetctl asset list --sort tag:desc -o table
+step assetctl doctor
+printf '\nDone. The demo database is %s/assetctl/assetctl.db\n' "$XDG_DATA_HOME"

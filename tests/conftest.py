@@ -1,0 +1,228 @@
+"""Test fixtures: real PostgreSQL and SQLite databases, and ways to run the CLI.
+
+PostgreSQL: each run creates its own throwaway database (`assetctl_test_<random>`), migrates
+it once, empties its tables between tests, and drops it at the end, so runs never collide.
+If PostgreSQL cannot be reached its tests are skipped with a loud summary line, except under
+`CI=true`, where that is a failure: a green CI always means the real server was exercised.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from assetctl.cli.main import run
+
+PG_ADMIN_URL = os.environ.get(
+    "ASSETCTL_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+ASSETCTL_BIN = Path(sys.executable).parent / "assetctl"
+_unavailable: dict[str, str] = {}
+
+
+def _pg_admin() -> Any:
+    import psycopg2
+
+    conn = psycopg2.connect(PG_ADMIN_URL, connect_timeout=3)
+    conn.autocommit = True
+    return conn
+
+
+def pg_url_for(database: str) -> str:
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://", 1)
+    return f"{base}/{database}"
+
+
+def create_pg_database() -> str:
+    """A new empty database; returns its name."""
+    name = f"assetctl_test_{uuid.uuid4().hex[:12]}"
+    conn = _pg_admin()
+    try:
+        conn.cursor().execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+    return name
+
+
+def drop_pg_database(name: str) -> None:
+    conn = _pg_admin()
+    try:
+        conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        conn.close()
+
+
+def _service_missing(service: str, reason: str) -> None:
+    _unavailable[service] = reason
+    if IN_CI:
+        pytest.fail(f"{service} is not reachable under CI=true: {reason}", pytrace=False)
+    pytest.skip(f"{service} not reachable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A migrated throwaway PostgreSQL database for the whole run (its URL)."""
+    try:
+        name = create_pg_database()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        _service_missing("PostgreSQL", f"{PG_ADMIN_URL}: {exc}".splitlines()[0])
+    url = pg_url_for(name)
+    from assetctl.db.migrate import upgrade
+
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        drop_pg_database(name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for every test (migrating each time would be slow)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    from assetctl.db.migrate import upgrade
+
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _truncate(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE assets, asset_events RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """A clean, migrated database: SQLite file or the run's PostgreSQL database."""
+    if request.param == "sqlite":
+        path = tmp_path / "assetctl.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_database")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    path = tmp_path / "assetctl.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.stdout)
+
+
+def base_env(tmp_path: Path, db_url: str | None = None) -> dict[str, str]:
+    """A clean environment: no ASSETCTL_* from the developer's shell, private XDG dirs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSETCTL_")}
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")
+    env.pop("NO_COLOR", None)
+    if db_url is not None:
+        env["ASSETCTL_DATABASE_URL"] = db_url
+    return env
+
+
+class Cli:
+    """Runs assetctl in-process through CliRunner's stream isolation and our error boundary,
+    or as a real subprocess of the installed entry point (`.sub`)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+
+    def __call__(
+        self, *args: str, input: str | None = None, env: Mapping[str, str] | None = None
+    ) -> CliResult:
+        runner = CliRunner()
+        merged = {**self.env, **(env or {})}
+        with runner.isolation(input=input, env=merged) as (out, err, _):
+            code = run(list(args), env=merged)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            stdout = out.getvalue().decode()
+            stderr = err.getvalue().decode()
+        return CliResult(code, stdout, stderr)
+
+    def sub(
+        self,
+        *args: str,
+        input: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 60,
+    ) -> CliResult:
+        proc = subprocess.run(
+            [str(ASSETCTL_BIN), *args],
+            input=input if input is not None else "",
+            capture_output=True,
+            text=True,
+            env={**self.env, **(env or {})},
+            timeout=timeout,
+            check=False,
+        )
+        return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+    def ok(self, *args: str, **kwargs: Any) -> CliResult:
+        """Run and assert success, showing stderr when it fails."""
+        result = self(*args, **kwargs)
+        assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr)
+        return result
+
+
+@pytest.fixture
+def cli(tmp_path: Path, db_url: str) -> Cli:
+    """The CLI pointed at a clean database (SQLite and PostgreSQL)."""
+    return Cli(base_env(tmp_path, db_url))
+
+
+@pytest.fixture
+def sqlite_cli(tmp_path: Path, sqlite_url: str) -> Cli:
+    return Cli(base_env(tmp_path, sqlite_url))
+
+
+@pytest.fixture
+def bare_cli(tmp_path: Path) -> Cli:
+    """The CLI with no database configured (embedded default under tmp_path)."""
+    return Cli(base_env(tmp_path))
+
+
+def add_args(tag: str, **fields: str) -> Sequence[str]:
+    args = ["asset", "add", "--tag", tag, "--name", fields.pop("name", f"Device {tag}")]
+    args += ["--category", fields.pop("category", "laptop")]
+    for key, value in fields.items():
+        args += [f"--{key.replace('_', '-')}", value]
+    return args
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for service, reason in _unavailable.items():
+        terminalreporter.write_sep(
+            "!", f"{service} NOT REACHABLE: its tests were SKIPPED ({reason})", red=True, bold=True
+        )
+
