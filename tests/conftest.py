@@ -225,4 +225,3 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_sep(
             "!", f"{service} NOT REACHABLE: its tests were SKIPPED ({reason})", red=True, bold=True
         )
-

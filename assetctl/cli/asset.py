@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from assetctl.cli.render import OutputFormat, render_list, render_record, resolve_format
 from assetctl.cli.state import AppState, get_state
+from assetctl.core.permissions import Permission
 from assetctl.errors import ExitStatus, InvalidInputError
 
 if TYPE_CHECKING:
     from assetctl.core.assets import Change
 
 app = typer.Typer(help="Add, find, change and retire assets.", no_args_is_help=True)
-
-T = TypeVar("T")
 
 LIST_COLUMNS = ("tag", "name", "category", "status", "assignee", "location", "serial")
 HISTORY_FIELDS = ("id", "asset_id", "tag", "at", "actor", "action", "changes")
@@ -45,29 +43,19 @@ WarrantyUntil = Annotated[str | None, _opt("End of warranty, YYYY-MM-DD.")]
 Notes = Annotated[str | None, _opt("Free-form notes.")]
 
 
-def _write(state: AppState, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    with state.transaction(write=True) as session:
-        return fn(session, *args, **kwargs)
-
-
-def _read(state: AppState, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    with state.transaction() as session:
-        return fn(session, *args, **kwargs)
-
-
 def _show(state: AppState, output: OutputFormat | None, record: dict[str, Any]) -> None:
     from assetctl.core.assets import ASSET_FIELDS
 
     render_record(state, resolve_format(state, output), record, fields=ASSET_FIELDS)
 
 
-def _report_change(
-    state: AppState, output: OutputFormat | None, change: Change, done: str
-) -> None:
+def _report_change(state: AppState, output: OutputFormat | None, change: Change, done: str) -> None:
     asset = change.asset
     target = f" to {asset['assignee']}" if done == "Assigned" else ""
     state.info(
-        f"{done} asset {asset['tag']}{target}." if change.changed else f"Asset {asset['tag']} unchanged."
+        f"{done} asset {asset['tag']}{target}."
+        if change.changed
+        else f"Asset {asset['tag']} unchanged."
     )
     _show(state, output, change.asset)
 
@@ -97,13 +85,22 @@ def add(
     state = get_state(ctx)
     fields = parse_fields(
         {
-            "tag": tag, "name": name, "category": category, "status": status, "serial": serial,
-            "manufacturer": manufacturer, "model": model, "location": location,
-            "assignee": assignee, "purchase_date": purchase_date, "purchase_cost": purchase_cost,
-            "warranty_until": warranty_until, "notes": notes,
-        }  # fmt: skip
+            "tag": tag,
+            "name": name,
+            "category": category,
+            "status": status,
+            "serial": serial,
+            "manufacturer": manufacturer,
+            "model": model,
+            "location": location,
+            "assignee": assignee,
+            "purchase_date": purchase_date,
+            "purchase_cost": purchase_cost,
+            "warranty_until": warranty_until,
+            "notes": notes,
+        }
     )
-    record = _write(state, add_asset, fields, state.actor())
+    record = state.write(add_asset, fields)
     state.info(f"Added asset {record['tag']} (id {record['id']}).")
     _show(state, output, record)
 
@@ -119,7 +116,7 @@ def show(
     from assetctl.core.assets import get_asset
 
     state = get_state(ctx)
-    _show(state, output, _read(state, get_asset, ref, deleted=deleted))
+    _show(state, output, state.read(get_asset, ref, deleted=deleted))
 
 
 @app.command("list")
@@ -138,7 +135,9 @@ def list_(
     ] = None,
     cursor: Annotated[str | None, _opt("Continue after the page that printed this cursor.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every matching row, streamed.")] = False,
-    deleted: Annotated[bool, typer.Option("--deleted", help="List deleted assets instead.")] = False,
+    deleted: Annotated[
+        bool, typer.Option("--deleted", help="List deleted assets instead.")
+    ] = False,
     output: Output = None,
 ) -> None:
     """List assets, one page at a time (or --all)."""
@@ -149,17 +148,21 @@ def list_(
     if all_ and limit is not None:
         raise InvalidInputError("--all and --limit cannot be used together")
     filters = make_filters(
-        status=status, category=category, assignee=assignee, location=location,
-        search=search, deleted=deleted,
-    )  # fmt: skip
+        status=status,
+        category=category,
+        assignee=assignee,
+        location=location,
+        search=search,
+        deleted=deleted,
+    )
     order = Sort.parse(sort)
     fmt = resolve_format(state, output)
     if all_:
-        with state.transaction() as session:
+        with state.reading() as session:
             rows = iter_assets(session, filters, order, cursor)
             render_list(state, fmt, rows, columns=LIST_COLUMNS, fields=ASSET_FIELDS)
         return
-    page = _read(state, list_assets, filters, order, limit or state.settings.list_limit, cursor)
+    page = state.read(list_assets, filters, order, limit or state.settings.list_limit, cursor)
     extra = {"next_cursor": page.next_cursor} if fmt == "json" else None
     count = render_list(
         state, fmt, page.rows, columns=LIST_COLUMNS, fields=ASSET_FIELDS, extra=extra
@@ -199,14 +202,22 @@ def update(
     state = get_state(ctx)
     fields = parse_fields(
         {
-            "tag": tag, "name": name, "category": category, "status": status, "serial": serial,
-            "manufacturer": manufacturer, "model": model, "location": location,
-            "purchase_date": purchase_date, "purchase_cost": purchase_cost,
-            "warranty_until": warranty_until, "notes": notes,
-        },  # fmt: skip
+            "tag": tag,
+            "name": name,
+            "category": category,
+            "status": status,
+            "serial": serial,
+            "manufacturer": manufacturer,
+            "model": model,
+            "location": location,
+            "purchase_date": purchase_date,
+            "purchase_cost": purchase_cost,
+            "warranty_until": warranty_until,
+            "notes": notes,
+        },
         clearing=True,
     )
-    change = _write(state, update_asset, ref, fields, state.actor(), if_version=if_version)
+    change = state.write(update_asset, ref, fields, if_version=if_version)
     _report_change(state, output, change, "Updated")
 
 
@@ -223,7 +234,7 @@ def assign(
 
     state = get_state(ctx)
     person = PARSERS["assignee"](to)
-    change = _write(state, assign_asset, ref, person, state.actor())
+    change = state.write(assign_asset, ref, person)
     _report_change(state, output, change, "Assigned")
 
 
@@ -233,7 +244,7 @@ def unassign(ctx: typer.Context, ref: Ref, output: Output = None) -> None:
     from assetctl.core.assets import unassign_asset
 
     state = get_state(ctx)
-    change = _write(state, unassign_asset, ref, state.actor())
+    change = state.write(unassign_asset, ref)
     _report_change(state, output, change, "Unassigned")
 
 
@@ -257,7 +268,7 @@ def delete(
         if not typer.confirm(f"Delete asset {ref}?", default=False, err=True):
             state.info("Cancelled; nothing was deleted.")
             raise typer.Exit(int(ExitStatus.INTERRUPTED))
-    change = _write(state, delete_asset, ref, state.actor())
+    change = state.write(delete_asset, ref, permission=Permission.DELETE)
     _report_change(state, output, change, "Deleted")
 
 
@@ -267,7 +278,7 @@ def restore(ctx: typer.Context, ref: Ref, output: Output = None) -> None:
     from assetctl.core.assets import restore_asset
 
     state = get_state(ctx)
-    change = _write(state, restore_asset, ref, state.actor())
+    change = state.write(restore_asset, ref, permission=Permission.DELETE)
     _report_change(state, output, change, "Restored")
 
 
@@ -284,9 +295,8 @@ def history(ctx: typer.Context, ref: Ref, output: Output = None) -> None:
     from assetctl.core.assets import asset_history
 
     state = get_state(ctx)
-    events = _read(state, asset_history, ref)
+    events = state.read(asset_history, ref)
     rows = [{**event, "summary": _summary(event["changes"])} for event in events]
     render_list(
         state, resolve_format(state, output), rows, columns=HISTORY_COLUMNS, fields=HISTORY_FIELDS
     )
-

@@ -17,7 +17,9 @@ def show(
     ctx: typer.Context,
     output: Annotated[
         OutputFormat | None,
-        typer.Option("-o", "--output", help="table, json, jsonl, csv or tsv.", case_sensitive=False),
+        typer.Option(
+            "-o", "--output", help="table, json, jsonl, csv or tsv.", case_sensitive=False
+        ),
     ] = None,
 ) -> None:
     """Print every effective setting and where it came from (secrets masked)."""
@@ -36,8 +38,10 @@ def show(
     ]
     fields = ("key", "value", "source", "env")
     render_list(state, resolve_format(state, output), rows, columns=fields, fields=fields)
-    state.info(f"profile: {settings.profile}; config file: {settings.config_path}"
-               + ("" if settings.config_exists else " (not present)"))
+    state.info(
+        f"profile: {settings.profile}; config file: {settings.config_path}"
+        + ("" if settings.config_exists else " (not present)")
+    )
 
 
 @app.command()

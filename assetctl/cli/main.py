@@ -53,18 +53,17 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     profile: Annotated[
-        str | None, typer.Option(
+        str | None,
+        typer.Option(
             "--profile", metavar="NAME", help="Config profile to use [env: ASSETCTL_PROFILE]."
-        )
+        ),
     ] = None,
     no_color: Annotated[bool, typer.Option("--no-color", help="Never use colour.")] = False,
     quiet: Annotated[
         bool, typer.Option("-q", "--quiet", help="Print only data and errors.")
     ] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log more detail.")] = False,
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show tracebacks and debug logs.")
-    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
     version: Annotated[
         bool,
         typer.Option(
@@ -173,7 +172,7 @@ def run(
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the one place every bug is caught
         if debug:
             import traceback
 

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from assetctl.config import Settings, load_settings
+from assetctl.core.permissions import Permission
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -65,14 +68,42 @@ class AppState:
         if not self.quiet:
             print(f"warning: {message}", file=self.err)
 
-    def actor(self) -> str:
-        """Who is acting, for asset history: the OS user until authentication lands."""
+    def authorize(self, session: Session, permission: Permission) -> str:
+        """Who is acting (for history), after checking they may do `permission`.
+
+        Until authentication lands this is the OS user name with every permission.
+        """
+        del session, permission
         import getpass
 
         try:
             return getpass.getuser()
         except (KeyError, OSError):
             return self.env.get("USER") or "unknown"
+
+    def write(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        permission: Permission = Permission.WRITE,
+        **kwargs: Any,
+    ) -> T:
+        """Run core `fn(session, actor, *args)` as one write transaction."""
+        with self.transaction(write=True) as session:
+            actor = self.authorize(session, permission)
+            return fn(session, actor, *args, **kwargs)
+
+    def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run core `fn(session, *args)` as one read transaction."""
+        with self.reading() as session:
+            return fn(session, *args, **kwargs)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read transaction that stays open while the caller streams results."""
+        with self.transaction() as session:
+            self.authorize(session, Permission.READ)
+            yield session
 
     @contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[Session]:

@@ -79,9 +79,7 @@ def _record_event(
 ) -> None:
     from assetctl.db.models import AssetEvent
 
-    session.add(
-        AssetEvent(asset_id=asset.id, action=action, actor=actor, at=at, changes=changes)
-    )
+    session.add(AssetEvent(asset_id=asset.id, action=action, actor=actor, at=at, changes=changes))
 
 
 def _resolve(session: Session, ref: str, *, deleted: bool = False) -> Asset:
@@ -113,7 +111,9 @@ def _resolve(session: Session, ref: str, *, deleted: bool = False) -> Asset:
     )
 
 
-def _check_unique(session: Session, tag: str | None, serial: str | None, exclude: int | None) -> None:
+def _check_unique(
+    session: Session, tag: str | None, serial: str | None, exclude: int | None
+) -> None:
     from sqlalchemy import select
 
     from assetctl.db.models import Asset
@@ -132,7 +132,8 @@ def _check_unique(session: Session, tag: str | None, serial: str | None, exclude
 def _check_state(status: str, assignee: str | None) -> None:
     if status == "assigned" and assignee is None:
         raise InvalidInputError(
-            "status 'assigned' needs an assignee", hint="use `assetctl asset assign REF --to PERSON`"
+            "status 'assigned' needs an assignee",
+            hint="use `assetctl asset assign REF --to PERSON`",
         )
     if assignee is not None and status != "assigned":
         raise InvalidInputError(
@@ -155,10 +156,12 @@ def _flush(session: Session) -> None:
     except IntegrityError as exc:
         message = str(exc.orig).lower()
         field = "serial" if "serial" in message else "tag"
-        raise ConflictError(f"another asset with the same {field} was saved at the same time") from None
+        raise ConflictError(
+            f"another asset with the same {field} was saved at the same time"
+        ) from None
 
 
-def add_asset(session: Session, fields: Mapping[str, Any], actor: str) -> dict[str, Any]:
+def add_asset(session: Session, actor: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Create an asset from validated fields (see `core.fields.parse_fields`)."""
     from assetctl.db.models import Asset
 
@@ -230,7 +233,7 @@ def _check_version(asset: Asset, if_version: int | None) -> None:
 
 
 def update_asset(
-    session: Session, ref: str, fields: Mapping[str, Any], actor: str, *, if_version: int | None
+    session: Session, actor: str, ref: str, fields: Mapping[str, Any], *, if_version: int | None
 ) -> Change:
     """Change the given fields; `if_version` makes it fail (exit 6) if the row moved on."""
     if not fields:
@@ -257,7 +260,7 @@ def update_asset(
     return _apply(session, asset, fields, "updated", actor)
 
 
-def assign_asset(session: Session, ref: str, person: str, actor: str) -> Change:
+def assign_asset(session: Session, actor: str, ref: str, person: str) -> Change:
     asset = _resolve(session, ref)
     if asset.status in UNASSIGNABLE:
         raise ConflictError(
@@ -267,20 +270,20 @@ def assign_asset(session: Session, ref: str, person: str, actor: str) -> Change:
     return _apply(session, asset, {"assignee": person, "status": "assigned"}, "assigned", actor)
 
 
-def unassign_asset(session: Session, ref: str, actor: str) -> Change:
+def unassign_asset(session: Session, actor: str, ref: str) -> Change:
     asset = _resolve(session, ref)
     if asset.status != "assigned":
         raise ConflictError(f"asset {asset.tag} is not assigned (status {asset.status})")
     return _apply(session, asset, {"assignee": None, "status": "in_stock"}, "unassigned", actor)
 
 
-def delete_asset(session: Session, ref: str, actor: str) -> Change:
+def delete_asset(session: Session, actor: str, ref: str) -> Change:
     """Soft delete: the row stays, with `deleted_at`, and can be restored."""
     asset = _resolve(session, ref)
     return _apply(session, asset, {}, "deleted", actor, extra={"deleted_at": datetime.now(UTC)})
 
 
-def restore_asset(session: Session, ref: str, actor: str) -> Change:
+def restore_asset(session: Session, actor: str, ref: str) -> Change:
     asset = _resolve(session, ref, deleted=True)
     _check_unique(session, asset.tag, asset.serial, asset.id)
     return _apply(session, asset, {}, "restored", actor, extra={"deleted_at": None})

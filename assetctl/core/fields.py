@@ -118,8 +118,16 @@ PARSERS: dict[str, Callable[[str], Any]] = {
 REQUIRED = ("tag", "name", "category")
 # Optional fields an update may clear by passing an empty value.
 CLEARABLE = frozenset(
-    {"serial", "manufacturer", "model", "location", "purchase_date", "purchase_cost",
-     "warranty_until", "notes"}
+    {
+        "serial",
+        "manufacturer",
+        "model",
+        "location",
+        "purchase_date",
+        "purchase_cost",
+        "warranty_until",
+        "notes",
+    }
 )
 
 

@@ -81,7 +81,8 @@ class Sort:
         direction = direction.strip().lower() or "asc"
         if direction not in ("asc", "desc"):
             raise InvalidInputError(
-                f"sort direction {direction!r} is not valid", hint="use FIELD, FIELD:asc or FIELD:desc"
+                f"sort direction {direction!r} is not valid",
+                hint="use FIELD, FIELD:asc or FIELD:desc",
             )
         return cls(key, direction == "desc")
 
@@ -193,9 +194,7 @@ def _where(stmt: Select[Any], filters: Filters) -> Select[Any]:
         if value is not None:
             stmt = stmt.where(_column(key) == value)
     if filters.search:
-        escaped = (
-            filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        )
+        escaped = filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
         stmt = stmt.where(
             or_(

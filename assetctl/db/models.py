@@ -138,10 +138,7 @@ class Asset(Base):
             sqlite_where=text("serial IS NOT NULL AND deleted_at IS NULL"),
         ),
         Index("ix_assets_deleted_at", "deleted_at"),
-        *(
-            Index(f"ix_assets_{key}_id", SORT_COLUMNS.get(key, key), "id")
-            for key in SORT_KEYS
-        ),
+        *(Index(f"ix_assets_{key}_id", SORT_COLUMNS.get(key, key), "id") for key in SORT_KEYS),
     )
 
 
