@@ -110,10 +110,144 @@ class SettingSpec:
     default: Callable[[Mapping[str, str]], Any]
     help: str
     secret: bool = False
+    # Shown commented out in the starter config file.
+    example: str = "50"
 
     @property
     def env_var(self) -> str:
         return ENV_PREFIX + self.key.upper()
+
+
+# --- `describe` settings (vision-model provider and image limits).
+
+
+def _parse_vlm_provider(raw: object) -> str:
+    from assetctl.providers.registry import PRESETS
+
+    name = raw.strip().lower() if isinstance(raw, str) else ""
+    if name not in PRESETS:
+        raise ValueError(f"expected one of {', '.join(PRESETS)}")
+    return name
+
+
+def _parse_vlm_model(raw: object) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError("expected a model name")
+    return raw.strip()
+
+
+def _parse_api_key(raw: object) -> str:
+    # Never echo the value back in the error: it is a secret.
+    if not isinstance(raw, str) or not raw.strip() or any(c.isspace() for c in raw.strip()):
+        raise ValueError("expected a non-empty key without spaces")
+    return raw.strip()
+
+
+def parse_http_url(raw: object) -> str:
+    """An http(s) base URL with a host; trailing slashes removed."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError("expected an http:// or https:// URL")
+    url = raw.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"malformed URL ({exc})") from None
+    del port
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"{mask_url(url)!r} is not an http:// or https:// URL with a host, "
+            "e.g. http://127.0.0.1:11434"
+        )
+    if parts.query or parts.fragment:
+        raise ValueError("a base URL takes no ?query or #fragment")
+    return url.rstrip("/")
+
+
+def _parse_read_timeout(raw: object) -> float:
+    try:
+        value = float(str(raw).strip()) if not isinstance(raw, bool) else 0.0
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 3600:
+        raise ValueError("expected a number of seconds between 0 and 3600")
+    return value
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "kib": 1024, "mib": 1024**2}
+
+
+def _parse_size(raw: object) -> int:
+    text = "" if isinstance(raw, bool) else str(raw).strip().lower().replace(" ", "")
+    number = text.rstrip("kmib")
+    unit = text[len(number) :]
+    if not number.isdigit() or unit not in _SIZE_UNITS:
+        raise ValueError("expected a size in bytes, e.g. 26214400, 25MB or 25MiB")
+    value = int(number) * _SIZE_UNITS[unit]
+    if not 1 <= value <= 2 * 1024**3:
+        raise ValueError("must be between 1 byte and 2 GiB")
+    return value
+
+
+_VLM_SPECS = (
+    SettingSpec(
+        "vlm_provider",
+        _parse_vlm_provider,
+        lambda _env: "ollama",
+        "vision-model provider of `describe`: ollama, lmstudio, llamacpp, vllm or openai",
+        example='"ollama"',
+    ),
+    SettingSpec(
+        "vlm_model",
+        _parse_vlm_model,
+        lambda _env: "smolvlm2",
+        "vision model as the server names it (tested: HuggingFaceTB/SmolVLM2-2.2B-Instruct)",
+        example='"smolvlm2"',
+    ),
+    SettingSpec(
+        "vlm_base_url",
+        parse_http_url,
+        lambda _env: "",
+        "API root of the provider (empty: the preset's local address)",
+        example='"http://127.0.0.1:11434"',
+    ),
+    SettingSpec(
+        "vlm_api_key",
+        _parse_api_key,
+        lambda _env: "",
+        "API key sent as `Authorization: Bearer` (never shown or logged)",
+        secret=True,
+        example='"sk-..."',
+    ),
+    SettingSpec(
+        "vlm_timeout",
+        _parse_read_timeout,
+        lambda _env: 300.0,
+        "seconds to wait for the model's answer (a cold model load can take minutes)",
+        example="300",
+    ),
+    SettingSpec(
+        "image_max_bytes",
+        _parse_size,
+        lambda _env: 25 * 1024 * 1024,
+        "largest photo `describe` accepts, in bytes (or 25MB, 25MiB)",
+        example='"25MiB"',
+    ),
+    SettingSpec(
+        "image_max_edge",
+        _parse_positive_int(8192),
+        lambda _env: 1536,
+        "longest edge in pixels of the image sent to the model",
+        example="1536",
+    ),
+    SettingSpec(
+        "describe_concurrency",
+        _parse_positive_int(64),
+        lambda _env: 4,
+        "photos `describe` sends to the provider at the same time",
+        example="4",
+    ),
+)
 
 
 SPECS: dict[str, SettingSpec] = {
@@ -132,6 +266,7 @@ SPECS: dict[str, SettingSpec] = {
             lambda _env: 50,
             "rows per page of `asset list` when --limit is not given",
         ),
+        *_VLM_SPECS,
     )
 }
 
@@ -276,7 +411,7 @@ def config_template() -> str:
         example = (
             '"postgresql+psycopg2://assetctl@db.example.com:5432/assetctl"'
             if spec.key == "database_url"
-            else "50"
+            else spec.example
         )
         lines.append(f"# {spec.key} = {example}")
         lines.append("")
