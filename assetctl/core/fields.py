@@ -32,6 +32,10 @@ def _show(value: str) -> str:
 
 
 def _has_control(value: str) -> bool:
+    # isprintable() is False for every Cc/Cf/Zl/Zp character, so the common case needs no
+    # per-character lookup (file import calls this for every cell).
+    if value.isprintable():
+        return False
     return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in value)
 
 
