@@ -103,6 +103,56 @@ def _parse_positive_int(maximum: int) -> Callable[[object], int]:
     return parse
 
 
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(raw: object) -> int:
+    """`90`, `90s`, `15m`, `8h` or `1d` -> seconds (at least one)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        seconds = raw
+    elif isinstance(raw, str) and raw.strip():
+        text = raw.strip().lower()
+        unit = _DURATION_UNITS.get(text[-1])
+        number = text[:-1] if unit else text
+        if not number.isdigit():
+            raise ValueError("expected a duration such as 90s, 15m, 8h or 1d")
+        seconds = int(number) * (unit or 1)
+    else:
+        raise ValueError("expected a duration such as 90s, 15m, 8h or 1d")
+    if seconds < 1:
+        raise ValueError("must be at least one second")
+    return seconds
+
+
+def _parse_secret(min_bytes: int) -> Callable[[object], str]:
+    def parse(raw: object) -> str:
+        if not isinstance(raw, str) or len(raw.encode()) < min_bytes:
+            raise ValueError(f"must be at least {min_bytes} bytes of random data")
+        return raw
+
+    return parse
+
+
+def _parse_choice(*choices: str) -> Callable[[object], str]:
+    def parse(raw: object) -> str:
+        value = str(raw).strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of: {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def _parse_seconds(raw: object) -> float:
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        raise ValueError("expected a number of seconds") from None
+    if not 0 < value <= 600:
+        raise ValueError("must be between 0 and 600 seconds")
+    return value
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     key: str
@@ -266,6 +316,40 @@ SPECS: dict[str, SettingSpec] = {
             lambda _env: 50,
             "rows per page of `asset list` when --limit is not given",
         ),
+        SettingSpec(
+            "jwt_secret",
+            _parse_secret(32),
+            lambda _env: None,
+            "HS256 signing key (>= 32 bytes); default: a random key kept in the database",
+            secret=True,
+        ),
+        SettingSpec(
+            "token_lifetime", parse_duration, lambda _env: 8 * 3600, "how long a login lasts"
+        ),
+        SettingSpec(
+            "auth_storage",
+            _parse_choice("keyring", "file"),
+            lambda _env: "keyring",
+            "where `auth login` keeps the token: the OS keyring, or a 0600 file",
+        ),
+        SettingSpec(
+            "keyring_timeout",
+            _parse_seconds,
+            lambda _env: 3.0,
+            "seconds to wait for the OS keyring before giving up",
+        ),
+        SettingSpec(
+            "lockout_threshold",
+            _parse_positive_int(100),
+            lambda _env: 5,
+            "failed logins within lockout_window that lock an account",
+        ),
+        SettingSpec(
+            "lockout_window", parse_duration, lambda _env: 15 * 60, "window for counting failures"
+        ),
+        SettingSpec(
+            "lockout_duration", parse_duration, lambda _env: 15 * 60, "how long a lock lasts"
+        ),
         *_VLM_SPECS,
     )
 }
@@ -299,7 +383,7 @@ class Settings:
         if key == "database_url":
             return mask_url(str(value))
         if SPECS[key].secret:
-            return "***" if value else ""
+            return "***" if value else "(not set)"
         return str(value)
 
 

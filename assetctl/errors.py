@@ -26,6 +26,8 @@ class AssetctlError(Exception):
 
     exit_status: ExitStatus = ExitStatus.ERROR
     kind = "error"
+    # Set on errors raised after writing something that must survive (a failed-login count).
+    commit_before_raising = False
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

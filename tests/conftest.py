@@ -70,6 +70,31 @@ def _service_missing(service: str, reason: str) -> None:
     pytest.skip(f"{service} not reachable: {reason}")
 
 
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "correct horse battery staple"
+
+
+def bootstrap_admin(url: str) -> str:
+    """Register the first user (an admin) in the database at `url` and return a valid token
+    for it, through the same core functions `auth register` and `auth login` use."""
+    from assetctl.config import load_settings
+    from assetctl.core.auth import login, register
+    from assetctl.db.engine import unit_of_work
+
+    settings = load_settings({"ASSETCTL_DATABASE_URL": url, "XDG_CONFIG_HOME": "/nonexistent"})
+    with unit_of_work(url, write=True) as session:
+        register(session, None, email=ADMIN_EMAIL, name="Admin", role=None, password=ADMIN_PASSWORD)
+    with unit_of_work(url, write=True) as session:
+        result = login(session, settings, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, host="test")
+    return result.token
+
+
+@dataclass(frozen=True)
+class Database:
+    url: str
+    admin_token: str
+
+
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A migrated throwaway PostgreSQL database for the whole run (its URL)."""
@@ -88,13 +113,14 @@ def pg_database() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite file, copied for every test (migrating each time would be slow)."""
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A migrated SQLite file with the bootstrap admin, copied for every test (migrating and
+    hashing each time would be slow). The admin's token is valid in every copy."""
     path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
     from assetctl.db.migrate import upgrade
 
     upgrade(f"sqlite:///{path}")
-    return path
+    return path, bootstrap_admin(f"sqlite:///{path}")
 
 
 def _truncate(url: str) -> None:
@@ -103,28 +129,45 @@ def _truncate(url: str) -> None:
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
-            conn.execute(text("TRUNCATE assets, asset_events RESTART IDENTITY CASCADE"))
+            conn.execute(
+                text("TRUNCATE assets, asset_events, users, sessions RESTART IDENTITY CASCADE")
+            )
     finally:
         engine.dispose()
 
 
+def _sqlite_copy(tmp_path: Path, template: tuple[Path, str]) -> Database:
+    path = tmp_path / "assetctl.db"
+    shutil.copy(template[0], path)
+    return Database(f"sqlite:///{path}", template[1])
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
-    """A clean, migrated database: SQLite file or the run's PostgreSQL database."""
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: tuple[Path, str]
+) -> Database:
+    """A clean, migrated database (SQLite file or the run's PostgreSQL database) whose only
+    user is the bootstrap admin, with a valid token for it."""
     if request.param == "sqlite":
-        path = tmp_path / "assetctl.db"
-        shutil.copy(sqlite_template, path)
-        return f"sqlite:///{path}"
+        return _sqlite_copy(tmp_path, sqlite_template)
     url: str = request.getfixturevalue("pg_database")
     _truncate(url)
-    return url
+    return Database(url, bootstrap_admin(url))
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
-    path = tmp_path / "assetctl.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
+def db_url(database: Database) -> str:
+    return database.url
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path, sqlite_template: tuple[Path, str]) -> Database:
+    return _sqlite_copy(tmp_path, sqlite_template)
+
+
+@pytest.fixture
+def sqlite_url(sqlite_database: Database) -> str:
+    return sqlite_database.url
 
 
 @dataclass
@@ -196,14 +239,16 @@ class Cli:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, db_url: str) -> Cli:
-    """The CLI pointed at a clean database (SQLite and PostgreSQL)."""
-    return Cli(base_env(tmp_path, db_url))
+def cli(tmp_path: Path, database: Database) -> Cli:
+    """The CLI pointed at a clean database (SQLite and PostgreSQL), logged in as the
+    bootstrap admin through ASSETCTL_TOKEN."""
+    return Cli({**base_env(tmp_path, database.url), "ASSETCTL_TOKEN": database.admin_token})
 
 
 @pytest.fixture
-def sqlite_cli(tmp_path: Path, sqlite_url: str) -> Cli:
-    return Cli(base_env(tmp_path, sqlite_url))
+def sqlite_cli(tmp_path: Path, sqlite_database: Database) -> Cli:
+    env = base_env(tmp_path, sqlite_database.url)
+    return Cli({**env, "ASSETCTL_TOKEN": sqlite_database.admin_token})
 
 
 @pytest.fixture

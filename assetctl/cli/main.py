@@ -11,7 +11,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from assetctl import __version__
-from assetctl.cli import asset, config_cmd, db_cmd, setup_cmd
+from assetctl.cli import asset, auth, config_cmd, db_cmd, setup_cmd, users
 from assetctl.cli.state import AppState
 from assetctl.errors import AssetctlError, ExitStatus
 
@@ -38,6 +38,8 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(asset.app, name="asset")
+app.add_typer(auth.app, name="auth")
+app.add_typer(users.app, name="user")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(config_cmd.app, name="config")
 setup_cmd.register(app)

@@ -16,9 +16,13 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from assetctl.config import Settings, load_settings
 from assetctl.core.permissions import Permission
+from assetctl.errors import NotAuthenticatedError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from assetctl.core.auth import Principal
+    from assetctl.credentials import TokenStore
 
 T = TypeVar("T")
 
@@ -68,18 +72,44 @@ class AppState:
         if not self.quiet:
             print(f"warning: {message}", file=self.err)
 
-    def authorize(self, session: Session, permission: Permission) -> str:
-        """Who is acting (for history), after checking they may do `permission`.
+    def token_store(self) -> TokenStore:
+        from assetctl.credentials import TokenStore
 
-        Until authentication lands this is the OS user name with every permission.
-        """
-        del session, permission
-        import getpass
+        return TokenStore(self.env, self.settings)
 
+    def principal(self, session: Session, permission: Permission | None = None) -> Principal:
+        """The logged-in caller, checked against the database, and allowed `permission`."""
+        from assetctl.core.auth import authenticate, require
+
+        caller = authenticate(session, self.settings, self.token_store().load().token)
+        if permission is not None:
+            require(caller, permission)
+        return caller
+
+    def optional_principal(self, session: Session) -> Principal | None:
+        """The caller if a valid session exists, else None (bootstrap registration)."""
         try:
-            return getpass.getuser()
-        except (KeyError, OSError):
-            return self.env.get("USER") or "unknown"
+            return self.principal(session)
+        except NotAuthenticatedError:
+            return None
+
+    def authorize(self, session: Session, permission: Permission) -> str:
+        """Who is acting (their email, for history), after checking they may do it."""
+        return self.principal(session, permission).email
+
+    def as_principal(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        write: bool = True,
+        required: bool = True,
+        **kwargs: Any,
+    ) -> T:
+        """Run core `fn(session, principal, *args)` in one transaction; `fn` checks the role.
+        With `required=False` the principal is None when nobody is logged in."""
+        with self.transaction(write=write) as session:
+            caller = self.principal(session) if required else self.optional_principal(session)
+            return fn(session, caller, *args, **kwargs)
 
     def write(
         self,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from assetctl.config import mask_url
 from assetctl.db.schema_version import HEAD_REVISION
-from assetctl.errors import InvalidInputError, ServiceUnavailableError
+from assetctl.errors import AssetctlError, InvalidInputError, ServiceUnavailableError
 
 CONNECT_TIMEOUT_S = 5
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -133,6 +133,12 @@ def unit_of_work(url: str, *, write: bool = False) -> Iterator[Session]:
             try:
                 yield session
                 session.commit()
+            except AssetctlError as exc:
+                if exc.commit_before_raising:
+                    session.commit()
+                else:
+                    session.rollback()
+                raise
             except BaseException:
                 session.rollback()
                 raise

@@ -1,0 +1,178 @@
+"""`assetctl auth ...`: register, log in and out, and inspect the session."""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from assetctl.cli.passwords import read_passwords
+from assetctl.cli.render import OutputFormat, render_record, resolve_format
+from assetctl.cli.state import AppState, get_state
+from assetctl.errors import NotAuthenticatedError
+
+if TYPE_CHECKING:
+    from assetctl.core.auth import Principal
+
+app = typer.Typer(
+    help="Log in and out, register users, inspect your session.", no_args_is_help=True
+)
+
+Output = Annotated[
+    OutputFormat | None,
+    typer.Option("-o", "--output", help="table, json, jsonl, csv or tsv.", case_sensitive=False),
+]
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+]
+Email = Annotated[str, typer.Option("--email", help="Email address (case-insensitive).")]
+USER_FIELDS = ("id", "email", "name", "role", "active", "locked", "locked_until", "created_at",
+               "last_login_at")  # fmt: skip
+STATUS_FIELDS = ("email", "name", "role", "expires_at", "source", "profile")
+
+
+@app.command()
+def register(
+    ctx: typer.Context,
+    email: Email,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    role: Annotated[str | None, typer.Option(help="admin, operator or viewer.")] = None,
+    password_stdin: PasswordStdin = False,
+    output: Output = None,
+) -> None:
+    """Create a user. The first user of a new database becomes admin and needs no login."""
+    from assetctl.core.auth import register as register_user
+
+    state = get_state(ctx)
+    (password,) = read_passwords([("Password for the new user", True)], from_stdin=password_stdin)
+    record = state.as_principal(
+        register_user, required=False, email=email, name=name, role=role, password=password
+    )
+    state.info(f"Registered {record['email']} as {record['role']}.")
+    render_record(state, resolve_format(state, output), record, fields=USER_FIELDS)
+
+
+@app.command()
+def login(
+    ctx: typer.Context,
+    email: Email,
+    password_stdin: PasswordStdin = False,
+    insecure_storage: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-storage", help="Keep the token in a 0600 file instead of the OS keyring."
+        ),
+    ] = False,
+) -> None:
+    """Log in and keep the session token in the OS keyring."""
+    from assetctl.core.auth import login as open_session
+    from assetctl.credentials import WAYS_OUT, KeyringUnavailable
+
+    state = get_state(ctx)
+    store = state.token_store()
+    to_file = insecure_storage or store.prefers_file
+    if not to_file:
+        try:
+            store.check_keyring()
+        except KeyringUnavailable as exc:
+            raise NotAuthenticatedError(
+                f"cannot keep the session token: {exc}", hint=WAYS_OUT
+            ) from None
+    (password,) = read_passwords([("Password", False)], from_stdin=password_stdin)
+    with state.transaction(write=True) as session:
+        result = open_session(
+            session, state.settings, email=email, password=password, host=socket.gethostname()
+        )
+    where = store.save(result.token, insecure_file=to_file)
+    who = result.principal
+    place = "the OS keyring" if where == "keyring" else f"{where} (file storage)"
+    state.info(
+        f"Logged in as {who.email} ({who.role}) until {who.expires_at:%Y-%m-%d %H:%M} UTC; "
+        f"token kept in {place}."
+    )
+    if state.env.get("ASSETCTL_TOKEN"):
+        state.warn("ASSETCTL_TOKEN is set and takes precedence over this login")
+
+
+@app.command()
+def logout(
+    ctx: typer.Context,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Revoke every session of your account, everywhere.")
+    ] = False,
+) -> None:
+    """Revoke this session (or all of them) and forget the stored token."""
+    from assetctl.core.auth import logout as revoke
+
+    state = get_state(ctx)
+    store = state.token_store()
+    try:
+        state.as_principal(revoke, everywhere=all_)
+    except NotAuthenticatedError as exc:
+        if all_:
+            raise
+        state.info(f"No valid session to revoke ({exc.message}).")
+    else:
+        state.info("Revoked every session of your account." if all_ else "Logged out.")
+    store.delete()
+    if state.env.get("ASSETCTL_TOKEN"):
+        state.warn("ASSETCTL_TOKEN is still set in your environment")
+
+
+def _status(state: AppState) -> dict[str, Any]:
+    def read(session: Any, caller: Principal) -> dict[str, Any]:
+        del session
+        return {
+            "email": caller.email,
+            "name": caller.name,
+            "role": caller.role,
+            "expires_at": caller.expires_at,
+        }
+
+    record = state.as_principal(read, write=False)
+    record["source"] = state.token_store().load().source
+    record["profile"] = state.settings.profile
+    return record
+
+
+@app.command()
+def whoami(ctx: typer.Context, output: Output = None) -> None:
+    """Print who you are logged in as."""
+    state = get_state(ctx)
+    record = _status(state)
+    fmt = resolve_format(state, output)
+    if fmt in ("table", "plain"):
+        print(record["email"], file=state.out)
+        return
+    render_record(state, fmt, record, fields=STATUS_FIELDS)
+
+
+@app.command()
+def status(ctx: typer.Context, output: Output = None) -> None:
+    """Who you are, your role, when the session expires and where the token came from."""
+    state = get_state(ctx)
+    render_record(state, resolve_format(state, output), _status(state), fields=STATUS_FIELDS)
+
+
+@app.command()
+def token(ctx: typer.Context) -> None:
+    """Print the session token (for ASSETCTL_TOKEN in scripts and CI)."""
+    state = get_state(ctx)
+    _status(state)  # refuse to hand out a token that no longer works
+    print(state.token_store().load().token, file=state.out)
+
+
+@app.command()
+def passwd(ctx: typer.Context, password_stdin: PasswordStdin = False) -> None:
+    """Change your password (stdin: current password, then the new one, one per line).
+    Every session of your account is revoked; log in again afterwards."""
+    from assetctl.core.auth import change_password
+
+    state = get_state(ctx)
+    current, new = read_passwords(
+        [("Current password", False), ("New password", True)], from_stdin=password_stdin
+    )
+    state.as_principal(change_password, current, new)
+    state.token_store().delete()
+    state.info("Password changed; every session was revoked. Log in again.")

@@ -1,0 +1,76 @@
+"""`assetctl user ...`: user administration (admin only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from assetctl.cli.auth import USER_FIELDS, Output
+from assetctl.cli.render import render_list, render_record, resolve_format
+from assetctl.cli.state import get_state
+
+app = typer.Typer(help="Manage users (admin only).", no_args_is_help=True)
+
+EmailArg = Annotated[str, typer.Argument(help="The user's email.")]
+LIST_COLUMNS = ("email", "name", "role", "active", "locked", "last_login_at")
+
+
+@app.command("list")
+def list_(ctx: typer.Context, output: Output = None) -> None:
+    """List users."""
+    from assetctl.core.users import list_users
+
+    state = get_state(ctx)
+    rows = state.as_principal(list_users, write=False)
+    render_list(
+        state, resolve_format(state, output), rows, columns=LIST_COLUMNS, fields=USER_FIELDS
+    )
+
+
+@app.command("set-role")
+def set_role(
+    ctx: typer.Context,
+    email: EmailArg,
+    role: Annotated[str, typer.Argument(help="admin, operator or viewer.")],
+    output: Output = None,
+) -> None:
+    """Change a user's role (applies to their next command)."""
+    from assetctl.core.users import set_role as change_role
+
+    state = get_state(ctx)
+    record = state.as_principal(change_role, email, role)
+    state.info(f"{record['email']} is now {record['role']}.")
+    render_record(state, resolve_format(state, output), record, fields=USER_FIELDS)
+
+
+def _set_active(ctx: typer.Context, email: str, active: bool, output: Output) -> None:
+    from assetctl.core.users import set_active
+
+    state = get_state(ctx)
+    record = state.as_principal(set_active, email, active)
+    state.info(f"{record['email']} is {'enabled' if active else 'disabled; sessions revoked'}.")
+    render_record(state, resolve_format(state, output), record, fields=USER_FIELDS)
+
+
+@app.command()
+def disable(ctx: typer.Context, email: EmailArg, output: Output = None) -> None:
+    """Disable a user and revoke all their sessions."""
+    _set_active(ctx, email, False, output)
+
+
+@app.command()
+def enable(ctx: typer.Context, email: EmailArg, output: Output = None) -> None:
+    """Re-enable a disabled user."""
+    _set_active(ctx, email, True, output)
+
+
+@app.command()
+def unlock(ctx: typer.Context, email: EmailArg, output: Output = None) -> None:
+    """Clear a lockout after too many failed logins."""
+    from assetctl.core.users import unlock as clear_lock
+
+    state = get_state(ctx)
+    record = state.as_principal(clear_lock, email)
+    state.info(f"{record['email']} is unlocked.")
+    render_record(state, resolve_format(state, output), record, fields=USER_FIELDS)

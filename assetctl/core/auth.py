@@ -1,0 +1,343 @@
+"""Authentication: registration, login with lockout, session checks, logout, password change.
+
+Every login failure (unknown email, wrong password, locked or disabled account) gets the same
+message and costs one password hash, so neither the text nor the timing tells an attacker
+which it was. Failure counters are updated by a single UPDATE statement, so concurrent
+attempts cannot slip past the limit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from assetctl.config import Settings
+from assetctl.core import passwords, tokens
+from assetctl.core.permissions import ROLES, Permission, allows
+from assetctl.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotAuthenticatedError,
+    PermissionDeniedError,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from assetctl.db.models import User
+
+_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+LOGIN_FAILED = "login failed: wrong email or password, or the account is locked or disabled"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of one command."""
+
+    user_id: int
+    email: str
+    name: str
+    role: str
+    jti: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str
+    principal: Principal
+
+
+class LoginFailed(NotAuthenticatedError):
+    """Raised after the failure has been recorded: the transaction must still commit."""
+
+    commit_before_raising = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            LOGIN_FAILED, hint="check the email and password; an admin can unlock accounts"
+        )
+
+
+def normalise_email(raw: str) -> str:
+    email = raw.strip().lower()
+    if len(email) > 254 or not _EMAIL_RE.fullmatch(email):
+        raise InvalidInputError(f"{raw!r} is not a valid email address")
+    return email
+
+
+def check_role(raw: str) -> str:
+    role = raw.strip().lower()
+    if role not in ROLES:
+        raise InvalidInputError(
+            f"role {raw!r} is not valid", hint=f"use one of: {', '.join(ROLES)}"
+        )
+    return role
+
+
+def signing_key(session: Session, settings: Settings) -> str:
+    """ASSETCTL_JWT_SECRET when set, else the random key generated in this database."""
+    configured = settings.values.get("jwt_secret")
+    if configured:
+        return str(configured)
+    from assetctl.db.models import Meta
+
+    meta = session.get(Meta, "jwt_secret")
+    if meta is None:  # pragma: no cover - created by migration 0002
+        raise RuntimeError("the database has no JWT signing key; run `assetctl db upgrade`")
+    return meta.value
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _user_by_email(session: Session, email: str) -> User | None:
+    from sqlalchemy import select
+
+    from assetctl.db.models import User
+
+    return session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+
+
+def _principal(user: User, jti: str, expires_at: datetime) -> Principal:
+    return Principal(user.id, user.email, user.name, user.role, jti, expires_at)
+
+
+def user_record(user: User) -> dict[str, Any]:
+    locked = user.locked_until is not None and user.locked_until > _now()
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "active": user.active,
+        "locked": locked,
+        "locked_until": user.locked_until if locked else None,
+        "created_at": user.created_at,
+        "last_login_at": user.last_login_at,
+    }
+
+
+def register(
+    session: Session,
+    caller: Principal | None,
+    *,
+    email: str,
+    name: str | None,
+    role: str | None,
+    password: str,
+) -> dict[str, Any]:
+    """Create a user. The first user of an empty database needs no session and is admin;
+    after that only an admin may register users."""
+    from sqlalchemy import func, select
+
+    from assetctl.db.models import User
+
+    email = normalise_email(email)
+    passwords.check_password_rules(password)
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialise registrations so two "first" users cannot both become admin.
+        session.execute(_lock_users())
+    first = session.execute(select(func.count()).select_from(User)).scalar_one() == 0
+    if first:
+        if role is not None and check_role(role) != "admin":
+            raise InvalidInputError(
+                "the first user of a new database is always an admin", hint="omit --role"
+            )
+        role = "admin"
+    else:
+        if caller is None:
+            raise NotAuthenticatedError(
+                "registering users needs an admin session",
+                hint="log in as an admin with `assetctl auth login --email ADMIN`",
+            )
+        if caller.role != "admin":
+            raise PermissionDeniedError(f"only an admin can register users (you are {caller.role})")
+        role = check_role(role or "viewer")
+    if _user_by_email(session, email) is not None:
+        raise ConflictError(f"a user with email {email} already exists")
+    now = _now()
+    user = User(
+        email=email,
+        name=(name or email.split("@")[0]).strip(),
+        role=role,
+        password_hash=passwords.hash_password(password),
+        active=True,
+        created_at=now,
+        updated_at=now,
+        tokens_valid_after=now.replace(microsecond=0),
+        failed_logins=0,
+    )
+    session.add(user)
+    session.flush()
+    return user_record(user)
+
+
+def _lock_users() -> Any:
+    from sqlalchemy import text
+
+    return text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+
+
+def _record_failure(session: Session, user: User, settings: Settings, now: datetime) -> None:
+    """Count a failure in one atomic UPDATE: restart the window if it has passed, and lock
+    the account when the count reaches the threshold."""
+    from sqlalchemy import case, update
+
+    from assetctl.db.models import User
+
+    window_start = now - timedelta(seconds=int(settings.values["lockout_window"]))
+    threshold = int(settings.values["lockout_threshold"])
+    in_window = (User.first_failed_at.is_not(None)) & (User.first_failed_at >= window_start)
+    new_count = case((in_window, User.failed_logins + 1), else_=1)
+    session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(
+            failed_logins=new_count,
+            first_failed_at=case((in_window, User.first_failed_at), else_=now),
+            locked_until=case(
+                (
+                    new_count >= threshold,
+                    now + timedelta(seconds=int(settings.values["lockout_duration"])),
+                ),
+                else_=User.locked_until,
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def login(
+    session: Session, settings: Settings, *, email: str, password: str, host: str | None
+) -> LoginResult:
+    """Verify the credentials and open a session; raises LoginFailed (after recording the
+    failure) for every kind of refusal."""
+    from assetctl.db.models import AuthSession
+
+    try:
+        email = normalise_email(email)
+    except InvalidInputError:
+        passwords.verify_password(password, None)
+        raise LoginFailed() from None
+    user = _user_by_email(session, email)
+    ok, new_hash = passwords.verify_password(password, user.password_hash if user else None)
+    now = _now()
+    if user is None:
+        raise LoginFailed()
+    locked = user.locked_until is not None and user.locked_until > now
+    if not ok:
+        _record_failure(session, user, settings, now)
+        raise LoginFailed()
+    if locked or not user.active:
+        raise LoginFailed()
+    if new_hash:
+        user.password_hash = new_hash
+    user.failed_logins = 0
+    user.first_failed_at = None
+    user.locked_until = None
+    user.last_login_at = now
+    lifetime = int(settings.values["token_lifetime"])
+    jti = tokens.new_jti()
+    issued = now.replace(microsecond=0)
+    expires = issued + timedelta(seconds=lifetime)
+    session.add(
+        AuthSession(
+            jti=jti,
+            user_id=user.id,
+            created_at=now,
+            expires_at=expires,
+            host=(host or "")[:255] or None,
+        )
+    )
+    token = tokens.issue(
+        signing_key(session, settings),
+        user_id=user.id,
+        role=user.role,
+        jti=jti,
+        now=issued,
+        lifetime_s=lifetime,
+    )
+    session.flush()
+    return LoginResult(token, _principal(user, jti, expires))
+
+
+def authenticate(session: Session, settings: Settings, token: str) -> Principal:
+    """Check a token against the database: signature and claims, session not revoked or
+    expired, issued after the user's valid-after time, user active. The role is read from
+    the database, so a role change applies to the very next command."""
+    from assetctl.db.models import AuthSession, User
+
+    claims = tokens.verify(signing_key(session, settings), token)
+    row = session.get(AuthSession, claims.jti)
+    if row is None or row.user_id != claims.user_id:
+        raise tokens.invalid_token("unknown session")
+    if row.revoked_at is not None:
+        raise tokens.invalid_token("you have logged out")
+    if row.expires_at <= _now():
+        raise tokens.invalid_token("it has expired")
+    user = session.get(User, claims.user_id)
+    if user is None or not user.active:
+        raise tokens.invalid_token("the account is disabled or deleted")
+    if claims.issued_at < user.tokens_valid_after:
+        raise tokens.invalid_token("all sessions of this account were revoked")
+    return _principal(user, claims.jti, row.expires_at)
+
+
+def require(principal: Principal, permission: Permission) -> None:
+    if not allows(principal.role, permission):
+        raise PermissionDeniedError(
+            f"your role ({principal.role}) does not allow this ({permission.value} access)",
+            hint="ask an admin to change your role with `assetctl user set-role`",
+        )
+
+
+def revoke_all(session: Session, user: User, now: datetime | None = None) -> None:
+    """Void every session of `user`: rows revoked, and a valid-after time for the tokens."""
+    from sqlalchemy import update
+
+    from assetctl.db.models import AuthSession
+
+    now = now or _now()
+    user.tokens_valid_after = now.replace(microsecond=0)
+    user.updated_at = now
+    session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def logout(session: Session, principal: Principal, *, everywhere: bool) -> None:
+    """Revoke this session, or with `everywhere` every session of the user."""
+    from assetctl.db.models import AuthSession, User
+
+    now = _now()
+    if everywhere:
+        user = session.get(User, principal.user_id)
+        if user is not None:
+            revoke_all(session, user, now)
+        return
+    row = session.get(AuthSession, principal.jti)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = now
+
+
+def change_password(session: Session, principal: Principal, current: str, new: str) -> None:
+    """Change the caller's password after re-checking the current one; every session of the
+    user is revoked, so they log in again everywhere."""
+    from assetctl.db.models import User
+
+    passwords.check_password_rules(new)
+    user = session.get(User, principal.user_id)
+    ok, _ = passwords.verify_password(current, user.password_hash if user else None)
+    if user is None or not ok:
+        raise NotAuthenticatedError("the current password is wrong")
+    if current == new:
+        raise InvalidInputError("the new password is the same as the current one")
+    user.password_hash = passwords.hash_password(new)
+    revoke_all(session, user)

@@ -1,0 +1,101 @@
+"""User administration (admin only): list, change role, disable/enable, unlock.
+
+Changes that reduce access (role change, disable) take effect on the user's next command,
+because every command reads the role and active flag from the database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from assetctl.core.auth import (
+    Principal,
+    check_role,
+    normalise_email,
+    require,
+    revoke_all,
+    user_record,
+)
+from assetctl.core.permissions import Permission
+from assetctl.errors import ConflictError, NotFoundError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from assetctl.db.models import User
+
+
+def _find(session: Session, email: str) -> User:
+    from sqlalchemy import select
+
+    from assetctl.db.models import User
+
+    address = normalise_email(email)
+    user = session.execute(select(User).where(User.email == address)).scalar_one_or_none()
+    if user is None:
+        raise NotFoundError(f"no user with email {address}", hint="see `assetctl user list`")
+    return user
+
+
+def _ensure_other_admin(session: Session, user: User) -> None:
+    """Refuse to remove the last active admin: nobody could manage users afterwards."""
+    from sqlalchemy import func, select
+
+    from assetctl.db.models import User
+
+    if user.role != "admin" or not user.active:
+        return
+    others = session.execute(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == "admin", User.active.is_(True), User.id != user.id)
+    ).scalar_one()
+    if others == 0:
+        raise ConflictError(
+            f"{user.email} is the last active admin",
+            hint="make another user admin first",
+        )
+
+
+def list_users(session: Session, caller: Principal) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    from assetctl.db.models import User
+
+    require(caller, Permission.ADMIN)
+    users = session.execute(select(User).order_by(User.email)).scalars()
+    return [user_record(user) for user in users]
+
+
+def set_role(session: Session, caller: Principal, email: str, role: str) -> dict[str, Any]:
+    require(caller, Permission.ADMIN)
+    user = _find(session, email)
+    new_role = check_role(role)
+    if new_role != "admin":
+        _ensure_other_admin(session, user)
+    user.role = new_role
+    user.updated_at = datetime.now(UTC)
+    return user_record(user)
+
+
+def set_active(session: Session, caller: Principal, email: str, active: bool) -> dict[str, Any]:
+    """Disable (revoking every session) or re-enable a user."""
+    require(caller, Permission.ADMIN)
+    user = _find(session, email)
+    if not active:
+        _ensure_other_admin(session, user)
+        revoke_all(session, user)
+    user.active = active
+    user.updated_at = datetime.now(UTC)
+    return user_record(user)
+
+
+def unlock(session: Session, caller: Principal, email: str) -> dict[str, Any]:
+    require(caller, Permission.ADMIN)
+    user = _find(session, email)
+    user.failed_logins = 0
+    user.first_failed_at = None
+    user.locked_until = None
+    user.updated_at = datetime.now(UTC)
+    return user_record(user)
