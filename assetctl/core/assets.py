@@ -297,8 +297,11 @@ def asset_history(session: Session, ref: str) -> list[dict[str, Any]]:
 
     try:
         asset = _resolve(session, ref)
-    except NotFoundError:
-        asset = _resolve(session, ref, deleted=True)
+    except NotFoundError as not_active:
+        try:
+            asset = _resolve(session, ref, deleted=True)
+        except NotFoundError:
+            raise not_active from None
     events = session.execute(
         select(AssetEvent).where(AssetEvent.asset_id == asset.id).order_by(AssetEvent.id)
     ).scalars()
