@@ -289,6 +289,16 @@ def restore_asset(session: Session, actor: str, ref: str) -> Change:
     return _apply(session, asset, {}, "restored", actor, extra={"deleted_at": None})
 
 
+def set_description(
+    session: Session, actor: str, ref: str, text: str, source: Mapping[str, Any]
+) -> Change:
+    """Store an AI description and its source (provider, model, time) on an asset; the
+    history event `described` records both."""
+    asset = _resolve(session, ref)
+    values = {"description": text, "description_source": dict(source)}
+    return _apply(session, asset, values, "described", actor)
+
+
 def asset_history(session: Session, ref: str) -> list[dict[str, Any]]:
     """Every event of the asset, oldest first. Deleted assets have history too."""
     from sqlalchemy import select

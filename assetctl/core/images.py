@@ -1,0 +1,187 @@
+"""Photo normalisation for the vision model, entirely in memory.
+
+The type is detected from the content, never the file name. Pillow applies the EXIF
+orientation, converts to RGB (transparency onto white), bounds the longest edge and re-encodes
+as JPEG without metadata, so GPS positions and camera serials never leave the machine. Nothing
+is written to disk.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from assetctl.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
+
+SUPPORTED = "JPEG, PNG, WebP, GIF, BMP or TIFF"
+# Extensions a directory scan picks up; the content decides the real type afterwards.
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic",
+     ".heif", ".avif"}
+)  # fmt: skip
+# ISO base media brands of HEIF/AVIF files (bytes 8..12 after `ftyp`).
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+JPEG_QUALITY = 90
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    jpeg: bytes
+    width: int
+    height: int
+    source_format: str
+
+
+def sniff(head: bytes) -> str | None:
+    """The image type from the first bytes: jpeg, png, webp, gif, bmp, tiff, heic, avif."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[:2] == b"BM" and len(head) >= 26:
+        return "bmp"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    if head[4:8] == b"ftyp":
+        if head[8:12] in _HEIF_BRANDS:
+            return "heic"
+        if head[8:12] in _AVIF_BRANDS:
+            return "avif"
+    return None
+
+
+_PIL_FORMATS = {
+    "jpeg": "JPEG",
+    "png": "PNG",
+    "webp": "WEBP",
+    "gif": "GIF",
+    "bmp": "BMP",
+    "tiff": "TIFF",
+}
+
+
+def read_limited(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, after checking it exists, is a regular file and is within the limit."""
+    name = str(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InvalidInputError(f"{name}: no such file", hint="check the path") from None
+    except OSError as exc:
+        raise InvalidInputError(f"{name}: cannot read ({exc.strerror})") from None
+    if not path.is_file():
+        raise InvalidInputError(f"{name}: not a regular file")
+    if size == 0:
+        raise InvalidInputError(f"{name}: the file is empty (0 bytes)")
+    if size > max_bytes:
+        raise _too_large(name, size, max_bytes)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise InvalidInputError(f"{name}: cannot read ({exc.strerror})") from None
+    if len(data) > max_bytes:  # grew since stat
+        raise _too_large(name, len(data), max_bytes)
+    return data
+
+
+def _too_large(name: str, size: int, limit: int) -> InvalidInputError:
+    return InvalidInputError(
+        f"{name}: {_human(size)} is over the limit of {_human(limit)}",
+        hint="shrink the photo, or raise image_max_bytes (ASSETCTL_IMAGE_MAX_BYTES)",
+    )
+
+
+def _human(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MiB"
+    if size >= 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size} bytes"
+
+
+def prepare_image(path: Path, *, max_bytes: int, max_edge: int) -> PreparedImage:
+    """Read, validate and normalise one photo into JPEG bytes for the model.
+
+    Raises InvalidInputError (exit 2) naming the file for a missing, empty, oversized,
+    unsupported, truncated or corrupt file.
+    """
+    data = read_limited(path, max_bytes)
+    return normalise(data, name=str(path), max_edge=max_edge)
+
+
+def normalise(data: bytes, *, name: str, max_edge: int) -> PreparedImage:
+    """Turn image bytes into a bounded, upright, metadata-free RGB JPEG."""
+    kind = sniff(data[:32])
+    if kind in ("heic", "avif"):
+        raise InvalidInputError(
+            f"{name}: {kind.upper()} photos are not supported",
+            hint=f"convert it to JPEG first (e.g. `heif-convert` or the phone's export); "
+            f"supported: {SUPPORTED}",
+        )
+    if kind is None:
+        what = "text" if _looks_like_text(data[:512]) else "not an image"
+        raise InvalidInputError(
+            f"{name}: not a supported image (the content is {what})",
+            hint=f"supported: {SUPPORTED}",
+        )
+
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[kind]]) as opened:
+            if kind == "jpeg":
+                # Let libjpeg decode at a reduced scale: much faster for 12+ MP photos.
+                opened.draft("RGB", (max_edge, max_edge))
+            opened.load()
+            image = ImageOps.exif_transpose(opened)
+            image = _to_rgb(image)
+    except Image.DecompressionBombError:
+        raise InvalidInputError(
+            f"{name}: the image has too many pixels to decode safely",
+            hint="shrink the photo first",
+        ) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        reason = "truncated" if "truncated" in str(exc).lower() else "corrupt or unreadable"
+        raise InvalidInputError(
+            f"{name}: the {kind.upper()} image is {reason}",
+            hint="copy the photo again from the camera or phone",
+        ) from None
+    image.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    return PreparedImage(out.getvalue(), image.width, image.height, kind)
+
+
+def _to_rgb(image: PILImage) -> PILImage:
+    from PIL import Image
+
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        # 16-bit and float greyscale: scale into 8 bits before RGB conversion clips it.
+        image = image.convert("I").point(lambda v: v / 256).convert("L")
+    return image.convert("RGB")
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(b >= 32 or b in (9, 10, 13) for b in head)
