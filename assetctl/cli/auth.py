@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -66,6 +65,8 @@ def login(
     ] = False,
 ) -> None:
     """Log in and keep the session token in the OS keyring."""
+    import socket
+
     from assetctl.core.auth import login as open_session
     from assetctl.credentials import WAYS_OUT, KeyringUnavailable
 

@@ -8,11 +8,8 @@ rows are written as they come, so `--all` keeps memory bounded in every format b
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -42,6 +39,8 @@ def json_value(value: Any) -> Any:
         return rfc3339(value)
     if isinstance(value, date):
         return value.isoformat()
+    from decimal import Decimal
+
     if isinstance(value, Decimal):
         # A JSON number: scripts compare costs numerically; two decimals survive float repr.
         return float(value)
@@ -56,11 +55,15 @@ def _json_default(value: Any) -> Any:
 
 
 def dumps(data: Any, *, indent: int | None = None) -> str:
+    import json
+
     return json.dumps(data, default=_json_default, indent=indent, ensure_ascii=False)
 
 
 def text_value(value: Any) -> str:
     """A cell for plain/tsv/csv/table output."""
+    from decimal import Decimal
+
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -134,6 +137,8 @@ def render_list(
             out.write(dumps({f: row[f] for f in fields}) + "\n")
             count += 1
     elif fmt == "csv":
+        import csv
+
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(fields)
         for row in rows:

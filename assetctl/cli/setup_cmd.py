@@ -39,8 +39,3 @@ def doctor(ctx: typer.Context) -> None:
         print(f"{mark} {check.name.ljust(width)}  {check.detail}", file=state.out)
     if not all(check.ok for check in checks):
         raise typer.Exit(int(ExitStatus.UNAVAILABLE))
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(init)
-    app.command()(doctor)

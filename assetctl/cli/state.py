@@ -14,13 +14,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from assetctl.config import Settings, load_settings
 from assetctl.core.permissions import Permission
 from assetctl.errors import NotAuthenticatedError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from assetctl.config import Settings
     from assetctl.core.auth import Principal
     from assetctl.credentials import TokenStore
 
@@ -50,6 +50,8 @@ class AppState:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from assetctl.config import load_settings
+
             self._settings = load_settings(self.env, profile=self.profile)
         return self._settings
 
