@@ -78,6 +78,7 @@ class FileResult:
     model: str | None = None
     seconds: float | None = None
     error: str | None = None
+    hint: str | None = None
     exit_status: int = 0
     warnings: list[str] = field(default_factory=list)
     described_at: datetime | None = None
@@ -205,6 +206,7 @@ def _failed(target: Target, provider: str, error: AssetctlError) -> FileResult:
         asset=target.asset,
         provider=provider,
         error=error.message,
+        hint=error.hint,
         exit_status=int(error.exit_status),
     )
 
@@ -388,5 +390,21 @@ def check_provider(settings: Settings) -> list[ProviderCheck]:
     provider = make_provider(provider_config(settings))
     try:
         return provider.check()
+    finally:
+        provider.close()
+
+
+def describe_files(
+    settings: Settings,
+    targets: Sequence[Target],
+    options: DescribeOptions,
+    on_result: Callable[[FileResult], None] | None = None,
+) -> list[FileResult]:
+    """Describe `targets` with the provider `settings` name (see `describe_all`)."""
+    from assetctl.providers.registry import make_provider
+
+    provider = make_provider(provider_config(settings))
+    try:
+        return describe_all(targets, provider, options, on_result)
     finally:
         provider.close()

@@ -1,0 +1,235 @@
+"""`assetctl describe IMAGE...`: describe assets from photos with a vision-language model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from assetctl.cli.render import OutputFormat, dumps, render_list, resolve_format
+from assetctl.cli.state import AppState, get_state
+from assetctl.core.permissions import Permission
+from assetctl.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from assetctl.config import Settings
+    from assetctl.core.describe import FileResult
+
+FIELDS = ("file", "asset", "description", "details", "model", "provider", "seconds", "error")
+COLUMNS = ("file", "asset", "description", "error")
+
+
+def describe(
+    ctx: typer.Context,
+    images: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Photo files, or directories of photos (not recursive).", show_default=False
+        ),
+    ] = None,
+    asset: Annotated[
+        str | None, typer.Option("--asset", metavar="REF", help="The asset the photo shows.")
+    ] = None,
+    tag_from_filename: Annotated[
+        bool,
+        typer.Option(
+            "--tag-from-filename", help="Each photo shows the asset its name gives: LAP-0042.jpg."
+        ),
+    ] = False,
+    save: Annotated[
+        bool, typer.Option("--save", help="Store the description on the asset (with history).")
+    ] = False,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="ollama, lmstudio, llamacpp, vllm or openai [env: ASSETCTL_VLM_PROVIDER].",
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Model name [env: ASSETCTL_VLM_MODEL].")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="API root of the server [env: ASSETCTL_VLM_BASE_URL]."),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            metavar="SECONDS", help="Wait this long for each answer [env: ASSETCTL_VLM_TIMEOUT]."
+        ),
+    ] = None,
+    prompt: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Ask this instead of the default prompt.")
+    ] = None,
+    structured: Annotated[
+        bool,
+        typer.Option("--structured", help="Ask for JSON fields (brand, model, condition, ...)."),
+    ] = False,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Photos in flight at once (default 4) [env: ASSETCTL_DESCRIBE_CONCURRENCY].",
+        ),
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Only check that the server answers and has the model; no photos."
+        ),
+    ] = False,
+    output: Annotated[
+        OutputFormat | None,
+        typer.Option(
+            "-o", "--output", help="table, json, jsonl, csv or tsv.", case_sensitive=False
+        ),
+    ] = None,
+) -> None:
+    """Describe assets from photos with a vision model (Ollama, LM Studio, llama.cpp, vLLM
+    or any OpenAI-compatible server); photos are never stored. With --save the description
+    is stored on the asset. Exit 0 only if every photo was described; otherwise the most
+    severe failure: 7 provider, 3 unknown asset, 2 bad input."""
+    from assetctl.config import load_settings
+    from assetctl.core import describe as core
+
+    state = get_state(ctx)
+    flags = {
+        "vlm_provider": provider,
+        "vlm_model": model,
+        "vlm_base_url": base_url,
+        "vlm_timeout": timeout,
+        "describe_concurrency": concurrency,
+    }
+    settings = load_settings(state.env, profile=state.profile, flags=flags)
+    if check:
+        _check(state, settings)
+        return
+    if not images:
+        raise InvalidInputError(
+            "no photos given", hint="pass image files or directories, or --check"
+        )
+    if prompt is not None and not prompt.strip():
+        raise InvalidInputError("--prompt is empty", hint="leave it out to use the default")
+    if asset is not None and tag_from_filename:
+        raise InvalidInputError("--asset and --tag-from-filename cannot be used together")
+    if save and asset is None and not tag_from_filename:
+        raise InvalidInputError(
+            "--save needs to know the asset", hint="add --asset REF or --tag-from-filename"
+        )
+    targets = core.collect_targets(images, asset=asset, tag_from_filename=tag_from_filename)
+    if asset is not None and len(targets) > 1:
+        raise InvalidInputError(
+            f"--asset names one asset, but {len(targets)} photos were given",
+            hint="describe one photo per asset, or name the files by tag and use "
+            "--tag-from-filename",
+        )
+    refs = [t.asset for t in targets if t.asset is not None and t.error is None]
+    if refs:
+        # Before any model time is spent: the caller may save, and the assets exist.
+        with state.transaction() as session:
+            state.authorize(session, Permission.WRITE if save else Permission.READ)
+            found = core.check_assets(session, refs)
+        outcome = found[asset] if asset is not None else None
+        if outcome is not None and not isinstance(outcome, str):
+            raise outcome
+        targets = core.apply_asset_check(targets, found)
+
+    options = core.DescribeOptions(
+        prompt=prompt,
+        structured=structured,
+        max_bytes=int(settings.values["image_max_bytes"]),
+        max_edge=int(settings.values["image_max_edge"]),
+        concurrency=int(settings.values["describe_concurrency"]),
+    )
+    fmt = resolve_format(state, output)
+    stream = fmt == "jsonl"
+
+    def finished(result: FileResult) -> None:
+        if stream:
+            state.out.write(dumps(result.record()) + "\n")
+            state.out.flush()
+
+    with _progress(state, len(targets)) as advance:
+
+        def on_result(result: FileResult) -> None:
+            finished(result)
+            advance(result)
+
+        results = core.describe_files(settings, targets, options, on_result)
+    if not stream:
+        render_list(state, fmt, (r.record() for r in results), columns=COLUMNS, fields=FIELDS)
+    for result in results:
+        for warning in result.warnings:
+            state.warn(warning)
+    if save:
+        _save(state, results)
+    code = core.exit_status(results)
+    _summary(state, results, code, as_json=fmt in ("json", "jsonl"))
+    if code:
+        raise typer.Exit(code)
+
+
+def _save(state: AppState, results: list[FileResult]) -> None:
+    from assetctl.core.describe import save_descriptions
+
+    if not any(r.ok for r in results):
+        return
+    changes = state.write(save_descriptions, results)
+    for change in changes:
+        state.info(f"Saved the description on asset {change.asset['tag']}.")
+
+
+def _summary(state: AppState, results: list[FileResult], code: int, *, as_json: bool) -> None:
+    failed = [r for r in results if not r.ok]
+    if not failed:
+        if len(results) > 1:
+            state.info(f"Described {len(results)} photos.")
+        return
+    if as_json:
+        message = f"{len(failed)} of {len(results)} photos failed: " + ", ".join(
+            r.file for r in failed
+        )
+        payload = {"code": code, "type": "describe", "message": message}
+        state.err.write(dumps({"error": {**payload, "files": [r.file for r in failed]}}) + "\n")
+        return
+    hints: dict[str, None] = {}
+    for result in failed:
+        state.err.write(f"error: {result.error}\n")
+        if result.hint:
+            hints[result.hint] = None
+    for hint in hints:
+        state.err.write(f"hint: {hint}\n")
+    names = ", ".join(r.file for r in failed)
+    state.err.write(f"{len(failed)} of {len(results)} photos failed: {names}\n")
+
+
+@contextmanager
+def _progress(state: AppState, total: int) -> Iterator[Callable[[Any], None]]:
+    """A progress bar on stderr when it is a terminal; otherwise nothing."""
+    if state.quiet or total < 2 or not state.err.isatty():
+        yield lambda _result: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(file=state.err, no_color=not state.color)
+    columns = (TextColumn("describing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("describe", total=total)
+        yield lambda _result: bar.advance(task)
+
+
+def _check(state: AppState, settings: Settings) -> None:
+    from assetctl.core.describe import check_provider
+    from assetctl.errors import ExitStatus
+
+    checks = check_provider(settings)
+    for item in checks:
+        mark = {True: "ok  ", False: "FAIL", None: "--  "}[item.ok]
+        print(f"{mark} {item.name.ljust(8)}  {item.detail}", file=state.out)
+    if any(item.ok is False for item in checks):
+        raise typer.Exit(int(ExitStatus.UNAVAILABLE))
