@@ -11,7 +11,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from assetctl import __version__
-from assetctl.cli import asset, auth, config_cmd, db_cmd, describe, setup_cmd, users
+from assetctl.cli.lazy import Lazy, LazyGroup
 from assetctl.cli.state import AppState
 from assetctl.errors import AssetctlError, ExitStatus
 
@@ -36,14 +36,23 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
+    cls=LazyGroup,
 )
-app.add_typer(asset.app, name="asset")
-app.add_typer(auth.app, name="auth")
-app.add_typer(users.app, name="user")
-app.add_typer(db_cmd.app, name="db")
-app.add_typer(config_cmd.app, name="config")
-app.command()(describe.describe)
-setup_cmd.register(app)
+# Subcommands, in the order `--help` lists them; each module is imported only when used.
+LazyGroup.registry = {
+    "init": Lazy("assetctl.cli.setup_cmd", "init", "Create the config file and the database."),
+    "asset": Lazy("assetctl.cli.asset", "app", "Add, find, change and retire assets."),
+    "auth": Lazy("assetctl.cli.auth", "app", "Log in and out, register users, see your session."),
+    "user": Lazy("assetctl.cli.users", "app", "Manage users (admin only)."),
+    "describe": Lazy(
+        "assetctl.cli.describe", "describe", "Describe assets from photos with a vision model."
+    ),
+    "config": Lazy("assetctl.cli.config_cmd", "app", "Inspect configuration."),
+    "db": Lazy("assetctl.cli.db_cmd", "app", "Database schema migrations."),
+    "doctor": Lazy(
+        "assetctl.cli.setup_cmd", "doctor", "Check configuration, database and services."
+    ),
+}
 
 
 def _version(value: bool) -> None:
@@ -131,6 +140,10 @@ def run(
     from typer.exceptions import Abort
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--version"]:
+        # Answered before the command tree is built: scripts call this in loops.
+        print(f"assetctl {__version__}", file=stdout or sys.stdout)
+        return int(ExitStatus.SUCCESS)
     err = stderr or sys.stderr
     state = AppState(env=dict(os.environ if env is None else env), stdout=stdout, stderr=stderr)
     as_json = _wants_json(args)
