@@ -14,6 +14,8 @@ class Check:
     name: str
     ok: bool
     detail: str
+    # Not run or not knowable (e.g. no provider configured): shown as neutral, never a failure.
+    skipped: bool = False
 
 
 def check_config(settings: Settings) -> Check:
@@ -43,10 +45,33 @@ def check_database(settings: Settings) -> list[Check]:
     return [reachable, Check("migrations", False, f"{state}; run `assetctl db upgrade`")]
 
 
+def check_vision_model(settings: Settings) -> list[Check]:
+    """The `describe` provider: answers, has the model, accepts images. Skipped unless the
+    user configured one (vlm_provider, vlm_base_url or vlm_model in the config file or
+    env), so a machine that never uses `describe` still passes."""
+    from assetctl.core.describe import check_provider, provider_config, vlm_configured
+
+    if not vlm_configured(settings):
+        config = provider_config(settings)
+        return [
+            Check(
+                "vlm",
+                True,
+                f"not configured; `describe` would use {config.preset} at "
+                f"{config.display_url} (set vlm_provider to check it here)",
+                skipped=True,
+            )
+        ]
+    return [
+        Check(f"vlm {item.name}", item.ok is not False, item.detail, skipped=item.ok is None)
+        for item in check_provider(settings)
+    ]
+
+
 def run_checks(settings: Settings) -> list[Check]:
     """Every check, in order; a failing check never stops the others."""
     checks: list[Check] = [check_config(settings)]
-    steps: list[Callable[[Settings], list[Check]]] = [check_database]
+    steps: list[Callable[[Settings], list[Check]]] = [check_database, check_vision_model]
     for step in steps:
         checks.extend(step(settings))
     return checks
