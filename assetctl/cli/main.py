@@ -41,7 +41,12 @@ app = typer.Typer(
 # Subcommands, in the order `--help` lists them; each module is imported only when used.
 LazyGroup.registry = {
     "init": Lazy("assetctl.cli.setup_cmd", "init", "Create the config file and the database."),
-    "asset": Lazy("assetctl.cli.asset", "app", "Add, find, change and retire assets."),
+    "asset": Lazy(
+        "assetctl.cli.asset",
+        "app",
+        "Add, find, change and retire assets.",
+        extends=("assetctl.cli.asset_io",),  # asset import / asset export
+    ),
     "auth": Lazy("assetctl.cli.auth", "app", "Log in and out, register users, see your session."),
     "user": Lazy("assetctl.cli.users", "app", "Manage users (admin only)."),
     "describe": Lazy(

@@ -1,0 +1,197 @@
+"""Streamed export of assets as CSV, JSON or JSON Lines, in constant memory.
+
+Columns are the stable asset JSON field names, so an export is also a valid import file.
+On PostgreSQL, CSV comes straight from `COPY (SELECT ...) TO STDOUT` with every value already
+formatted by the server; the other formats read through a server-side cursor. On SQLite rows
+are read in keyset batches (`core.listing.stream_rows`). The writer is handed in by the
+caller: this module never chooses where the data goes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TextIO
+
+from assetctl.core.assets import ASSET_FIELDS, asset_record
+from assetctl.core.listing import Filters, Sort, _ordered, _where, stream_rows
+from assetctl.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+EXPORT_FORMATS = ("csv", "json", "jsonl")
+# Cells starting with these are formulas to spreadsheet programs (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TEXT_FIELDS = frozenset(
+    {
+        "tag", "name", "category", "status", "serial", "manufacturer", "model", "location",
+        "assignee", "description", "notes", "created_by", "updated_by",
+    }
+)  # fmt: skip
+STREAM_BATCH = 2000
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _rfc3339(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)  # the same JSON number `asset list -o json` prints
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return _rfc3339(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _defuse(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _records(session: Session, filters: Filters, sort: Sort) -> Iterator[dict[str, Any]]:
+    if session.get_bind().dialect.name != "postgresql":
+        return (asset_record(row) for row in stream_rows(session, filters, sort))
+    from sqlalchemy import select
+
+    from assetctl.db.models import Asset
+
+    stmt = _ordered(_where(select(Asset.__table__), filters), sort)
+    conn = session.connection().execution_options(stream_results=True, max_row_buffer=STREAM_BATCH)
+    return (asset_record(dict(row)) for row in conn.execute(stmt).mappings())
+
+
+def _write_rows(
+    out: TextIO,
+    fmt: str,
+    records: Iterator[Mapping[str, Any]],
+    safe_csv: bool,
+    progress: Callable[[int], None] | None,
+) -> int:
+    count = 0
+    if fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(ASSET_FIELDS)
+        for record in records:
+            cells = [_cell(record[f]) for f in ASSET_FIELDS]
+            if safe_csv:
+                cells = [_defuse(c) if f in TEXT_FIELDS else c for f, c in zip(ASSET_FIELDS, cells, strict=True)]  # fmt: skip # noqa: E501
+            writer.writerow(cells)
+            count += 1
+            if progress is not None and count % STREAM_BATCH == 0:
+                progress(count)
+    else:
+        dumps = json.JSONEncoder(ensure_ascii=False, default=_json_value).encode
+        if fmt == "json":
+            out.write("[")
+        for record in records:
+            line = dumps({f: _json_value(record[f]) for f in ASSET_FIELDS})
+            if fmt == "json":
+                out.write(("," if count else "") + "\n  " + line)
+            else:
+                out.write(line + "\n")
+            count += 1
+            if progress is not None and count % STREAM_BATCH == 0:
+                progress(count)
+        if fmt == "json":
+            out.write("\n]\n" if count else "]\n")
+    return count
+
+
+def _pg_text(expr: str, safe_csv: bool) -> str:
+    if not safe_csv:
+        return expr
+    starts = "'=', '+', '-', '@', chr(9), chr(13)"
+    return f"CASE WHEN left({expr}, 1) IN ({starts}) THEN '''' || {expr} ELSE {expr} END"
+
+
+def _pg_timestamp(col: str) -> str:
+    # Python's isoformat leaves out a zero fraction; match it so both paths print the same.
+    utc = f"({col} AT TIME ZONE 'UTC')"
+    return (
+        f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
+        f"date_trunc('second', {col}) = {col} THEN '' ELSE to_char({utc}, '.US') END || 'Z'"
+    )
+
+
+def _pg_columns(safe_csv: bool) -> list[str]:
+    exprs = []
+    for field in ASSET_FIELDS:
+        col = f"assets.{field}"
+        if field in TEXT_FIELDS:
+            expr = _pg_text(col, safe_csv)
+        elif field == "purchase_cost":
+            cents = "assets.purchase_cost_cents"
+            expr = f"({cents} / 100)::text || '.' || lpad(mod({cents}, 100)::text, 2, '0')"
+        elif field in ("purchase_date", "warranty_until"):
+            expr = f"to_char({col}, 'YYYY-MM-DD')"
+        elif field in ("created_at", "updated_at", "deleted_at"):
+            expr = _pg_timestamp(col)
+        else:
+            expr = f"{col}::text"
+        exprs.append(f'{expr} AS "{field}"')
+    return exprs
+
+
+def _copy_csv(session: Session, out: TextIO, filters: Filters, sort: Sort, safe_csv: bool) -> int:
+    """CSV formatted by PostgreSQL and streamed by COPY: no Python work per row."""
+    from sqlalchemy import literal_column, select
+
+    from assetctl.db.models import Asset
+
+    columns: Any = select(*(literal_column(e) for e in _pg_columns(safe_csv)))
+    stmt = _ordered(_where(columns.select_from(Asset.__table__), filters), sort)
+    compiled = stmt.compile(dialect=session.get_bind().dialect)
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    cursor: Any = raw.cursor()
+    try:
+        query = cursor.mogrify(str(compiled), compiled.params).decode()
+        out.flush()
+        # Bytes straight to the binary layer: no decode/encode per row.
+        target = getattr(out, "buffer", out)
+        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)", target)
+        count = int(cursor.rowcount)
+    finally:
+        cursor.close()
+    target.flush()
+    return count
+
+
+def export_assets(
+    session: Session,
+    out: TextIO,
+    fmt: str,
+    filters: Filters,
+    sort: Sort,
+    *,
+    safe_csv: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write every asset matching `filters` to `out` in `fmt`; return how many."""
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidInputError(
+            f"export format {fmt!r} is not supported", hint="use csv, json or jsonl"
+        )
+    if safe_csv and fmt != "csv":
+        raise InvalidInputError("--safe-csv only applies to CSV output", hint="use -o csv")
+    if fmt == "csv" and session.get_bind().dialect.name == "postgresql":
+        count = _copy_csv(session, out, filters, sort, safe_csv)
+    else:
+        count = _write_rows(out, fmt, _records(session, filters, sort), safe_csv, progress)
+    out.flush()
+    return count

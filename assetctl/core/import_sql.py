@@ -1,0 +1,431 @@
+"""The SQL side of an import: a TEMP staging table, set-based checks against it, and the
+set-based write from it into `assets` and `asset_events`.
+
+The same statements run on PostgreSQL and SQLite; `Dialect` holds the few expressions that
+differ (JSON building, "is distinct from", money formatting). Everything happens inside the
+caller's transaction, so an interrupted import leaves nothing behind.
+"""
+
+# SQL here is composed only from this module's constants (table and column names, bit
+# masks); every value from the file travels through COPY or bound parameters.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from assetctl.core.import_reader import IMPORT_FIELDS, Problem
+from assetctl.errors import ConflictError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+STAGING = "import_staging"
+# Public field -> stored column (the staging table uses the stored names too).
+COLUMN = {f: "purchase_cost_cents" if f == "purchase_cost" else f for f in IMPORT_FIELDS}
+STAGE_COLUMNS = ("line", "ok", "given", *COLUMN.values())
+# Columns an update may change (the tag is what rows are matched by).
+DATA_FIELDS = tuple(f for f in IMPORT_FIELDS if f != "tag")
+BIT = {f: 1 << i for i, f in enumerate(IMPORT_FIELDS)}
+COPY_BATCH = 2000
+SQLITE_BATCH = 1000
+
+_PG_TYPES = {"purchase_date": "date", "warranty_until": "date", "description_source": "json"}
+
+
+@dataclass(frozen=True)
+class Dialect:
+    postgres: bool
+
+    def distinct(self, left: str, right: str, field: str) -> str:
+        if field == "description_source":
+            if self.postgres:
+                return f"{left}::jsonb IS DISTINCT FROM {right}::jsonb"
+            return f"json({left}) IS NOT json({right})"
+        return f"{left} IS DISTINCT FROM {right}" if self.postgres else f"{left} IS NOT {right}"
+
+    def history_value(self, expr: str, field: str) -> str:
+        """The value as `core.assets` writes it into history (cost as a decimal string)."""
+        if expr == "NULL":
+            return expr
+        if field == "purchase_cost":
+            if self.postgres:
+                return (
+                    f"CASE WHEN {expr} IS NULL THEN NULL ELSE ({expr} / 100)::text || '.' || "
+                    f"lpad(({expr} % 100)::text, 2, '0') END"
+                )
+            return f"CASE WHEN {expr} IS NULL THEN NULL ELSE printf('%d.%02d', {expr} / 100, {expr} % 100) END"  # noqa: E501
+        if field == "description_source" and not self.postgres:
+            return f"json({expr})"
+        return expr
+
+    def changes(self, pairs: Iterable[tuple[str, str, str, str]]) -> str:
+        """A JSON object {field: {"old": o, "new": n}} of the pairs whose condition holds.
+        `pairs` are (field, condition, old expression, new expression)."""
+        if self.postgres:
+            rows = ", ".join(
+                f"('{f}', CASE WHEN {cond} THEN json_build_object("
+                f"'old', {self.history_value(old, f)}, 'new', {self.history_value(new, f)}) END)"
+                for f, cond, old, new in pairs
+            )
+            return (
+                f"(SELECT json_object_agg(c.k, c.v) FROM (VALUES {rows}) AS c(k, v) "
+                "WHERE c.v IS NOT NULL)"
+            )
+        args = ", ".join(
+            f"'{f}', json(CASE WHEN {cond} THEN json_object("
+            f"'old', {self.history_value(old, f)}, 'new', {self.history_value(new, f)}) END)"
+            for f, cond, old, new in pairs
+        )
+        return (
+            f"(SELECT json_group_object(key, value) FROM json_each(json_object({args})) "
+            "WHERE value IS NOT NULL)"
+        )
+
+
+def dialect_of(session: Session) -> Dialect:
+    return Dialect(postgres=session.get_bind().dialect.name == "postgresql")
+
+
+def _exec(session: Session, sql: str, params: dict[str, Any] | None = None) -> Any:
+    from sqlalchemy import text
+
+    return session.execute(text(sql), params or {})
+
+
+def create_staging(session: Session, dialect: Dialect) -> None:
+    if dialect.postgres:
+        cols = ", ".join(
+            f"{c} {_PG_TYPES.get(c, 'bigint' if c == 'purchase_cost_cents' else 'text')}"
+            for c in COLUMN.values()
+        )
+        _exec(
+            session,
+            f"CREATE TEMP TABLE {STAGING} (line integer NOT NULL, ok boolean NOT NULL, "
+            f"given integer NOT NULL, {cols}, asset_id bigint, seen_version integer) "
+            "ON COMMIT DROP",
+        )
+        return
+    cols = ", ".join(
+        f"{c} {'INTEGER' if c == 'purchase_cost_cents' else 'TEXT'}" for c in COLUMN.values()
+    )
+    _exec(session, f"DROP TABLE IF EXISTS temp.{STAGING}")
+    _exec(
+        session,
+        f"CREATE TEMP TABLE {STAGING} (line INTEGER NOT NULL, ok INTEGER NOT NULL, "
+        f"given INTEGER NOT NULL, {cols}, asset_id INTEGER, seen_version INTEGER)",
+    )
+
+
+def drop_staging(session: Session, dialect: Dialect) -> None:
+    # PostgreSQL drops it at commit (ON COMMIT DROP); SQLite keeps temp tables per connection.
+    if not dialect.postgres:
+        _exec(session, f"DROP TABLE IF EXISTS temp.{STAGING}")
+
+
+class _CopyStream:
+    """A read()-able view of rows as CSV text, produced batch by batch for COPY FROM STDIN."""
+
+    def __init__(self, rows: Iterator[tuple[Any, ...]]) -> None:
+        self.rows = rows
+        self.pending = ""
+
+    def _batch(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for count, row in enumerate(self.rows, 1):
+            writer.writerow(row)
+            if count == COPY_BATCH:
+                break
+        return buffer.getvalue()
+
+    def read(self, size: int = -1) -> str:
+        del size  # psycopg2 sends whatever we return; a batch at a time keeps memory flat
+        if self.pending:
+            chunk, self.pending = self.pending, ""
+            return chunk
+        return self._batch()
+
+    def readline(self, size: int = -1) -> str:  # pragma: no cover - psycopg2 uses read()
+        return self.read(size)
+
+
+def load_staging(session: Session, dialect: Dialect, rows: Iterator[tuple[Any, ...]]) -> None:
+    """Stream validated rows into the staging table (COPY on PostgreSQL)."""
+    if dialect.postgres:
+        raw = session.connection().connection.dbapi_connection
+        assert raw is not None
+        cursor: Any = raw.cursor()
+        try:
+            cursor.copy_expert(
+                f"COPY {STAGING} ({', '.join(STAGE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
+                _CopyStream(rows),
+            )
+        finally:
+            cursor.close()
+        _exec(session, f"ANALYZE {STAGING}")
+        return
+    conn = session.connection()
+    sql = (
+        f"INSERT INTO {STAGING} ({', '.join(STAGE_COLUMNS)}) "
+        f"VALUES ({', '.join('?' for _ in STAGE_COLUMNS)})"
+    )
+    batch: list[tuple[Any, ...]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == SQLITE_BATCH:
+            conn.exec_driver_sql(sql, batch)
+            batch = []
+    if batch:
+        conn.exec_driver_sql(sql, batch)
+
+
+def _pg_bool(dialect: Dialect, value: bool) -> str:
+    if dialect.postgres:
+        return "true" if value else "false"
+    return "1" if value else "0"
+
+
+def resolve(session: Session, dialect: Dialect, *, update: bool) -> None:
+    """Match rows to active assets by tag; with --update complete each matched row with the
+    asset's current values for the fields the file does not give, so the staging row is the
+    asset as it will be."""
+    if not update:
+        _exec(
+            session,
+            f"UPDATE {STAGING} AS s SET asset_id = a.id, seen_version = a.version "
+            "FROM assets AS a WHERE a.tag = s.tag AND a.deleted_at IS NULL",
+        )
+    else:
+        sets = []
+        for field in DATA_FIELDS:
+            col = COLUMN[field]
+            if field == "status":
+                value = (
+                    f"CASE WHEN s.given & {BIT['status']} <> 0 THEN s.status "
+                    f"WHEN s.given & {BIT['assignee']} <> 0 THEN CASE "
+                    "WHEN s.assignee IS NOT NULL THEN 'assigned' "
+                    "WHEN a.status = 'assigned' THEN 'in_stock' ELSE a.status END "
+                    "ELSE a.status END"
+                )
+            else:
+                value = f"CASE WHEN s.given & {BIT[field]} <> 0 THEN s.{col} ELSE a.{col} END"
+            sets.append(f"{col} = {value}")
+        _exec(
+            session,
+            f"UPDATE {STAGING} AS s SET asset_id = a.id, seen_version = a.version, "
+            f"{', '.join(sets)} FROM assets AS a "
+            "WHERE a.tag = s.tag AND a.deleted_at IS NULL AND s.ok",
+        )
+    _exec(
+        session,
+        f"UPDATE {STAGING} SET status = CASE WHEN assignee IS NOT NULL THEN 'assigned' "
+        "ELSE 'in_stock' END WHERE asset_id IS NULL AND status IS NULL",
+    )
+
+
+def find_problems(
+    session: Session,
+    dialect: Dialect,
+    *,
+    update: bool,
+    columns: dict[str, str],
+    missing: frozenset[str],
+) -> list[Problem]:
+    """Problems only the whole file or the database can show: duplicates inside the file,
+    tags and serials already in use, missing required values, status/assignee mismatches."""
+
+    def col(field: str) -> str:
+        return columns.get(field, field)
+
+    problems: list[Problem] = []
+    for field in ("tag", "serial"):
+        rows = _exec(
+            session,
+            f"SELECT line, {field}, first FROM (SELECT line, {field}, "
+            f"MIN(line) OVER (PARTITION BY {field}) AS first FROM {STAGING} "
+            f"WHERE {field} IS NOT NULL) AS d WHERE line > first",
+        )
+        problems += [
+            Problem(
+                line,
+                col(field),
+                value,
+                f"duplicate {field} {value!r} (first on line {first})",
+                conflict=True,
+            )
+            for line, value, first in rows
+        ]
+    if not update:
+        rows = _exec(session, f"SELECT line, tag FROM {STAGING} WHERE asset_id IS NOT NULL")
+        problems += [
+            Problem(
+                line,
+                col("tag"),
+                tag,
+                f"an asset with tag {tag!r} already exists (use --update to update it)",
+                conflict=True,
+            )
+            for line, tag in rows
+        ]
+    moved_away = (
+        f"AND NOT EXISTS (SELECT 1 FROM {STAGING} AS o WHERE o.asset_id = a.id AND o.ok "
+        "AND (o.serial IS NULL OR o.serial <> a.serial))"
+        if update
+        else ""
+    )
+    rows = _exec(
+        session,
+        f"SELECT s.line, s.serial, a.tag FROM {STAGING} AS s JOIN assets AS a "
+        "ON a.serial = s.serial AND a.deleted_at IS NULL "
+        f"WHERE s.ok AND (s.asset_id IS NULL OR a.id <> s.asset_id) {moved_away}",
+    )
+    problems += [
+        Problem(
+            line,
+            col("serial"),
+            serial,
+            f"serial {serial!r} is already used by asset {holder}",
+            conflict=True,
+        )
+        for line, serial, holder in rows
+    ]
+    for field in ("name", "category"):
+        if field in missing:
+            continue
+        rows = _exec(
+            session,
+            f"SELECT line FROM {STAGING} WHERE ok AND asset_id IS NULL AND {field} IS NULL",
+        )
+        problems += [
+            Problem(line, col(field), None, f"{field} is required for a new asset")
+            for (line,) in rows
+        ]
+    rows = _exec(
+        session,
+        f"SELECT line, status, assignee FROM {STAGING} WHERE ok AND ("
+        "(status = 'assigned' AND assignee IS NULL) OR "
+        "(status <> 'assigned' AND assignee IS NOT NULL))",
+    )
+    for line, status, assignee in rows:
+        if assignee is None:
+            problems.append(
+                Problem(line, col("status"), status, "status 'assigned' needs an assignee")
+            )
+        elif status in ("retired", "lost"):
+            problems.append(
+                Problem(
+                    line,
+                    col("assignee"),
+                    assignee,
+                    f"a {status} asset cannot be assigned",
+                    conflict=True,
+                )
+            )
+        else:
+            problems.append(
+                Problem(
+                    line,
+                    col("status"),
+                    status,
+                    f"an asset with an assignee must have status 'assigned', not {status!r}",
+                )
+            )
+    return problems
+
+
+def _changed(dialect: Dialect) -> str:
+    return " OR ".join(dialect.distinct(f"s.{COLUMN[f]}", f"a.{COLUMN[f]}", f) for f in DATA_FIELDS)
+
+
+@dataclass(frozen=True)
+class Plan:
+    create: int
+    update: int
+    unchanged: int
+
+
+def plan(session: Session, dialect: Dialect) -> Plan:
+    """How many rows would create, change and leave alone an asset."""
+    create = _exec(session, f"SELECT count(*) FROM {STAGING} WHERE asset_id IS NULL").scalar()
+    update = _exec(
+        session,
+        f"SELECT count(*) FROM {STAGING} AS s JOIN assets AS a ON a.id = s.asset_id "
+        f"WHERE {_changed(dialect)}",
+    ).scalar()
+    matched = _exec(session, f"SELECT count(*) FROM {STAGING} WHERE asset_id IS NOT NULL").scalar()
+    return Plan(int(create or 0), int(update or 0), int(matched or 0) - int(update or 0))
+
+
+def write(session: Session, dialect: Dialect, actor: str, now: datetime, expected: Plan) -> None:
+    """Apply the staged rows: updates (with `updated` events holding real old -> new values),
+    then inserts (with `imported` events). A row changed by someone else since it was read
+    makes the whole import fail (exit 6) rather than overwrite that change."""
+    from sqlalchemy import bindparam, text
+    from sqlalchemy.exc import IntegrityError
+
+    from assetctl.db.models import UTCDateTime
+
+    def run(sql: str) -> Any:
+        stmt = text(sql).bindparams(bindparam("now", type_=UTCDateTime()))
+        return session.execute(stmt, {"now": now, "actor": actor})
+
+    changed = _changed(dialect)
+    data_cols = [COLUMN[f] for f in DATA_FIELDS]
+    try:
+        if expected.update:
+            update_changes = dialect.changes(
+                (
+                    f,
+                    dialect.distinct(f"s.{COLUMN[f]}", f"a.{COLUMN[f]}", f),
+                    f"a.{COLUMN[f]}",
+                    f"s.{COLUMN[f]}",
+                )
+                for f in DATA_FIELDS
+            )
+            run(
+                "INSERT INTO asset_events (asset_id, action, actor, at, changes) "
+                f"SELECT a.id, 'updated', :actor, :now, {update_changes} "
+                f"FROM {STAGING} AS s JOIN assets AS a ON a.id = s.asset_id "
+                f"WHERE {changed} ORDER BY s.line"
+            )
+            result = run(
+                f"UPDATE assets AS a SET {', '.join(f'{c} = s.{c}' for c in data_cols)}, "
+                "version = a.version + 1, updated_at = :now, updated_by = :actor "
+                f"FROM {STAGING} AS s WHERE a.id = s.asset_id AND a.version = s.seen_version "
+                f"AND ({changed})"
+            )
+            if result.rowcount != expected.update:
+                raise ConflictError(
+                    "assets in the file were changed by someone else while importing; "
+                    "nothing was imported",
+                    hint="run the import again",
+                )
+        if expected.create:
+            all_cols = ["tag", *data_cols]
+            run(
+                f"INSERT INTO assets ({', '.join(all_cols)}, version, created_at, updated_at, "
+                f"created_by, updated_by) SELECT {', '.join(all_cols)}, 1, :now, :now, :actor, "
+                f":actor FROM {STAGING} WHERE asset_id IS NULL ORDER BY line"
+            )
+            create_changes = dialect.changes(
+                (f, f"s.{COLUMN[f]} IS NOT NULL", "NULL", f"s.{COLUMN[f]}") for f in IMPORT_FIELDS
+            )
+            run(
+                "INSERT INTO asset_events (asset_id, action, actor, at, changes) "
+                f"SELECT a.id, 'imported', :actor, :now, {create_changes} "
+                f"FROM {STAGING} AS s JOIN assets AS a ON a.tag = s.tag "
+                "AND a.deleted_at IS NULL WHERE s.asset_id IS NULL ORDER BY s.line"
+            )
+    except IntegrityError as exc:
+        message = str(exc.orig).lower()
+        field = "serial" if "serial" in message else "tag"
+        raise ConflictError(
+            f"another asset with the same {field} was saved while importing; nothing was imported",
+            hint="run the import again to see which rows conflict",
+        ) from None

@@ -1,0 +1,233 @@
+"""Bulk import of assets from CSV, JSON Lines or a Snipe-IT export: all or nothing.
+
+The file is read once, as a stream: each row is validated with the same parsers `asset add`
+uses (`core.fields`) and written into a TEMP staging table (COPY on PostgreSQL). Set-based
+checks then find duplicates and conflicts with existing assets. Only when the whole file is
+clean are assets inserted/updated from the staging table, with their history events, in
+the caller's single transaction: an error, Ctrl-C or a killed process leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from assetctl.core import import_sql
+from assetctl.core.fields import PARSERS
+from assetctl.core.import_reader import (
+    IMPORT_FIELDS,
+    Problem,
+    RawRow,
+    Source,
+    detect_format,
+    open_source,
+)
+from assetctl.errors import AssetctlError, ExitStatus, InvalidInputError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+# Problems kept in detail; past this only the count grows (a wholly wrong file of a million
+# rows must not exhaust memory while being reported).
+MAX_PROBLEMS = 10_000
+DESCRIPTION_MAX = 100_000
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    format: str = "auto"
+    update: bool = False
+    dry_run: bool = False
+    ignore_unknown: bool = False
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or, with --dry-run, would do)."""
+
+    format: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    dry_run: bool = False
+    ignored_columns: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "dry_run": self.dry_run,
+            "ignored_columns": self.ignored_columns,
+            "problem_count": self.problem_count,
+            "problems": [p.as_dict() for p in self.problems],
+        }
+
+
+class ImportRejected(AssetctlError):
+    """The file has problems; nothing was written. Exit 6 when every problem is a conflict
+    (duplicate or existing tag/serial), else 2."""
+
+    kind = "import_rejected"
+
+    def __init__(self, result: ImportResult) -> None:
+        count = result.problem_count
+        super().__init__(
+            f"the file has {count} problem{'s' if count != 1 else ''}; nothing was imported",
+            hint="fix the rows listed above and run the import again "
+            "(--dry-run checks a file without writing)",
+        )
+        self.result = result
+        conflicts_only = all(p.conflict for p in result.problems)
+        self.exit_status = ExitStatus.CONFLICT if conflicts_only else ExitStatus.USAGE
+
+
+def _parse_description(raw: str) -> str:
+    value = raw.strip()
+    if len(value) > DESCRIPTION_MAX:
+        raise InvalidInputError(f"description is longer than {DESCRIPTION_MAX} characters")
+    return value
+
+
+def _parse_source(raw: str) -> str:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise InvalidInputError(
+            "description_source is not a JSON object", hint="leave it empty or export it again"
+        ) from None
+    if not isinstance(value, dict):
+        raise InvalidInputError("description_source is not a JSON object")
+    return json.dumps(value)
+
+
+_PARSE: dict[str, Callable[[str], Any]] = {
+    **PARSERS,
+    "description": _parse_description,
+    "description_source": _parse_source,
+}
+
+
+def _shown(raw: str) -> str:
+    return raw if len(raw) <= 80 else raw[:77] + "..."
+
+
+class _Validator:
+    """Turns raw rows into staging tuples, recording each bad cell as a Problem."""
+
+    def __init__(self, source: Source, result: ImportResult) -> None:
+        self.source = source
+        self.result = result
+        self.columns = source.columns
+
+    def problem(self, problem: Problem) -> None:
+        self.result.problem_count += 1
+        if len(self.result.problems) < MAX_PROBLEMS:
+            self.result.problems.append(problem)
+
+    def drain_reader_problems(self) -> None:
+        pending = self.source.problems
+        for problem in pending:
+            self.problem(problem)
+        pending.clear()
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        for raw in self.source.rows:
+            self.drain_reader_problems()
+            self.result.rows += 1
+            staged = self.validate(raw)
+            if staged is not None:
+                yield staged
+        self.drain_reader_problems()
+
+    def validate(self, raw: RawRow) -> tuple[Any, ...] | None:
+        values: dict[str, Any] = {}
+        given = 0
+        ok = True
+        for name, cell in raw.values.items():
+            text = cell
+            if text is None:
+                if name in ("tag", "name", "category"):
+                    text = ""  # let the field parser say it must not be empty
+                else:
+                    if name != "status":  # an empty status means "the default"
+                        given |= import_sql.BIT[name]
+                    continue
+            try:
+                value = _PARSE[name](text)
+            except InvalidInputError as exc:
+                reason = exc.message + (f" ({exc.hint})" if exc.hint else "")
+                column = self.columns.get(name, name)
+                self.problem(Problem(raw.line, column, _shown(text), reason))
+                ok = False
+                continue
+            given |= import_sql.BIT[name]
+            values[name] = value
+        tag = values.get("tag")
+        if tag is None:
+            return None
+        category = values.get("category")
+        if category is not None:
+            values["category"] = category.lower()
+        for key in ("purchase_date", "warranty_until"):
+            if key in values:
+                values[key] = values[key].isoformat()
+        return (raw.line, ok, given, *(values.get(f) for f in IMPORT_FIELDS))
+
+
+def import_assets(
+    session: Session,
+    actor: str,
+    stream: BinaryIO,
+    name: str,
+    options: ImportOptions,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Validate every row of `stream`, then (unless dry-run) create/update the assets.
+
+    Raises ImportRejected listing every problem when any row is bad; nothing is written
+    then. `progress` is called with the number of bytes read so far."""
+    fmt = detect_format(stream, name, options.format)
+    source = open_source(
+        stream,
+        fmt,
+        update=options.update,
+        ignore_unknown=options.ignore_unknown,
+        progress=progress,
+    )
+    result = ImportResult(
+        format=source.format, dry_run=options.dry_run, ignored_columns=source.ignored
+    )
+    validator = _Validator(source, result)
+    dialect = import_sql.dialect_of(session)
+    import_sql.create_staging(session, dialect)
+    try:
+        import_sql.load_staging(session, dialect, validator.rows())
+        import_sql.resolve(session, dialect, update=options.update)
+        for problem in import_sql.find_problems(
+            session,
+            dialect,
+            update=options.update,
+            columns=source.columns,
+            missing=source.missing,
+        ):
+            validator.problem(problem)
+        if result.problem_count:
+            result.problems.sort(key=lambda p: (p.line, p.column or ""))
+            raise ImportRejected(result)
+        expected = import_sql.plan(session, dialect)
+        result.created, result.updated = expected.create, expected.update
+        result.unchanged = expected.unchanged
+        if not options.dry_run:
+            import_sql.write(session, dialect, actor, datetime.now(UTC), expected)
+    finally:
+        import_sql.drop_staging(session, dialect)
+    return result
