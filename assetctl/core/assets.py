@@ -82,8 +82,15 @@ def _record_event(
     session.add(AssetEvent(asset_id=asset.id, action=action, actor=actor, at=at, changes=changes))
 
 
-def _resolve(session: Session, ref: str, *, deleted: bool = False) -> Asset:
-    """Find an asset by tag, else by numeric id (`id:42` forces the id)."""
+def _resolve(
+    session: Session, ref: str, *, deleted: bool = False, for_update: bool = False
+) -> Asset:
+    """Find an asset by tag, else by numeric id (`id:42` forces the id).
+
+    `for_update` locks the row (PostgreSQL; SQLite writers are already serialised) so a
+    concurrent writer waits and then reads the committed version instead of failing later
+    with a stale version it never asked to check.
+    """
     from sqlalchemy import select
 
     from assetctl.db.models import Asset
@@ -94,14 +101,17 @@ def _resolve(session: Session, ref: str, *, deleted: bool = False) -> Asset:
     live = Asset.deleted_at.is_not(None) if deleted else Asset.deleted_at.is_(None)
     if not ref.startswith("id:"):
         by_tag = select(Asset).where(Asset.tag == ref, live).order_by(Asset.id.desc()).limit(1)
+        if for_update:
+            by_tag = by_tag.with_for_update()
         found = session.execute(by_tag).scalar_one_or_none()
         if found is not None:
             return found
     id_text = ref.removeprefix("id:")
     if id_text.isdigit():
-        found = session.execute(
-            select(Asset).where(Asset.id == int(id_text), live)
-        ).scalar_one_or_none()
+        by_id = select(Asset).where(Asset.id == int(id_text), live)
+        if for_update:
+            by_id = by_id.with_for_update()
+        found = session.execute(by_id).scalar_one_or_none()
         if found is not None:
             return found
     what = "deleted asset" if deleted else "asset"
@@ -238,7 +248,7 @@ def update_asset(
     """Change the given fields; `if_version` makes it fail (exit 6) if the row moved on."""
     if not fields:
         raise InvalidInputError("nothing to update", hint="pass at least one --FIELD VALUE")
-    asset = _resolve(session, ref)
+    asset = _resolve(session, ref, for_update=True)
     _check_version(asset, if_version)
     status = fields.get("status", asset.status)
     if "status" in fields and status != asset.status:
@@ -261,7 +271,7 @@ def update_asset(
 
 
 def assign_asset(session: Session, actor: str, ref: str, person: str) -> Change:
-    asset = _resolve(session, ref)
+    asset = _resolve(session, ref, for_update=True)
     if asset.status in UNASSIGNABLE:
         raise ConflictError(
             f"asset {asset.tag} is {asset.status} and cannot be assigned",
@@ -271,7 +281,7 @@ def assign_asset(session: Session, actor: str, ref: str, person: str) -> Change:
 
 
 def unassign_asset(session: Session, actor: str, ref: str) -> Change:
-    asset = _resolve(session, ref)
+    asset = _resolve(session, ref, for_update=True)
     if asset.status != "assigned":
         raise ConflictError(f"asset {asset.tag} is not assigned (status {asset.status})")
     return _apply(session, asset, {"assignee": None, "status": "in_stock"}, "unassigned", actor)
@@ -279,12 +289,12 @@ def unassign_asset(session: Session, actor: str, ref: str) -> Change:
 
 def delete_asset(session: Session, actor: str, ref: str) -> Change:
     """Soft delete: the row stays, with `deleted_at`, and can be restored."""
-    asset = _resolve(session, ref)
+    asset = _resolve(session, ref, for_update=True)
     return _apply(session, asset, {}, "deleted", actor, extra={"deleted_at": datetime.now(UTC)})
 
 
 def restore_asset(session: Session, actor: str, ref: str) -> Change:
-    asset = _resolve(session, ref, deleted=True)
+    asset = _resolve(session, ref, deleted=True, for_update=True)
     _check_unique(session, asset.tag, asset.serial, asset.id)
     return _apply(session, asset, {}, "restored", actor, extra={"deleted_at": None})
 
