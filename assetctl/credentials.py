@@ -95,8 +95,9 @@ class TokenStore:
         return _with_timeout(call, self.timeout)
 
     def check_keyring(self) -> None:
-        """Raise KeyringUnavailable unless a usable keyring answers."""
-        self._keyring_call(lambda backend: None)
+        """Raise KeyringUnavailable unless a usable keyring answers a read (a locked
+        keyring fails or times out here, before anything is written anywhere)."""
+        self._keyring_get()
 
     def _keyring_get(self) -> str | None:
         value = self._keyring_call(

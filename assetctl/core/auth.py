@@ -275,15 +275,15 @@ def authenticate(session: Session, settings: Settings, token: str) -> Principal:
     row = session.get(AuthSession, claims.jti)
     if row is None or row.user_id != claims.user_id:
         raise tokens.invalid_token("unknown session")
-    if row.revoked_at is not None:
-        raise tokens.invalid_token("you have logged out")
-    if row.expires_at <= _now():
-        raise tokens.invalid_token("it has expired")
     user = session.get(User, claims.user_id)
     if user is None or not user.active:
         raise tokens.invalid_token("the account is disabled or deleted")
     if claims.issued_at < user.tokens_valid_after:
         raise tokens.invalid_token("all sessions of this account were revoked")
+    if row.revoked_at is not None:
+        raise tokens.invalid_token("it was ended by a logout")
+    if row.expires_at <= _now():
+        raise tokens.invalid_token("it has expired")
     return _principal(user, claims.jti, row.expires_at)
 
 
