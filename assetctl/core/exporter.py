@@ -139,6 +139,9 @@ def _pg_columns(safe_csv: bool) -> list[str]:
             expr = f"({cents} / 100)::text || '.' || lpad(mod({cents}, 100)::text, 2, '0')"
         elif field in ("purchase_date", "warranty_until"):
             expr = f"to_char({col}, 'YYYY-MM-DD')"
+        elif field == "description_source":
+            # JSON null (how the ORM stores "no source") is an empty cell, as in Python.
+            expr = f"NULLIF({col}::text, 'null')"
         elif field in ("created_at", "updated_at", "deleted_at"):
             expr = _pg_timestamp(col)
         else:

@@ -44,9 +44,13 @@ class Dialect:
 
     def distinct(self, left: str, right: str, field: str) -> str:
         if field == "description_source":
+            # The ORM stores a missing source as JSON null, the import as SQL NULL: equal.
             if self.postgres:
-                return f"{left}::jsonb IS DISTINCT FROM {right}::jsonb"
-            return f"json({left}) IS NOT json({right})"
+                return (
+                    f"NULLIF({left}::jsonb, 'null'::jsonb) IS DISTINCT FROM "
+                    f"NULLIF({right}::jsonb, 'null'::jsonb)"
+                )
+            return f"NULLIF(json({left}), 'null') IS NOT NULLIF(json({right}), 'null')"
         return f"{left} IS DISTINCT FROM {right}" if self.postgres else f"{left} IS NOT {right}"
 
     def history_value(self, expr: str, field: str) -> str:

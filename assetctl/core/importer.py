@@ -97,13 +97,15 @@ def _parse_description(raw: str) -> str:
     return value
 
 
-def _parse_source(raw: str) -> str:
+def _parse_source(raw: str) -> str | None:
     try:
         value = json.loads(raw)
     except ValueError:
         raise InvalidInputError(
             "description_source is not a JSON object", hint="leave it empty or export it again"
         ) from None
+    if value is None:
+        return None
     if not isinstance(value, dict):
         raise InvalidInputError("description_source is not a JSON object")
     return json.dumps(value)
