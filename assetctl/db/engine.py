@@ -68,10 +68,17 @@ def _configure_sqlite(engine: Engine, *, write: bool) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+        # SQLite's lower() folds ASCII only, so ILIKE (lower(x) LIKE lower(y)) would miss
+        # "Müller" for "MÜLLER"; Python's folds every script, as PostgreSQL's does.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def unavailable(url: str, exc: BaseException) -> ServiceUnavailableError:
