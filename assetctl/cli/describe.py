@@ -189,11 +189,14 @@ def _summary(state: AppState, results: list[FileResult], code: int, *, as_json: 
         if len(results) > 1:
             state.info(f"Described {len(results)} photos.")
         return
+    summary = f"{len(failed)} of {len(results)} photos failed: " + ", ".join(r.file for r in failed)
     if as_json:
-        message = f"{len(failed)} of {len(results)} photos failed: " + ", ".join(
-            r.file for r in failed
-        )
-        payload = {"code": code, "type": "describe", "message": message}
+        # One error object per failed file, then the summary: each line is one JSON object.
+        for r in failed:
+            error = {"code": r.exit_status, "type": r.error_type, "message": r.error}
+            error |= {"hint": r.hint} if r.hint else {}
+            state.err.write(dumps({"error": {**error, "file": r.file}}) + "\n")
+        payload = {"code": code, "type": "describe", "message": summary}
         state.err.write(dumps({"error": {**payload, "files": [r.file for r in failed]}}) + "\n")
         return
     hints: dict[str, None] = {}
@@ -203,8 +206,7 @@ def _summary(state: AppState, results: list[FileResult], code: int, *, as_json: 
             hints[result.hint] = None
     for hint in hints:
         state.err.write(f"hint: {hint}\n")
-    names = ", ".join(r.file for r in failed)
-    state.err.write(f"{len(failed)} of {len(results)} photos failed: {names}\n")
+    state.err.write(summary + "\n")
 
 
 @contextmanager

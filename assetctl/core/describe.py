@@ -80,6 +80,7 @@ class FileResult:
     error: str | None = None
     hint: str | None = None
     exit_status: int = 0
+    error_type: str | None = None
     warnings: list[str] = field(default_factory=list)
     described_at: datetime | None = None
 
@@ -208,6 +209,7 @@ def _failed(target: Target, provider: str, error: AssetctlError) -> FileResult:
         error=error.message,
         hint=error.hint,
         exit_status=int(error.exit_status),
+        error_type=error.kind,
     )
 
 
