@@ -138,6 +138,9 @@ class _CopyStream:
     def __init__(self, rows: Iterator[tuple[Any, ...]]) -> None:
         self.rows = rows
         self.pending = ""
+        # psycopg2 turns an exception raised in read() (Ctrl-C, an I/O error) into
+        # QueryCanceled; keep the original so the caller can re-raise what really happened.
+        self.error: BaseException | None = None
 
     def _batch(self) -> str:
         buffer = io.StringIO()
@@ -153,7 +156,11 @@ class _CopyStream:
         if self.pending:
             chunk, self.pending = self.pending, ""
             return chunk
-        return self._batch()
+        try:
+            return self._batch()
+        except BaseException as exc:
+            self.error = exc
+            raise
 
     def readline(self, size: int = -1) -> str:  # pragma: no cover - psycopg2 uses read()
         return self.read(size)
@@ -165,11 +172,16 @@ def load_staging(session: Session, dialect: Dialect, rows: Iterator[tuple[Any, .
         raw = session.connection().connection.dbapi_connection
         assert raw is not None
         cursor: Any = raw.cursor()
+        stream = _CopyStream(rows)
         try:
             cursor.copy_expert(
                 f"COPY {STAGING} ({', '.join(STAGE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
-                _CopyStream(rows),
+                stream,
             )
+        except Exception:
+            if stream.error is not None:
+                raise stream.error from None
+            raise
         finally:
             cursor.close()
         _exec(session, f"ANALYZE {STAGING}")

@@ -1,0 +1,173 @@
+"""Import and export through the installed `assetctl` entry point, and the promise that a
+killed or interrupted import leaves nothing behind (the process is really killed)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+import pytest
+from sqlalchemy import text
+
+from .asset_fixtures import connect, counts, insert_assets, snapshot
+from .conftest import ASSETCTL_BIN, Cli
+
+WAIT_S = 60
+
+
+def rows(start: int, count: int) -> Iterator[str]:
+    for i in range(start, start + count):
+        yield f"K-{i:07d},Laptop {i},laptop,,SER-{i:07d},,2024-01-01,999.00,note {i}\n"
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_import_and_export_as_subprocesses(cli: Cli, db_url: str, tmp_path: Path) -> None:
+    body = "tag,name,category,purchase_cost\nP-1,One,laptop,10\nP-2,Two,phone,20.5\n"
+    result = cli.sub("asset", "import", "-", input=body)
+    assert result.exit_code == 0, result.stderr
+    assert "2 created" in result.stderr
+    assert result.stdout == ""
+    exported = cli.sub("asset", "export", "-o", "jsonl")
+    assert exported.exit_code == 0, exported.stderr
+    records = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert [(r["tag"], r["purchase_cost"]) for r in records] == [("P-1", 10), ("P-2", 20.5)]
+    bad = cli.sub("asset", "import", "-", input="tag,name,category\nP-3,x,\n")
+    assert bad.exit_code == 2
+    assert "line 2, column category, value ''" in bad.stderr
+    assert counts(db_url) == (2, 2)
+
+
+def _spawn(cli: Cli, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(ASSETCTL_BIN), "asset", "import", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli.env,
+    )
+
+
+def _feed(stdin: IO[str] | None, count: int) -> None:
+    assert stdin is not None
+    stdin.write("tag,name,category,status,serial,assignee,purchase_date,purchase_cost,notes\n")
+    stdin.writelines(rows(0, count))
+    stdin.flush()
+
+
+def _holds_transaction(db_url: str) -> bool:
+    """True while another process holds a transaction open on the database."""
+    if db_url.startswith("sqlite"):
+        probe = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=0)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return True  # locked: the importer's write transaction is open
+        finally:
+            probe.close()
+        return False
+    with connect(db_url) as conn:
+        found = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'assetctl' "
+                "AND datname = current_database() AND xact_start IS NOT NULL "
+                "AND query ILIKE '%import_staging%'"
+            )
+        ).scalar_one()
+    return bool(found)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_killed_import_writes_nothing(
+    cli: Cli, db_url: str, tmp_path: Path, sig: signal.Signals
+) -> None:
+    """Kill the importer while its transaction is open and thousands of rows are in."""
+    insert_assets(db_url, [{"tag": "KEEP-1", "name": "kept", "category": "laptop"}])
+    before = snapshot(db_url)
+    proc = _spawn(cli, "-")
+    try:
+        _feed(proc.stdin, 20_000)  # stdin stays open: the import is mid-file
+        wait_for(lambda: _holds_transaction(db_url), "the import transaction")
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=WAIT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if sig == signal.SIGKILL:
+        assert proc.returncode == -signal.SIGKILL
+    else:
+        assert proc.returncode == 130, stderr
+    wait_for(lambda: not _holds_transaction(db_url), "the killed transaction to end")
+    assert snapshot(db_url) == before
+    # The database is usable afterwards: the same import now succeeds.
+    done = cli.sub("asset", "import", "-", input="tag,name,category\nAFTER-1,x,y\n")
+    assert done.exit_code == 0, done.stderr
+    assert counts(db_url)[0] == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
+def test_import_killed_while_writing_assets_writes_nothing(
+    cli: Cli, db_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL: block the importer after it has inserted its assets (the history insert
+    waits on a lock we hold), kill it there, and find no asset of it."""
+    path = tmp_path / "big.csv"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("tag,name,category,status,serial,assignee,purchase_date,purchase_cost,notes\n")
+        handle.writelines(rows(0, 5_000))
+    before = snapshot(db_url)
+    from sqlalchemy import create_engine
+
+    engine = create_engine(db_url)
+    locker = engine.connect()
+    proc: subprocess.Popen[str] | None = None
+    try:
+        transaction = locker.begin()
+        locker.execute(text("LOCK TABLE asset_events IN EXCLUSIVE MODE"))
+        proc = _spawn(cli, str(path))
+
+        def importer_blocked() -> bool:
+            with connect(db_url) as conn:
+                waiting = conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE application_name = 'assetctl' AND wait_event_type = 'Lock' "
+                        "AND query ILIKE 'INSERT INTO asset_events%'"
+                    )
+                ).scalar_one()
+            return bool(waiting)
+
+        wait_for(importer_blocked, "the importer to wait on the history insert")
+        with connect(db_url) as conn:
+            # Its assets are inserted (uncommitted, so invisible here) by now.
+            assert conn.execute(text("SELECT count(*) FROM assets")).scalar_one() == 0
+        proc.kill()
+        proc.wait(timeout=WAIT_S)
+        transaction.rollback()
+    finally:
+        locker.close()
+        engine.dispose()
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    wait_for(lambda: not _holds_transaction(db_url), "the killed transaction to end")
+    assert snapshot(db_url) == before
+    result = cli.sub("asset", "import", str(path), timeout=120)
+    assert result.exit_code == 0, result.stderr
+    assert counts(db_url) == (5_000, 5_000)
