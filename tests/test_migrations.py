@@ -1,0 +1,121 @@
+"""Issue 2, items 3 and 8: Alembic migrations from empty on SQLite and PostgreSQL, `db current`,
+the head constant, no drift between models and migrations, and a clean downgrade."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from assetctl.db.migrate import alembic_config
+from assetctl.db.models import Base
+from assetctl.db.schema_version import HEAD_REVISION
+
+from .conftest import Cli, base_env, create_pg_database, drop_pg_database, pg_url_for
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with nothing in it: a new SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    request.getfixturevalue("pg_database")  # skips (or fails under CI) without PostgreSQL
+    name = create_pg_database()
+    try:
+        yield pg_url_for(name)
+    finally:
+        drop_pg_database(name)
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_head_revision_constant_is_the_alembic_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config())
+    assert script.get_heads() == [HEAD_REVISION]  # one head, and it is the constant
+
+
+def test_upgrade_from_empty_and_current(tmp_path: Path, empty_url: str) -> None:
+    cli = Cli(base_env(tmp_path, empty_url))
+    before = cli.ok("db", "current")
+    assert before.stdout == "none\n"
+    assert "assetctl db upgrade" in before.stderr
+
+    upgraded = cli.ok("db", "upgrade")
+    assert upgraded.stdout == ""
+    assert "from empty" in upgraded.stderr and HEAD_REVISION in upgraded.stderr
+    assert cli.ok("db", "current").stdout == f"{HEAD_REVISION}\n"
+    assert set(Base.metadata.tables) <= _tables(empty_url)
+
+    again = cli.ok("db", "upgrade")
+    assert "already" in again.stderr
+    assert cli.ok("db", "current").stdout == f"{HEAD_REVISION}\n"
+
+
+def _drift(url: str) -> list[Any]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            return list(compare_metadata(context, Base.metadata))
+    finally:
+        engine.dispose()
+
+
+def test_autogenerate_finds_no_drift(db_url: str) -> None:
+    """Models and migrations describe the same schema on both databases."""
+    assert _drift(db_url) == []
+
+
+def test_downgrade_to_base_and_back(empty_url: str) -> None:
+    from alembic import command
+
+    from assetctl.db.migrate import revision, upgrade
+
+    upgrade(empty_url)
+    engine = create_engine(empty_url)
+    try:
+        with engine.connect() as conn:
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, "base")
+            conn.commit()
+    finally:
+        engine.dispose()
+    assert revision(empty_url) is None
+    assert _tables(empty_url) <= {"alembic_version"}
+    assert upgrade(empty_url) == (None, HEAD_REVISION)
+    assert _drift(empty_url) == []
+
+
+def test_step_by_step_upgrade_matches(empty_url: str) -> None:
+    """Every revision applies on its own (what an upgrade of an older deployment does)."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    config = alembic_config()
+    revisions = [r.revision for r in ScriptDirectory.from_config(config).walk_revisions()]
+    engine = create_engine(empty_url)
+    try:
+        for target in reversed(revisions):
+            with engine.connect() as conn:
+                config.attributes["connection"] = conn
+                command.upgrade(config, target)
+                conn.commit()
+    finally:
+        engine.dispose()
+    assert _drift(empty_url) == []
