@@ -300,6 +300,180 @@ _VLM_SPECS = (
 )
 
 
+# --- security alert settings (public IP discovery, GeoIP, notification channels).
+
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _parse_ip_urls(raw: object) -> str:
+    """Echo-service URLs, comma-separated (or a TOML list); `off` disables the lookup.
+    https:// always; plain http:// only to a loopback host (local test or sidecar services),
+    because an answer over the network could be forged by anyone on the path."""
+    items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
+    urls = [str(item).strip() for item in items if str(item).strip()]
+    if not urls or [u.lower() for u in urls] == ["off"]:
+        return "off"
+    for url in urls:
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError as exc:
+            raise ValueError(f"malformed URL {url!r} ({exc})") from None
+        loopback = (parts.hostname or "") in _LOOPBACK_HOSTS or (
+            parts.hostname or ""
+        ).startswith("127.")
+        if not parts.hostname or not (
+            parts.scheme == "https" or (parts.scheme == "http" and loopback)
+        ):
+            raise ValueError(
+                f"{url!r} is not an https:// URL (http:// is allowed only for loopback hosts); "
+                "use `off` to disable the lookup"
+            )
+    return ", ".join(urls)
+
+
+def _parse_optional_path(raw: object) -> str:
+    if not isinstance(raw, str):
+        raise ValueError("expected a file path")
+    return str(Path(raw.strip()).expanduser()) if raw.strip() else ""
+
+
+def _parse_webhook_url(raw: object) -> str:
+    if not isinstance(raw, str):
+        raise ValueError("expected an http:// or https:// URL")
+    url = raw.strip()
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018
+    except ValueError as exc:
+        raise ValueError(f"malformed URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        # Never echo the URL: webhook URLs often embed a token.
+        raise ValueError("expected an http:// or https:// URL with a host")
+    return url
+
+
+SMTP_SCHEMES = ("smtp", "smtps")
+
+
+def _parse_smtp_url(raw: object) -> str:
+    """smtp://[user:password@]host[:port][?starttls=auto|always|never] or smtps://... ."""
+    if not isinstance(raw, str):
+        raise ValueError("expected a URL such as smtp://user:password@mail.example.com:587")
+    url = raw.strip()
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018
+    except ValueError as exc:
+        raise ValueError(f"malformed URL ({exc})") from None
+    if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
+        raise ValueError("expected smtp://[user:password@]host[:port] or smtps://...")
+    for pair in filter(None, parts.query.split("&")):
+        key, _, value = pair.partition("=")
+        if key != "starttls" or value not in ("auto", "always", "never"):
+            raise ValueError("the only query option is starttls=auto|always|never")
+    return url
+
+
+def _parse_emails(raw: object) -> str:
+    items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
+    emails = [str(item).strip() for item in items if str(item).strip()]
+    for email in emails:
+        local, at, domain = email.partition("@")
+        if not at or not local or "." not in domain or any(c.isspace() for c in email):
+            raise ValueError(f"{email!r} is not an email address")
+        if any(ord(c) < 32 or ord(c) == 127 for c in email):
+            raise ValueError("email addresses may not contain control characters")
+    return ", ".join(emails)
+
+
+def _parse_email(raw: object) -> str:
+    value = _parse_emails(raw)
+    if not value or "," in value:
+        raise ValueError("expected one email address")
+    return value
+
+
+_ALERT_SPECS = (
+    SettingSpec(
+        "public_ip_urls",
+        _parse_ip_urls,
+        lambda _env: "https://api.ipify.org, https://ifconfig.me/ip",
+        "echo services asked for the public IP at login (comma-separated, or off)",
+        example='"https://api.ipify.org, https://ifconfig.me/ip"',
+    ),
+    SettingSpec(
+        "public_ip_timeout",
+        _parse_seconds,
+        lambda _env: 3.0,
+        "total seconds the public IP lookup may take at login",
+        example="3",
+    ),
+    SettingSpec(
+        "geoip_db",
+        _parse_optional_path,
+        lambda _env: "",
+        "MaxMind or DB-IP City/Country .mmdb file for location alerts (empty: IP only)",
+        example='"/var/lib/GeoIP/GeoLite2-City.mmdb"',
+    ),
+    SettingSpec(
+        "login_retention",
+        parse_duration,
+        lambda _env: 90 * 86400,
+        "how far back logins count as known locations for alerts",
+        example='"90d"',
+    ),
+    SettingSpec(
+        "alert_webhook_url",
+        _parse_webhook_url,
+        lambda _env: "",
+        "URL that receives each security alert as a JSON POST",
+        secret=True,
+        example='"https://hooks.example.com/assetctl"',
+    ),
+    SettingSpec(
+        "smtp_url",
+        _parse_smtp_url,
+        lambda _env: "",
+        "mail server for alert email: smtp://user:pass@host:587 (STARTTLS) or smtps://",
+        secret=True,
+        example='"smtp://alerts:PASSWORD@mail.example.com:587"',
+    ),
+    SettingSpec(
+        "smtp_ca_file",
+        _parse_optional_path,
+        lambda _env: "",
+        "CA bundle that signs the mail server's certificate (empty: system CAs)",
+        example='"/etc/ssl/certs/company-ca.pem"',
+    ),
+    SettingSpec(
+        "alert_email_to",
+        _parse_emails,
+        lambda _env: "",
+        "who receives security alert email (comma-separated)",
+        example='"security@example.com"',
+    ),
+    SettingSpec(
+        "alert_email_from",
+        _parse_email,
+        lambda _env: "assetctl@localhost",
+        "sender address of security alert email",
+        example='"assetctl@example.com"',
+    ),
+    SettingSpec(
+        "alert_timeout",
+        _parse_seconds,
+        lambda _env: 5.0,
+        "seconds one notification attempt (webhook or email) may take",
+        example="5",
+    ),
+)
+
+
 SPECS: dict[str, SettingSpec] = {
     spec.key: spec
     for spec in (
@@ -351,6 +525,7 @@ SPECS: dict[str, SettingSpec] = {
             "lockout_duration", parse_duration, lambda _env: 15 * 60, "how long a lock lasts"
         ),
         *_VLM_SPECS,
+        *_ALERT_SPECS,
     )
 }
 
@@ -380,6 +555,8 @@ class Settings:
     def display_value(self, key: str) -> str:
         """The value as `config show` prints it: secrets masked."""
         value = self.values[key]
+        if key == "smtp_url" and value:
+            return mask_url(str(value))
         if key == "database_url":
             return mask_url(str(value))
         if SPECS[key].secret:
