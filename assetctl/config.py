@@ -319,12 +319,9 @@ def _parse_ip_urls(raw: object) -> str:
             parts.port  # noqa: B018 - raises ValueError on a bad port
         except ValueError as exc:
             raise ValueError(f"malformed URL {url!r} ({exc})") from None
-        loopback = (parts.hostname or "") in _LOOPBACK_HOSTS or (
-            parts.hostname or ""
-        ).startswith("127.")
-        if not parts.hostname or not (
-            parts.scheme == "https" or (parts.scheme == "http" and loopback)
-        ):
+        host = parts.hostname or ""
+        loopback = host in _LOOPBACK_HOSTS or host.startswith("127.")
+        if not host or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
             raise ValueError(
                 f"{url!r} is not an https:// URL (http:// is allowed only for loopback hosts); "
                 "use `off` to disable the lookup"
