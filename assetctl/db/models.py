@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -208,3 +209,103 @@ class Meta(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class LoginEvent(Base):
+    """One login attempt, successful or not: who, when (database clock), from where."""
+
+    __tablename__ = "login_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # NULL for an email that matches no user; `email` keeps what was typed.
+    user_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("users.id", ondelete="SET NULL"),
+    )
+    email: Mapped[str] = mapped_column(String(254))
+    success: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The address detection uses (the first echo answer, else a global database-seen one).
+    ip: Mapped[str | None] = mapped_column(String(45))
+    # echo | database | unknown | off
+    ip_source: Mapped[str] = mapped_column(String(16))
+    # Every echo answer: [{"address": ..., "source": URL}]; two services may disagree.
+    public_ips: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    db_client_addr: Mapped[str | None] = mapped_column(String(45))
+    hostname: Mapped[str | None] = mapped_column(String(255))
+    os_user: Mapped[str | None] = mapped_column(String(128))
+    cli_version: Mapped[str | None] = mapped_column(String(32))
+    jti: Mapped[str | None] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(200))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    accuracy_radius: Mapped[int | None] = mapped_column(Integer)
+    network: Mapped[str | None] = mapped_column(String(49))
+
+    __table_args__ = (
+        CheckConstraint("ip_source IN ('echo', 'database', 'unknown', 'off')", name="ip_source"),
+        # Detection reads a user's successful logins newest first; history reads all.
+        Index("ix_login_events_user_id_success_at", "user_id", "success", "at"),
+        Index("ix_login_events_email_id", "email", "id"),
+    )
+
+
+class SecurityAlert(Base):
+    """A login from a location not seen for that user before."""
+
+    __tablename__ = "security_alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("users.id", ondelete="CASCADE"),
+    )
+    login_event_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("login_events.id", ondelete="SET NULL"),
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    # What was new (an IP, an IPv6 /64, a country, a from>to pair): the 24 h dedupe key.
+    location: Mapped[str] = mapped_column(String(128))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acked_by: Mapped[str | None] = mapped_column(String(320))
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('new_ip', 'new_country', 'impossible_travel')", name="kind"),
+        CheckConstraint("severity IN ('warning', 'high', 'critical')", name="severity"),
+        Index("ix_security_alerts_user_id_kind_location_at", "user_id", "kind", "location", "at"),
+        Index("ix_security_alerts_at", "at"),
+    )
+
+
+class AlertDelivery(Base):
+    """One notification of one alert through one channel; pending until it succeeds."""
+
+    __tablename__ = "alert_deliveries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("security_alerts.id", ondelete="CASCADE"),
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    # Why the last attempt failed, never with a secret (no URL path, no password).
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A pending delivery is retried once this has passed (backoff, or a claim's lease).
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("channel IN ('log', 'webhook', 'email')", name="channel"),
+        CheckConstraint("status IN ('pending', 'delivered')", name="status"),
+        # The after-every-command retry check is one range scan of this index.
+        Index("ix_alert_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_alert_deliveries_alert_id", "alert_id"),
+    )
