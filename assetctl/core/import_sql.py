@@ -68,19 +68,24 @@ class Dialect:
             return f"json({expr})"
         return expr
 
+    def _json_text(self, expr: str, field: str) -> str:
+        if expr == "NULL":
+            return "'null'"
+        return f"COALESCE(to_json({self.history_value(expr, field)})::text, 'null')"
+
     def changes(self, pairs: Iterable[tuple[str, str, str, str]]) -> str:
         """A JSON object {field: {"old": o, "new": n}} of the pairs whose condition holds.
         `pairs` are (field, condition, old expression, new expression)."""
         if self.postgres:
-            rows = ", ".join(
-                f"('{f}', CASE WHEN {cond} THEN json_build_object("
-                f"'old', {self.history_value(old, f)}, 'new', {self.history_value(new, f)}) END)"
+            # JSON text assembled by string concatenation (concat_ws skips the NULL items):
+            # an order of magnitude cheaper than json_build_object/json_object_agg per row.
+            items = ", ".join(
+                f'CASE WHEN {cond} THEN \'"{f}": {{"old": \' || '
+                f"{self._json_text(old, f)} || ', \"new\": ' || {self._json_text(new, f)} "
+                "|| '}' END"
                 for f, cond, old, new in pairs
             )
-            return (
-                f"(SELECT json_object_agg(c.k, c.v) FROM (VALUES {rows}) AS c(k, v) "
-                "WHERE c.v IS NOT NULL)"
-            )
+            return f"('{{' || concat_ws(', ', {items}) || '}}')::json"
         args = ", ".join(
             f"'{f}', json(CASE WHEN {cond} THEN json_object("
             f"'old', {self.history_value(old, f)}, 'new', {self.history_value(new, f)}) END)"
@@ -423,21 +428,29 @@ def write(session: Session, dialect: Dialect, actor: str, now: datetime, expecte
                     hint="run the import again",
                 )
         if expected.create:
-            all_cols = ["tag", *data_cols]
-            run(
-                f"INSERT INTO assets ({', '.join(all_cols)}, version, created_at, updated_at, "
-                f"created_by, updated_by) SELECT {', '.join(all_cols)}, 1, :now, :now, :actor, "
-                f":actor FROM {STAGING} WHERE asset_id IS NULL ORDER BY line"
+            all_cols = ", ".join(["tag", *data_cols])
+            insert = (
+                f"INSERT INTO assets ({all_cols}, version, created_at, updated_at, created_by, "
+                f"updated_by) SELECT {all_cols}, 1, :now, :now, :actor, :actor FROM {STAGING} "
+                "WHERE asset_id IS NULL ORDER BY line"
             )
             create_changes = dialect.changes(
                 (f, f"s.{COLUMN[f]} IS NOT NULL", "NULL", f"s.{COLUMN[f]}") for f in IMPORT_FIELDS
             )
-            run(
-                "INSERT INTO asset_events (asset_id, action, actor, at, changes) "
-                f"SELECT a.id, 'imported', :actor, :now, {create_changes} "
-                f"FROM {STAGING} AS s JOIN assets AS a ON a.tag = s.tag "
-                "AND a.deleted_at IS NULL WHERE s.asset_id IS NULL ORDER BY s.line"
-            )
+            event = "INSERT INTO asset_events (asset_id, action, actor, at, changes) "
+            if dialect.postgres:
+                # The new ids come back from RETURNING: no second pass over `assets`.
+                run(
+                    f"WITH s AS ({insert} RETURNING id, {all_cols}) {event}"
+                    f"SELECT s.id, 'imported', :actor, :now, {create_changes} FROM s ORDER BY s.id"
+                )
+            else:
+                run(insert)
+                run(
+                    f"{event}SELECT a.id, 'imported', :actor, :now, {create_changes} "
+                    f"FROM {STAGING} AS s JOIN assets AS a ON a.tag = s.tag "
+                    "AND a.deleted_at IS NULL WHERE s.asset_id IS NULL ORDER BY s.line"
+                )
     except IntegrityError as exc:
         message = str(exc.orig).lower()
         field = "serial" if "serial" in message else "tag"

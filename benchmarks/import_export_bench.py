@@ -1,0 +1,240 @@
+"""Import/export benchmark against `psql \\copy` on a throwaway PostgreSQL database.
+
+Run from the repository root with the project's interpreter (PostgreSQL reachable, `psql` on
+PATH or at /usr/bin/psql):
+
+    .venv/bin/python benchmarks/import_export_bench.py [--import-rows 100000]
+        [--export-rows 1000000] [--repeat 3]
+
+Import: the same generated rows are loaded (a) by `psql \\copy` straight into `assets` and
+(b) by `assetctl asset import FILE` (validation, staging COPY, duplicate/conflict checks,
+insert and one history event per asset), each into the emptied table; medians are compared.
+Export: `assetctl asset export` (CSV) of N rows against `psql -c "\\copy (SELECT ... ORDER BY
+tag, id) TO STDOUT CSV HEADER"`, both to /dev/null; the peak RSS of the assetctl process is
+read from wait4()'s rusage. JSON Lines export is timed too (informational: no target).
+
+Targets (issue 7): import <= 2x psql, export <= 2x psql, export peak RSS <= 200 MB. The
+script exits 1 when a target is missed. The database `assetctl_bench_<random>` is created
+and dropped by the script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+ADMIN_URL = os.environ.get(
+    "ASSETCTL_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+ASSETCTL = Path(sys.executable).parent / "assetctl"
+PSQL = shutil.which("psql") or "/usr/bin/psql"
+IMPORT_COLUMNS = (
+    "tag,name,category,status,serial,manufacturer,model,location,assignee,"
+    "purchase_date,purchase_cost,warranty_until,notes"
+)
+TABLE_COLUMNS = (
+    "tag,name,category,status,serial,manufacturer,model,location,assignee,purchase_date,"
+    "purchase_cost_cents,warranty_until,notes,version,created_at,updated_at,created_by,updated_by"
+)
+
+
+@dataclass
+class Run:
+    seconds: float
+    max_rss_mb: float
+
+
+def run(cmd: Sequence[str], env: dict[str, str], *, stdout: int | None = None) -> Run:
+    """Run a command, returning wall time and the peak RSS of that process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=stdout or subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{stderr}")
+    return Run(elapsed, usage.ru_maxrss / 1024)
+
+
+def generate(rows: int, directory: Path) -> tuple[Path, Path]:
+    """The same assets twice: as an import file, and in the table's own columns for psql."""
+    import_file = directory / "assets.csv"
+    table_file = directory / "assets-table.csv"
+    now = "2026-01-01T00:00:00+00:00"
+    statuses = ("in_stock", "in_repair", "retired", "assigned")
+    with import_file.open("w") as imp, table_file.open("w") as tab:
+        imp.write(IMPORT_COLUMNS + "\n")
+        tab.write(TABLE_COLUMNS + "\n")
+        for i in range(rows):
+            status = statuses[i % 4]
+            assignee = f"user{i % 997}@example.com" if status == "assigned" else ""
+            cents = 50_000 + i % 250_000
+            cost = f"{cents // 100}.{cents % 100:02d}"
+            common = (
+                f"BENCH-{i:08d},Laptop {i},laptop,{status},SN{i:010d},Lenovo,ThinkPad T14,"
+                f"Site {i % 50},{assignee},2024-0{1 + i % 9}-1{i % 10}"
+            )
+            notes = f"imported asset {i}"
+            imp.write(f"{common},{cost},2027-01-01,{notes}\n")
+            tab.write(f"{common},{cents},2027-01-01,{notes},1,{now},{now},bench,bench\n")
+    return import_file, table_file
+
+
+def admin_sql(sql: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(ADMIN_URL)
+    conn.autocommit = True
+    try:
+        conn.cursor().execute(sql)
+    finally:
+        conn.close()
+
+
+def bootstrap(url: str) -> str:
+    """Migrate the database and return a token for its first (admin) user."""
+    from assetctl.config import load_settings
+    from assetctl.core.auth import login, register
+    from assetctl.db.engine import unit_of_work
+    from assetctl.db.migrate import upgrade
+
+    upgrade(url)
+    email, password = "bench@example.com", "benchmark password 123"
+    settings = load_settings({"ASSETCTL_DATABASE_URL": url, "XDG_CONFIG_HOME": "/nonexistent"})
+    with unit_of_work(url, write=True) as session:
+        register(session, None, email=email, name="Bench", role=None, password=password)
+    with unit_of_work(url, write=True) as session:
+        return login(session, settings, email=email, password=password, host="bench").token
+
+
+def psql(dsn: str, *commands: str) -> list[str]:
+    """One psql process running each command separately (so VACUUM is not in a block)."""
+    args = [PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn]
+    for command in commands:
+        args += ["-c", command]
+    return args
+
+
+def empty(dsn: str, env: dict[str, str]) -> None:
+    run(psql(dsn, "TRUNCATE assets, asset_events RESTART IDENTITY", "VACUUM ANALYZE assets"), env)
+
+
+def bench_import(
+    dsn: str, env: dict[str, str], rows: int, repeat: int, tmp: Path
+) -> dict[str, float]:
+    import_file, table_file = generate(rows, tmp)
+    copy = f"\\copy assets ({TABLE_COLUMNS}) FROM '{table_file}' WITH (FORMAT csv, HEADER)"
+    psql_times, ours, rss = [], [], []
+    for _ in range(repeat):
+        empty(dsn, env)
+        psql_times.append(run(psql(dsn, copy), env).seconds)
+        empty(dsn, env)
+        result = run([str(ASSETCTL), "-q", "asset", "import", str(import_file)], env)
+        ours.append(result.seconds)
+        rss.append(result.max_rss_mb)
+    return {
+        "psql": statistics.median(psql_times),
+        "assetctl": statistics.median(ours),
+        "rss": max(rss),
+    }
+
+
+def seed_export(dsn: str, env: dict[str, str], rows: int) -> None:
+    empty(dsn, env)
+    run(
+        psql(
+            dsn,
+            f"INSERT INTO assets ({TABLE_COLUMNS}) SELECT 'EXP-' || lpad(i::text, 8, '0'), "
+            "'Laptop ' || i, 'laptop', 'in_stock', 'SN' || i, 'Lenovo', 'ThinkPad T14', "
+            "'Site ' || (i % 50), NULL, DATE '2024-01-01' + (i % 300), 50000 + i % 250000, "
+            "DATE '2027-01-01', 'note, with \"quotes\" ' || i, 1, now(), now(), 'bench', "
+            f"'bench' FROM generate_series(1, {rows}) AS i",
+            "VACUUM ANALYZE assets",
+        ),
+        env,
+    )
+
+
+def bench_export(dsn: str, env: dict[str, str], repeat: int) -> dict[str, float]:
+    copy = (
+        "\\copy (SELECT * FROM assets WHERE deleted_at IS NULL ORDER BY tag, id) "
+        "TO STDOUT WITH (FORMAT csv, HEADER)"
+    )
+    results: dict[str, list[Run]] = {"psql": [], "csv": [], "jsonl": []}
+    for _ in range(repeat):
+        results["psql"].append(run(psql(dsn, copy), env))
+        results["csv"].append(run([str(ASSETCTL), "-q", "asset", "export"], env))
+        results["jsonl"].append(run([str(ASSETCTL), "-q", "asset", "export", "-o", "jsonl"], env))
+    return {
+        "psql": statistics.median(r.seconds for r in results["psql"]),
+        "csv": statistics.median(r.seconds for r in results["csv"]),
+        "csv_rss": max(r.max_rss_mb for r in results["csv"]),
+        "jsonl": statistics.median(r.seconds for r in results["jsonl"]),
+        "jsonl_rss": max(r.max_rss_mb for r in results["jsonl"]),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--import-rows", type=int, default=100_000)
+    parser.add_argument("--export-rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    name = f"assetctl_bench_{uuid.uuid4().hex[:10]}"
+    base = ADMIN_URL.rsplit("/", 1)[0]
+    dsn = f"{base}/{name}"
+    url = dsn.replace("postgresql://", "postgresql+psycopg2://", 1)
+    admin_sql(f'CREATE DATABASE "{name}"')
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            token = bootstrap(url)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("ASSETCTL_")}
+            env.update(
+                ASSETCTL_DATABASE_URL=url,
+                ASSETCTL_TOKEN=token,
+                XDG_CONFIG_HOME=str(Path(tmp) / "config"),
+            )
+            imp = bench_import(dsn, env, args.import_rows, args.repeat, Path(tmp))
+            seed_export(dsn, env, args.export_rows)
+            exp = bench_export(dsn, env, args.repeat)
+    finally:
+        admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    import_ratio = imp["assetctl"] / imp["psql"]
+    export_ratio = exp["csv"] / exp["psql"]
+    rows = [
+        (f"import {args.import_rows:,} rows (CSV)", imp["psql"], imp["assetctl"], import_ratio,
+         imp["rss"], "<= 2.0x"),
+        (f"export {args.export_rows:,} rows (CSV)", exp["psql"], exp["csv"], export_ratio,
+         exp["csv_rss"], "<= 2.0x, <= 200 MB"),
+        (f"export {args.export_rows:,} rows (JSONL)", exp["psql"], exp["jsonl"],
+         exp["jsonl"] / exp["psql"], exp["jsonl_rss"], "(informational)"),
+    ]  # fmt: skip
+    print(f"median of {args.repeat} runs; PostgreSQL {dsn.rsplit('@', 1)[-1]}")
+    print(f"{'case':<34} {'psql s':>8} {'assetctl s':>11} {'ratio':>6} {'peak RSS':>9}  target")
+    for case, base_s, ours_s, ratio, rss, target in rows:
+        print(f"{case:<34} {base_s:>8.2f} {ours_s:>11.2f} {ratio:>5.2f}x {rss:>6.0f} MB  {target}")
+    ok = import_ratio <= 2.0 and export_ratio <= 2.0 and exp["csv_rss"] <= 200
+    print("all targets met" if ok else "TARGET MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
