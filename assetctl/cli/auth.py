@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from assetctl.cli.passwords import read_passwords
-from assetctl.cli.render import OutputFormat, render_record, resolve_format
+from assetctl.cli.render import OutputFormat, render_list, render_record, resolve_format
 from assetctl.cli.state import AppState, get_state
 from assetctl.errors import NotAuthenticatedError
 
@@ -65,9 +65,8 @@ def login(
     ] = False,
 ) -> None:
     """Log in and keep the session token in the OS keyring."""
-    import socket
-
-    from assetctl.core.auth import login as open_session
+    from assetctl.core.login_events import audited_login, probe
+    from assetctl.core.notify import deliver
     from assetctl.credentials import WAYS_OUT, KeyringUnavailable
 
     state = get_state(ctx)
@@ -81,10 +80,16 @@ def login(
                 f"cannot keep the session token: {exc}", hint=WAYS_OUT
             ) from None
     (password,) = read_passwords([("Password", False)], from_stdin=password_stdin)
+    # The public IP lookup (up to public_ip_timeout) runs before any database lock is taken.
+    found = probe(state.settings, state.env)
+    if state.verbose:
+        for problem in found.lookup.problems:
+            state.warn(f"public IP lookup: {problem}")
+    if found.geo_warning:
+        state.warn(found.geo_warning)
     with state.transaction(write=True) as session:
-        result = open_session(
-            session, state.settings, email=email, password=password, host=socket.gethostname()
-        )
+        outcome = audited_login(session, state.settings, found, email=email, password=password)
+    result = outcome.result
     where = store.save(result.token, insecure_file=to_file)
     who = result.principal
     place = "the OS keyring" if where == "keyring" else f"{where} (file storage)"
@@ -94,6 +99,46 @@ def login(
     )
     if state.env.get("ASSETCTL_TOKEN"):
         state.warn("ASSETCTL_TOKEN is set and takes precedence over this login")
+    if outcome.alerts:
+        _announce(state, who.email, outcome.alerts)
+    if outcome.delivery_ids:
+        report = deliver(state.settings, outcome.delivery_ids)
+        for error in report.errors:
+            state.warn(
+                f"alert notification not sent ({error}); it stays queued and is retried by "
+                "the next command or `assetctl alerts deliver`"
+            )
+
+
+def _announce(state: AppState, email: str, alerts: list[dict[str, Any]]) -> None:
+    """Tell the person logging in what was seen, and what to do if it was not them."""
+    from assetctl.core.alert_channels import neutralise
+
+    for alert in alerts:
+        details = alert["details"]
+        place = ", ".join(str(p) for p in (details.get("city"), details.get("country")) if p)
+        seen = f"{details.get('ip')}" + (f" ({place})" if place else "")
+        if alert["kind"] == "new_ip":
+            what = f"from a new IP address {seen}"
+        elif alert["kind"] == "new_country":
+            what = f"from a new country: {seen}"
+        else:
+            before = details.get("previous") or {}
+            what = (
+                f"from {seen}, {details.get('distance_km')} km from the previous login "
+                f"({before.get('ip')}, {before.get('country')}) only {details.get('hours')} h "
+                "earlier: faster than anyone can travel"
+            )
+        state.warn(
+            neutralise(
+                f"security alert {alert['id']} ({alert['severity']}): this login to {email} "
+                f"came {what}."
+            )
+        )
+    state.warn(
+        "if this was not you: change your password (`assetctl auth passwd`), end every "
+        "session (`assetctl auth logout --all`) and tell your administrator"
+    )
 
 
 @app.command()
@@ -177,3 +222,28 @@ def passwd(ctx: typer.Context, password_stdin: PasswordStdin = False) -> None:
     state.as_principal(change_password, current, new)
     state.token_store().delete()
     state.info("Password changed; every session was revoked. Log in again.")
+
+
+HISTORY_FIELDS = ("id", "at", "email", "success", "ip", "ip_source", "public_ips",
+                  "db_client_addr", "hostname", "os_user", "cli_version", "jti", "country",
+                  "city", "latitude", "longitude", "accuracy_radius", "network")  # fmt: skip
+HISTORY_COLUMNS = ("at", "email", "success", "ip", "country", "city", "hostname")
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Another user's logins (admins only).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10000, help="At most N.")] = 50,
+    output: Output = None,
+) -> None:
+    """Your logins (and failed attempts), newest first, with IP and location."""
+    from assetctl.core.login_events import login_history
+
+    state = get_state(ctx)
+    rows = state.as_principal(login_history, write=False, email=user, limit=limit)
+    render_list(
+        state, resolve_format(state, output), rows, columns=HISTORY_COLUMNS, fields=HISTORY_FIELDS
+    )

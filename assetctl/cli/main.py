@@ -48,6 +48,7 @@ LazyGroup.registry = {
         extends=("assetctl.cli.asset_io",),  # asset import / asset export
     ),
     "auth": Lazy("assetctl.cli.auth", "app", "Log in and out, register users, see your session."),
+    "alerts": Lazy("assetctl.cli.alerts", "app", "Security alerts: logins from new locations."),
     "user": Lazy("assetctl.cli.users", "app", "Manage users (admin only)."),
     "describe": Lazy(
         "assetctl.cli.describe", "describe", "Describe assets from photos with a vision model."

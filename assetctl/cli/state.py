@@ -141,11 +141,17 @@ class AppState:
     def transaction(self, *, write: bool = False) -> Iterator[Session]:
         """One unit of work against the configured database; the embedded default database
         is created and migrated on first use so a new user can start at once."""
+        from assetctl.core.notify import due_deliveries, retry_due
         from assetctl.db.engine import unit_of_work
 
         self._ensure_default_database()
         with unit_of_work(self.settings.database_url, write=write) as session:
             yield session
+            due = due_deliveries(session)  # one indexed query; never raises
+        if due:
+            # Security alert notifications that failed earlier: retried after the commit,
+            # a few at a time with short timeouts; never raises.
+            retry_due(self.settings, due)
 
     def _ensure_default_database(self) -> None:
         settings = self.settings
