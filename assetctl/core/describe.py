@@ -230,6 +230,9 @@ def describe_all(
     work: queue.SimpleQueue[int] = queue.SimpleQueue()
     done: queue.SimpleQueue[tuple[int, FileResult]] = queue.SimpleQueue()
     stop = _Stop()
+    # Decoding and resizing is CPU work: more of it at once than there are cores only adds
+    # thrashing, while the network side keeps `concurrency` requests in flight.
+    cpu_slots = threading.BoundedSemaphore(max(1, min(_cpus(), options.concurrency)))
     pending = 0
     for index, target in enumerate(targets):
         if target.error is not None:
@@ -248,7 +251,7 @@ def describe_all(
                 return
             target = targets[index]
             try:
-                result = _describe_one(target, provider, options, stop)
+                result = _describe_one(target, provider, options, stop, cpu_slots)
             except Exception as exc:
                 log.debug("describing %s failed", target.file, exc_info=True)
                 result = FileResult(
@@ -289,8 +292,21 @@ class _Stop:
                 self.error = error
 
 
+def _cpus() -> int:
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _describe_one(
-    target: Target, provider: VisionProvider, options: DescribeOptions, stop: _Stop
+    target: Target,
+    provider: VisionProvider,
+    options: DescribeOptions,
+    stop: _Stop,
+    cpu_slots: threading.BoundedSemaphore,
 ) -> FileResult:
     from assetctl.providers.base import ProviderUnreachableError, VisionRequest
 
@@ -298,7 +314,10 @@ def _describe_one(
     started = time.perf_counter()
     assert target.path is not None
     try:
-        image = prepare_image(target.path, max_bytes=options.max_bytes, max_edge=options.max_edge)
+        with cpu_slots:
+            image = prepare_image(
+                target.path, max_bytes=options.max_bytes, max_edge=options.max_edge
+            )
     except AssetctlError as exc:
         return _failed(target, name, exc)
     if stop.error is not None:
