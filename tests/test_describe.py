@@ -593,3 +593,16 @@ def test_config_show_masks_the_api_key(tmp_path: Path) -> None:
     assert rows["vlm_api_key"]["value"] == "***"
     assert rows["vlm_timeout"]["value"] == "300.0"
     assert API_KEY not in result.stdout + result.stderr
+
+
+def test_table_for_people_shows_only_the_columns_that_have_something(
+    vcli: Cli, tmp_path: Path
+) -> None:
+    result = vcli("describe", photo(tmp_path), "-o", "table")
+    assert result.exit_code == 0
+    header = result.stdout.splitlines()[0]
+    assert "FILE" in header and "DESCRIPTION" in header
+    assert "ASSET" not in header and "ERROR" not in header
+    result = vcli("describe", photo(tmp_path), str(tmp_path / "gone.jpg"), "-o", "table")
+    assert result.exit_code == 2
+    assert "ERROR" in result.stdout.splitlines()[0]

@@ -15,7 +15,7 @@ from assetctl.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from assetctl.config import Settings
-    from assetctl.core.describe import FileResult
+    from assetctl.core.describe import FileResult, Target
 
 FIELDS = ("file", "asset", "description", "details", "model", "provider", "seconds", "error")
 COLUMNS = ("file", "asset", "description", "error")
@@ -127,16 +127,7 @@ def describe(
             hint="describe one photo per asset, or name the files by tag and use "
             "--tag-from-filename",
         )
-    refs = [t.asset for t in targets if t.asset is not None and t.error is None]
-    if refs:
-        # Before any model time is spent: the caller may save, and the assets exist.
-        with state.transaction() as session:
-            state.authorize(session, Permission.WRITE if save else Permission.READ)
-            found = core.check_assets(session, refs)
-        outcome = found[asset] if asset is not None else None
-        if outcome is not None and not isinstance(outcome, str):
-            raise outcome
-        targets = core.apply_asset_check(targets, found)
+    targets = _check_assets_first(state, targets, asset, save=save)
 
     options = core.DescribeOptions(
         prompt=prompt,
@@ -161,7 +152,10 @@ def describe(
 
         results = core.describe_files(settings, targets, options, on_result)
     if not stream:
-        render_list(state, fmt, (r.record() for r in results), columns=COLUMNS, fields=FIELDS)
+        rows = [r.record() for r in results]
+        # People need no empty ASSET/ERROR columns; scripts' TSV keeps every column.
+        columns = [c for c in COLUMNS if fmt != "table" or any(row[c] for row in rows)]
+        render_list(state, fmt, rows, columns=columns or COLUMNS, fields=FIELDS)
     for result in results:
         for warning in result.warnings:
             state.warn(warning)
@@ -171,6 +165,26 @@ def describe(
     _summary(state, results, code, as_json=fmt in ("json", "jsonl"))
     if code:
         raise typer.Exit(code)
+
+
+def _check_assets_first(
+    state: AppState, targets: list[Target], asset: str | None, *, save: bool
+) -> list[Target]:
+    """Before any model time is spent: the caller may save, and the named assets exist.
+    An unknown `--asset` ends the command (exit 3); with --tag-from-filename only that
+    photo is failed."""
+    from assetctl.core.describe import apply_asset_check, check_assets
+
+    refs = [t.asset for t in targets if t.asset is not None and t.error is None]
+    if not refs:
+        return targets
+    with state.transaction() as session:
+        state.authorize(session, Permission.WRITE if save else Permission.READ)
+        found = check_assets(session, refs)
+    outcome = found[asset] if asset is not None else None
+    if outcome is not None and not isinstance(outcome, str):
+        raise outcome
+    return apply_asset_check(targets, found)
 
 
 def _save(state: AppState, results: list[FileResult]) -> None:
