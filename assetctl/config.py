@@ -86,6 +86,28 @@ def _parse_database_url(raw: object) -> str:
     return url
 
 
+def _parse_redis_url(raw: object) -> str | None:
+    if not isinstance(raw, str):
+        raise ValueError("expected a URL such as redis://host:6379/0")
+    url = raw.strip()
+    if url == "":
+        return None
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("expected redis://[:password@]host:6379/0, rediss://... or unix://...")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValueError(f"malformed URL ({exc})") from None
+    if scheme != "unix" and not parts.hostname:
+        raise ValueError("the URL names no host")
+    path = parts.path.strip("/")
+    if path and not path.isdigit():
+        raise ValueError("the database number after the host must be a whole number")
+    return url
+
+
 def _parse_positive_int(maximum: int) -> Callable[[object], int]:
     def parse(raw: object) -> int:
         if isinstance(raw, bool):
@@ -488,6 +510,19 @@ SPECS: dict[str, SettingSpec] = {
             "rows per page of `asset list` when --limit is not given",
         ),
         SettingSpec(
+            "redis_url",
+            _parse_redis_url,
+            lambda _env: None,
+            "Redis URL for the shared listing cache (no cache when unset)",
+            secret=True,
+        ),
+        SettingSpec(
+            "cache_ttl",
+            _parse_positive_int(7 * 86400),
+            lambda _env: 300,
+            "seconds a cached listing page may live",
+        ),
+        SettingSpec(
             "jwt_secret",
             _parse_secret(32),
             lambda _env: None,
@@ -554,7 +589,7 @@ class Settings:
         value = self.values[key]
         if key == "smtp_url" and value:
             return mask_url(str(value))
-        if key == "database_url":
+        if key in ("database_url", "redis_url") and value:
             return mask_url(str(value))
         if SPECS[key].secret:
             return "***" if value else "(not set)"

@@ -9,6 +9,7 @@ If PostgreSQL cannot be reached its tests are skipped with a loud summary line, 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -131,6 +132,11 @@ def _truncate(url: str) -> None:
         with engine.begin() as conn:
             conn.execute(
                 text("TRUNCATE assets, asset_events, users, sessions RESTART IDENTITY CASCADE")
+            )
+            # A new key makes this a new database as far as tokens and the cache can tell.
+            conn.execute(
+                text("UPDATE app_meta SET value = :key WHERE key = 'jwt_secret'"),
+                {"key": secrets.token_urlsafe(48)},
             )
     finally:
         engine.dispose()

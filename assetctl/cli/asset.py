@@ -14,6 +14,7 @@ from assetctl.errors import ExitStatus, InvalidInputError
 
 if TYPE_CHECKING:
     from assetctl.core.assets import Change
+    from assetctl.core.listing import Page
 
 app = typer.Typer(help="Add, find, change and retire assets.", no_args_is_help=True)
 
@@ -24,6 +25,9 @@ HISTORY_COLUMNS = ("at", "actor", "action", "summary")
 Output = Annotated[
     OutputFormat | None,
     typer.Option("-o", "--output", help="table, json, jsonl, csv or tsv.", case_sensitive=False),
+]
+NoCache = Annotated[
+    bool, typer.Option("--no-cache", help="Ask the database even if Redis has the answer.")
 ]
 Ref = Annotated[str, typer.Argument(help="Asset tag, or numeric id (id:N to force the id).")]
 
@@ -58,6 +62,22 @@ def _report_change(state: AppState, output: OutputFormat | None, change: Change,
         else f"Asset {asset['tag']} unchanged."
     )
     _show(state, output, change.asset)
+
+
+def _encode_page(page: Page) -> dict[str, Any]:
+    from assetctl.cache import encode_record
+
+    return {"rows": [encode_record(row) for row in page.rows], "next_cursor": page.next_cursor}
+
+
+def _decode_page(value: dict[str, Any]) -> Page:
+    from assetctl.cache import decode_record
+    from assetctl.core.listing import Page
+
+    cursor = value["next_cursor"]
+    if cursor is not None and not isinstance(cursor, str):
+        raise TypeError("bad cursor in cached page")
+    return Page([decode_record(row) for row in value["rows"]], cursor)
 
 
 @app.command()
@@ -110,13 +130,27 @@ def show(
     ctx: typer.Context,
     ref: Ref,
     deleted: Annotated[bool, typer.Option("--deleted", help="Look among deleted assets.")] = False,
+    no_cache: NoCache = False,
     output: Output = None,
 ) -> None:
     """Show one asset."""
+    from assetctl.cache import decode_record, encode_record
+    from assetctl.cli.read_through import cached_read
     from assetctl.core.assets import get_asset
 
     state = get_state(ctx)
-    _show(state, output, state.read(get_asset, ref, deleted=deleted))
+    state.no_cache = no_cache
+    record = cached_read(
+        state,
+        "show",
+        {"ref": ref, "deleted": deleted},
+        get_asset,
+        ref,
+        deleted=deleted,
+        encode=encode_record,
+        decode=decode_record,
+    )
+    _show(state, output, record)
 
 
 @app.command("list")
@@ -138,9 +172,13 @@ def list_(
     deleted: Annotated[
         bool, typer.Option("--deleted", help="List deleted assets instead.")
     ] = False,
+    no_cache: NoCache = False,
     output: Output = None,
 ) -> None:
     """List assets, one page at a time (or --all)."""
+    from dataclasses import asdict
+
+    from assetctl.cli.read_through import cached_read
     from assetctl.core.assets import ASSET_FIELDS, iter_assets, list_assets
     from assetctl.core.listing import Sort, make_filters
 
@@ -162,7 +200,20 @@ def list_(
             rows = iter_assets(session, filters, order, cursor)
             render_list(state, fmt, rows, columns=LIST_COLUMNS, fields=ASSET_FIELDS)
         return
-    page = state.read(list_assets, filters, order, limit or state.settings.list_limit, cursor)
+    state.no_cache = no_cache
+    size = limit or state.settings.list_limit
+    page = cached_read(
+        state,
+        "list",
+        {"filters": asdict(filters), "sort": str(order), "limit": size, "cursor": cursor},
+        list_assets,
+        filters,
+        order,
+        size,
+        cursor,
+        encode=_encode_page,
+        decode=_decode_page,
+    )
     extra = {"next_cursor": page.next_cursor} if fmt == "json" else None
     count = render_list(
         state, fmt, page.rows, columns=LIST_COLUMNS, fields=ASSET_FIELDS, extra=extra

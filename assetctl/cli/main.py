@@ -53,6 +53,7 @@ LazyGroup.registry = {
     "describe": Lazy(
         "assetctl.cli.describe", "describe", "Describe assets from photos with a vision model."
     ),
+    "cache": Lazy("assetctl.cli.cache_cmd", "app", "Inspect and clear the Redis listing cache."),
     "config": Lazy("assetctl.cli.config_cmd", "app", "Inspect configuration."),
     "db": Lazy("assetctl.cli.db_cmd", "app", "Database schema migrations."),
     "doctor": Lazy(

@@ -20,6 +20,7 @@ from assetctl.errors import NotAuthenticatedError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from assetctl.cache import Cache
     from assetctl.config import Settings
     from assetctl.core.auth import Principal
     from assetctl.credentials import TokenStore
@@ -37,7 +38,10 @@ class AppState:
     quiet: bool = False
     verbose: bool = False
     debug: bool = False
+    no_cache: bool = False
     _settings: Settings | None = None
+    _cache: Cache | None = None
+    _cache_off: bool = False
 
     @property
     def out(self) -> TextIO:
@@ -73,6 +77,47 @@ class AppState:
     def warn(self, message: str) -> None:
         if not self.quiet:
             print(f"warning: {message}", file=self.err)
+
+    # --- cache ---------------------------------------------------------------------------
+
+    def cache(self) -> Cache | None:
+        """The Redis cache for this command, or None (not configured, --no-cache, or Redis
+        failed earlier in this command)."""
+        if self._cache_off or self.no_cache:
+            return None
+        redis_url = self.settings.values.get("redis_url")
+        if not redis_url:
+            return None
+        if self._cache is None:
+            from assetctl.cache import Cache
+
+            ttl = int(self.settings.values["cache_ttl"])
+            self._cache = Cache(str(redis_url), self.settings.database_url, ttl)
+        return self._cache
+
+    def cache_failed(self, problem: Exception) -> None:
+        """Stop using Redis for the rest of this command, with one warning."""
+        if not self._cache_off:
+            self._cache_off = True
+            self.warn(f"{problem}; answering from the database")
+
+    def _bump_after_commit(self, db_id: str | None, which: str) -> None:
+        from assetctl.cache import CacheUnavailable
+
+        cache = self.cache()
+        if cache is None or db_id is None:
+            return
+        try:
+            cache.bump(db_id, which)
+        except CacheUnavailable as exc:
+            self.cache_failed(exc)
+
+    def _db_id(self, session: Session) -> str | None:
+        if self.cache() is None:
+            return None
+        from assetctl.db.identity import database_identity
+
+        return database_identity(session)
 
     def token_store(self) -> TokenStore:
         from assetctl.credentials import TokenStore
@@ -111,7 +156,11 @@ class AppState:
         With `required=False` the principal is None when nobody is logged in."""
         with self.transaction(write=write) as session:
             caller = self.principal(session) if required else self.optional_principal(session)
-            return fn(session, caller, *args, **kwargs)
+            result = fn(session, caller, *args, **kwargs)
+            db_id = self._db_id(session) if write else None
+        # Sessions, roles or users may have changed: no cached session check may survive.
+        self._bump_after_commit(db_id, "auth")
+        return result
 
     def write(
         self,
@@ -123,7 +172,12 @@ class AppState:
         """Run core `fn(session, actor, *args)` as one write transaction."""
         with self.transaction(write=True) as session:
             actor = self.authorize(session, permission)
-            return fn(session, actor, *args, **kwargs)
+            result = fn(session, actor, *args, **kwargs)
+            db_id = self._db_id(session)
+        # Only after the commit: a reader that raced this write stored its page under the
+        # old generation, which is now unreachable.
+        self._bump_after_commit(db_id, "data")
+        return result
 
     def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run core `fn(session, *args)` as one read transaction."""

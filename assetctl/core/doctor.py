@@ -45,6 +45,29 @@ def check_database(settings: Settings) -> list[Check]:
     return [reachable, Check("migrations", False, f"{state}; run `assetctl db upgrade`")]
 
 
+def check_redis(settings: Settings) -> list[Check]:
+    """Redis is optional: unset is fine, configured but unreachable is a failure."""
+    from assetctl.config import mask_url
+
+    url = settings.values.get("redis_url")
+    if not url:
+        return [Check("redis", True, "not configured (listings are not cached)")]
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    client = redis.Redis.from_url(
+        str(url), socket_timeout=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
+    )
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        return [Check("redis", False, f"{mask_url(str(url))} unreachable: {exc}")]
+    finally:
+        client.close()
+    return [Check("redis", True, f"reachable: {mask_url(str(url))}")]
+
+
 def check_vision_model(settings: Settings) -> list[Check]:
     """The `describe` provider: answers, has the model, accepts images. Skipped unless the
     user configured one (vlm_provider, vlm_base_url or vlm_model in the config file or
@@ -71,7 +94,11 @@ def check_vision_model(settings: Settings) -> list[Check]:
 def run_checks(settings: Settings) -> list[Check]:
     """Every check, in order; a failing check never stops the others."""
     checks: list[Check] = [check_config(settings)]
-    steps: list[Callable[[Settings], list[Check]]] = [check_database, check_vision_model]
+    steps: list[Callable[[Settings], list[Check]]] = [
+        check_database,
+        check_redis,
+        check_vision_model,
+    ]
     for step in steps:
         checks.extend(step(settings))
     return checks

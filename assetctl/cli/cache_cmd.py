@@ -1,0 +1,65 @@
+"""`assetctl cache stats | clear`: inspect and empty the Redis listing cache."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from assetctl.cli.auth import Output
+from assetctl.cli.render import render_record, resolve_format
+from assetctl.cli.state import AppState, get_state
+from assetctl.core.permissions import Permission
+from assetctl.errors import InvalidInputError, ServiceUnavailableError
+
+app = typer.Typer(help="Inspect and clear the Redis listing cache.", no_args_is_help=True)
+
+STATS_FIELDS = ("redis", "hits", "misses", "keys", "memory_bytes", "server_memory", "ttl_seconds")
+
+
+def _namespace(state: AppState, permission: Permission) -> tuple[Any, str]:
+    """Check the caller may do this, then return (cache, database id)."""
+    from assetctl.cache import CacheUnavailable
+    from assetctl.db.identity import database_identity
+
+    cache = state.cache()
+    if cache is None:
+        raise InvalidInputError(
+            "no cache is configured", hint="set ASSETCTL_REDIS_URL (and drop --no-cache)"
+        )
+    with state.transaction() as session:
+        state.principal(session, permission)
+        db_id = database_identity(session) or ""
+    try:
+        cache.remember_db_id(db_id)
+    except CacheUnavailable as exc:
+        raise ServiceUnavailableError(str(exc), hint="check ASSETCTL_REDIS_URL") from None
+    return cache, db_id
+
+
+@app.command()
+def stats(ctx: typer.Context, output: Output = None) -> None:
+    """Hits, misses, keys and memory of this database's cache entries."""
+    from assetctl.cache import CacheUnavailable
+
+    state = get_state(ctx)
+    cache, db_id = _namespace(state, Permission.READ)
+    try:
+        record = cache.stats(db_id)
+    except CacheUnavailable as exc:
+        raise ServiceUnavailableError(str(exc), hint="check ASSETCTL_REDIS_URL") from None
+    render_record(state, resolve_format(state, output), record, fields=STATS_FIELDS)
+
+
+@app.command()
+def clear(ctx: typer.Context) -> None:
+    """Drop every cached entry of this database (admin only)."""
+    from assetctl.cache import CacheUnavailable
+
+    state = get_state(ctx)
+    cache, db_id = _namespace(state, Permission.ADMIN)
+    try:
+        removed = cache.clear(db_id)
+    except CacheUnavailable as exc:
+        raise ServiceUnavailableError(str(exc), hint="check ASSETCTL_REDIS_URL") from None
+    state.info(f"Removed {removed} cache keys.")

@@ -1,0 +1,113 @@
+"""Read-through caching for read commands (`asset list`, `asset show`).
+
+Hit path: token -> database id for this URL (Redis) -> generations and cached session check
+(Redis) -> cached value. It touches neither SQLAlchemy nor the database driver.
+Miss path: the database's identity is confirmed and the generations are read *before* the
+query's snapshot starts; then the session is checked and the value computed in the database,
+and both are stored under those generations. A write committing meanwhile bumps the
+generation, so what this miss stores is never served after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from assetctl.cli.state import AppState
+from assetctl.core.permissions import Permission, allows
+from assetctl.errors import PermissionDeniedError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from assetctl.cache import Cache, Snapshot
+
+T = TypeVar("T")
+PRINCIPAL_FIELDS = ("user_id", "email", "name", "role", "jti", "expires_at")
+
+# Test hook: called between the database query and the cache store of a miss, so a test can
+# commit a write exactly there (see tests/test_cache.py).
+after_query_hook: Callable[[], None] | None = None
+
+
+def _check_role(role: str) -> None:
+    if not allows(role, Permission.READ):
+        raise PermissionDeniedError(f"your role ({role}) does not allow reading assets")
+
+
+def cached_read(
+    state: AppState,
+    kind: str,
+    key: Mapping[str, Any],
+    fn: Callable[..., T],
+    *args: Any,
+    encode: Callable[[T], Any],
+    decode: Callable[[Any], T],
+    **kwargs: Any,
+) -> T:
+    """Answer `fn(session, *args)` from the cache when possible, else from the database
+    (storing the answer). Redis trouble never fails the command."""
+    from assetctl.cache import CacheUnavailable, key_digest
+
+    cache = state.cache()
+    snap: Snapshot | None = None
+    token = ""
+    digest = key_digest({"kind": kind, **key})
+    if cache is not None:
+        try:
+            token = state.token_store().load().token
+            known = cache.known_db_id()
+            if known:
+                snap = cache.snapshot(known)
+                principal = cache.get_principal(snap, token)
+                if principal is not None:
+                    _check_role(str(principal["role"]))
+                    value = cache.get(snap, kind, digest)
+                    if value is not None:
+                        return decode(value)
+        except CacheUnavailable as exc:
+            state.cache_failed(exc)
+        except (ValueError, TypeError, KeyError):
+            state.cache_failed(CacheUnavailable("a cached entry could not be decoded"))
+        for problem in cache.problems:
+            state.warn(problem)
+        cache.problems.clear()
+
+    with state.transaction() as session:
+        if cache is not None and state.cache() is not None:
+            snap = _verified_snapshot(state, cache, session, snap)
+        caller = state.principal(session, Permission.READ)
+        result = fn(session, *args, **kwargs)
+    if after_query_hook is not None:
+        after_query_hook()
+    if cache is not None and snap is not None and state.cache() is not None:
+        try:
+            record = {name: getattr(caller, name) for name in PRINCIPAL_FIELDS}
+            cache.put_principal(snap, token, record)
+            cache.put(snap, kind, digest, encode(result))
+        except CacheUnavailable as exc:
+            state.cache_failed(exc)
+    return result
+
+
+def _verified_snapshot(
+    state: AppState, cache: Cache, session: Session, snap: Snapshot | None
+) -> Snapshot | None:
+    """On a miss, confirm which database this URL reaches now (a URL may have been pointed
+    elsewhere), then end that read so the query that follows sees data no older than the
+    generations in the returned snapshot."""
+    from assetctl.cache import CacheUnavailable
+    from assetctl.db.identity import database_identity
+
+    real = database_identity(session)
+    session.commit()
+    if real is None:  # pragma: no cover - the unit of work checked the schema revision
+        return None
+    try:
+        if snap is None or snap.db_id != real:
+            cache.remember_db_id(real)
+            snap = cache.snapshot(real)
+    except CacheUnavailable as exc:
+        state.cache_failed(exc)
+        return None
+    return snap

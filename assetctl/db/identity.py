@@ -1,0 +1,53 @@
+"""A stable identity for the database a command talks to, used to namespace the cache.
+
+It combines the random per-database key (so every URL spelling of one database agrees) with
+where that database lives: the database name and, where the role may read it, the
+PostgreSQL cluster's system identifier; the file for SQLite. So a copy restored under
+another name or into another cluster, or a copied SQLite file, never shares cache entries
+with its original. (A copy restored into another cluster by a role that may not read the
+system identifier keeps the original's identity: use a separate Redis database for it.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+def database_identity(session: Session) -> str | None:
+    """20 hex characters naming this database, or None before migrations ran."""
+    from sqlalchemy import text
+
+    from assetctl.db.models import Meta
+
+    meta = session.get(Meta, "jwt_secret")
+    if meta is None:
+        return None
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        where = str(session.execute(text("SELECT current_database()")).scalar_one())
+        where += "|" + _cluster_id(session)
+    else:
+        path = bind.engine.url.database or ""
+        stat = os.stat(path) if path and os.path.exists(path) else None
+        where = f"{os.path.realpath(path)}|{stat.st_ino if stat else 0}"
+    digest = hashlib.sha256(f"assetctl-database:{meta.value}|{where}".encode())
+    return digest.hexdigest()[:20]
+
+
+def _cluster_id(session: Session) -> str:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with session.begin_nested():
+            value = session.execute(
+                text("SELECT system_identifier::text FROM pg_control_system()")
+            ).scalar_one()
+    except DBAPIError:  # not permitted for this role: name and key still tell most copies apart
+        return ""
+    return str(value)
