@@ -65,6 +65,7 @@ def login(
     ] = False,
 ) -> None:
     """Log in and keep the session token in the OS keyring."""
+    from assetctl.core.alert_channels import neutralise
     from assetctl.core.login_events import audited_login, probe
     from assetctl.core.notify import deliver
     from assetctl.credentials import WAYS_OUT, KeyringUnavailable
@@ -94,8 +95,8 @@ def login(
     who = result.principal
     place = "the OS keyring" if where == "keyring" else f"{where} (file storage)"
     state.info(
-        f"Logged in as {who.email} ({who.role}) until {who.expires_at:%Y-%m-%d %H:%M} UTC; "
-        f"token kept in {place}."
+        f"Logged in as {neutralise(who.email)} ({who.role}) until "
+        f"{who.expires_at:%Y-%m-%d %H:%M} UTC; token kept in {place}."
     )
     if state.env.get("ASSETCTL_TOKEN"):
         state.warn("ASSETCTL_TOKEN is set and takes precedence over this login")
