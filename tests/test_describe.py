@@ -99,8 +99,9 @@ def test_describes_through_an_openai_compatible_server_with_a_key(
     tmp_path: Path, openai_server: FakeOpenAI
 ) -> None:
     cli = Cli({**base_env(tmp_path), **openai_env(openai_server)})
-    result = cli("-v", "--debug", "describe", photo(tmp_path), "-o", "json")
+    result = cli.sub("-v", "--debug", "describe", photo(tmp_path), "-o", "json")
     assert result.exit_code == 0, result.stderr
+    assert "HTTP Request: POST" in result.stderr  # the debug log really was on
     [row] = result.json()
     assert (row["description"], row["provider"]) == (DESCRIPTION, "vllm")
     [request] = openai_server.chat_requests()
@@ -347,8 +348,11 @@ def test_a_wrong_api_key_exits_7_without_echoing_any_key(
     tmp_path: Path, openai_server: FakeOpenAI
 ) -> None:
     cli = Cli({**base_env(tmp_path), **openai_env(openai_server)})
-    result = cli("describe", photo(tmp_path), env={"ASSETCTL_VLM_API_KEY": "sk-wrong-key"})
+    # A real process, so that -v --debug really configure logging (pytest owns it in-process).
+    result = cli.sub("-v", "--debug", "describe", photo(tmp_path),
+                     env={"ASSETCTL_VLM_API_KEY": "sk-wrong-key"})  # fmt: skip
     assert result.exit_code == 7
+    assert "HTTP Request: POST" in result.stderr  # the debug log really was on
     assert "rejected the request (HTTP 401): Incorrect API key provided." in result.stderr
     assert "sk-wrong-key" not in result.stdout + result.stderr
 
