@@ -41,15 +41,9 @@ def assert_refused(cli: Cli, code: int, args: list[str], *names: str, stdin: str
 # --- conflicts and not found ------------------------------------------------------------------
 
 
-def test_duplicate_tag_on_add(seeded: Cli) -> None:
+def test_duplicate_tag_or_serial(seeded: Cli) -> None:
     assert_refused(seeded, 6, [*add_args("LAP-1")], "tag", "'LAP-1'")
-
-
-def test_duplicate_serial_on_add(seeded: Cli) -> None:
     assert_refused(seeded, 6, [*add_args("LAP-9", serial="SER-2")], "serial", "'SER-2'")
-
-
-def test_duplicate_tag_and_serial_on_update(seeded: Cli) -> None:
     assert_refused(seeded, 6, ["asset", "update", "LAP-2", "--tag", "LAP-1"], "tag", "'LAP-1'")
     assert_refused(
         seeded, 6, ["asset", "update", "LAP-2", "--serial", "SER-1"], "serial", "'SER-1'"
@@ -111,39 +105,25 @@ def test_bad_field_values_on_add_and_update(seeded: Cli) -> None:
         assert_refused(seeded, 2, ["asset", "update", "LAP-1", f"{flag}={value}"], field, shown)
 
 
-def test_negative_cost_given_as_a_separate_argument(seeded: Cli) -> None:
+def test_more_bad_values(seeded: Cli) -> None:
+    # A negative amount as its own argument is still a value, not an option.
     assert_refused(
         seeded, 2, [*add_args("NEW-1"), "--purchase-cost", "-5"], "purchase_cost", "'-5'"
     )
-
-
-def test_status_cannot_be_cleared(seeded: Cli) -> None:
     assert_refused(seeded, 2, ["asset", "update", "LAP-1", "--status="], "status")
-
-
-def test_tag_with_control_character(seeded: Cli) -> None:
+    assert_refused(seeded, 2, ["asset", "assign", "LAP-1", "--to", "  "], "assignee")
+    assert_refused(seeded, 2, ["asset", "list", "--status", "broken"], "status", "'broken'")
     for char in ("\x07", "\x1b", "\t", "\n", "\u202e", "\u2028"):
         value = f"LAP{char}3"
         line = assert_refused(seeded, 2, [*add_args(value)], "tag", "control", "'LAP")
         assert char not in line  # shown escaped: a tag must not drive the terminal
-
-
-def test_tag_of_exactly_64_characters_is_accepted(seeded: Cli) -> None:
-    seeded.ok(*add_args("T" * 64))
-
-
-def test_empty_assignee(seeded: Cli) -> None:
-    assert_refused(seeded, 2, ["asset", "assign", "LAP-1", "--to", "  "], "assignee")
-
-
-def test_bad_status_filter(seeded: Cli) -> None:
-    assert_refused(seeded, 2, ["asset", "list", "--status", "broken"], "status", "'broken'")
+    seeded.ok(*add_args("T" * 64))  # the longest tag allowed
 
 
 # --- listing --------------------------------------------------------------------------------------
 
 
-def test_unknown_sort(seeded: Cli) -> None:
+def test_unknown_sort_and_bad_limits(seeded: Cli) -> None:
     for sort, shown in (
         ("price", "'price'"),
         ("deleted_at", "'deleted_at'"),
@@ -151,6 +131,9 @@ def test_unknown_sort(seeded: Cli) -> None:
         ("tag:up", "'up'"),
     ):
         assert_refused(seeded, 2, ["asset", "list", "--sort", sort], "sort", shown)
+    for args in (["--limit", "0"], ["--limit", "1001"], ["--limit", "x"]):
+        assert_refused(seeded, 2, ["asset", "list", *args], "--limit")
+    assert_refused(seeded, 2, ["asset", "list", "--all", "--limit", "5"], "--all", "--limit")
 
 
 def _first_cursor(cli: Cli, *args: str) -> str:
@@ -165,7 +148,7 @@ def _forge(payload: dict[str, object]) -> str:
     return body + ".000000000000"
 
 
-def test_cursor_not_produced_by_list(seeded: Cli) -> None:
+def test_bad_cursors(seeded: Cli) -> None:
     for cursor in (
         "abc",
         "not.a-cursor",
@@ -176,8 +159,6 @@ def test_cursor_not_produced_by_list(seeded: Cli) -> None:
     # An empty --cursor is the same as none: the first page.
     assert len(seeded.ok("asset", "list", "--cursor", "", "-o", "json").json()["items"]) == 2
 
-
-def test_edited_cursor(seeded: Cli) -> None:
     cursor = _first_cursor(seeded)
     body, _, check = cursor.partition(".")
     payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
@@ -190,11 +171,8 @@ def test_edited_cursor(seeded: Cli) -> None:
         "x" + cursor,
     ):
         assert_refused(seeded, 2, ["asset", "list", "--cursor", edited], "cursor")
-    seeded.ok("asset", "list", "--cursor", cursor)  # the real one still works
 
-
-def test_cursor_reused_with_other_filters_or_sort(seeded: Cli) -> None:
-    cursor = _first_cursor(seeded)
+    # A real cursor with other filters or another sort.
     for other in (
         ["--status", "in_stock"],
         ["--search", "LAP"],
@@ -204,12 +182,7 @@ def test_cursor_reused_with_other_filters_or_sort(seeded: Cli) -> None:
         ["--sort", "tag:desc"],
     ):
         assert_refused(seeded, 2, ["asset", "list", "--cursor", cursor, *other], "cursor")
-
-
-def test_limit_out_of_range_and_all_with_limit(seeded: Cli) -> None:
-    for args in (["--limit", "0"], ["--limit", "1001"], ["--limit", "x"]):
-        assert_refused(seeded, 2, ["asset", "list", *args], "--limit")
-    assert_refused(seeded, 2, ["asset", "list", "--all", "--limit", "5"], "--all", "--limit")
+    seeded.ok("asset", "list", "--cursor", cursor)  # the real one still works
 
 
 # --- delete needs --yes without a terminal ----------------------------------------------------
@@ -357,9 +330,3 @@ def test_unexpected_error_has_no_traceback_unless_debug(
     assert debug.exit_code == 1
     assert "Traceback (most recent call last)" in debug.stderr
     assert "RuntimeError: simulated bug" in debug.stderr
-
-
-def test_expected_errors_have_no_traceback_even_with_debug_off(seeded: Cli) -> None:
-    for args in (["asset", "show", "NOPE"], ["asset", "list", "--sort", "x"]):
-        result = seeded(*args)
-        assert "Traceback" not in result.stderr

@@ -13,6 +13,10 @@ from .asset_fixtures import expected_actor, insert_assets
 from .conftest import ASSETCTL_BIN, Cli, add_args
 
 
+# In-process tests cover every rule on both databases; as real processes the main path runs
+# against the team deployment (PostgreSQL), the other tests here against the SQLite default.
+@pytest.mark.postgres
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
 def test_main_path(cli: Cli) -> None:
     added = cli.sub(*add_args("PROC-1", serial="SN-P1", purchase_cost="99.90"), "-o", "json")
     assert added.exit_code == 0, added.stderr
@@ -58,14 +62,12 @@ def test_errors_go_to_stderr_with_their_exit_codes(sqlite_cli: Cli) -> None:
     for args, code in (
         (["asset", "show", "E-404"], 3),
         ([*add_args("E-1")], 6),
-        ([*add_args("E-2", purchase_date="yesterday")], 2),
-        (["asset", "list", "--bogus"], 2),
         (["asset", "delete", "E-1"], 2),  # stdin is not a terminal and no --yes
     ):
         result = cli.sub(*args)
         assert result.exit_code == code, (args, result.stderr)
         assert result.stdout == ""
-        assert result.stderr.startswith("error: ") or "Usage" in result.stderr, result.stderr
+        assert result.stderr.startswith("error: "), result.stderr
         assert "Traceback" not in result.stderr
     assert cli.sub("asset", "show", "E-1").exit_code == 0  # the refused delete did nothing
 
@@ -76,9 +78,12 @@ def test_quiet_silences_messages_but_not_data_or_errors(sqlite_cli: Cli) -> None
     assert added.exit_code == 0
     assert added.stderr == ""
     assert json.loads(added.stdout)["tag"] == "Q-1"
-    paged = cli.sub("--quiet", "asset", "list", "--limit", "1", "-o", "csv")
+    # A message that -q silences in-process too: the next-page hint.
+    cli.ok(*add_args("Q-2"))
+    assert "--cursor" in cli("asset", "list", "--limit", "1", "-o", "csv").stderr
+    paged = cli("--quiet", "asset", "list", "--limit", "1", "-o", "csv")
     assert paged.stderr == "" and "Q-1" in paged.stdout
-    failed = cli.sub("-q", "asset", "show", "NOPE")
+    failed = cli("-q", "asset", "show", "NOPE")
     assert failed.exit_code == 3
     assert failed.stderr.startswith("error: ")
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import Connection, create_engine, text
 
 from .asset_fixtures import error_json, events_of, expected_actor
@@ -146,8 +147,11 @@ def test_two_plain_updates_both_apply(cli: Cli) -> None:
     )
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
 def test_two_processes_adding_the_same_tag(cli: Cli) -> None:
-    """The uniqueness check and the insert race too: the index decides, the loser exits 6."""
+    """The uniqueness check and the insert race too: the index decides, the loser exits 6.
+    (On SQLite writers queue on the database lock, so only PostgreSQL can interleave.)"""
     url = cli.env["ASSETCTL_DATABASE_URL"]
     procs = [_start(cli, *add_args("TWIN-1", name=f"Twin {i}")) for i in range(2)]
     results = [_finish(p) for p in procs]
