@@ -40,7 +40,7 @@ class LazyGroup(TyperGroup):
         for module in spec.extends:
             importlib.import_module(module)
         if not isinstance(target, typer.Typer):
-            single = typer.Typer()
+            single = typer.Typer(add_completion=False)
             single.command(name=cmd_name)(target)
             target = single
         # Plain help like the root's: Rich-formatted help costs ~80 ms per --help.
