@@ -51,14 +51,21 @@ def mask_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable URL>"
+    # libpq also takes the password as a query parameter: `...db?password=secret`.
+    query = "&".join(
+        f"{pair.partition('=')[0]}=***"
+        if pair.partition("=")[0].lower() in ("password", "sslpassword")
+        else pair
+        for pair in parts.query.split("&")
+    )
     if parts.password is None:
-        return url
+        return url if query == parts.query else urlunsplit(parts._replace(query=query))
     user = parts.username or ""
     host = parts.hostname or ""
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     port = f":{parts.port}" if parts.port else ""
-    return urlunsplit((parts.scheme, f"{user}:***@{host}{port}", parts.path, parts.query, ""))
+    return urlunsplit((parts.scheme, f"{user}:***@{host}{port}", parts.path, query, ""))
 
 
 # --- value parsers: each takes the raw value (str from env/flags, any TOML type from the
