@@ -229,6 +229,15 @@ def test_database_unreachable(tmp_path: Path, args: list[str]) -> None:
         assert "secret" not in as_json.stderr
 
 
+def test_database_unreachable_with_the_password_in_the_query(tmp_path: Path) -> None:
+    cli = Cli(base_env(tmp_path, "postgresql+psycopg2://u@127.0.0.1:1/db?password=secret"))
+    for args in (["asset", "list"], ["doctor"]):
+        result = cli(*args)
+        assert result.exit_code == 7
+        assert "127.0.0.1:1" in result.stdout + result.stderr
+        assert "secret" not in result.stdout + result.stderr
+
+
 def test_unmigrated_sqlite_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     path.write_bytes(b"")

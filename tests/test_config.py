@@ -148,6 +148,22 @@ def test_config_show_masks_the_database_password(bare: Cli) -> None:
     assert "u:***@127.0.0.1:5432" in result.stdout
 
 
+def test_config_show_masks_a_password_given_as_a_query_parameter(bare: Cli) -> None:
+    for url, shown in (
+        (
+            f"postgresql+psycopg2://u@127.0.0.1:5432/db?password={PASSWORD}",
+            "postgresql+psycopg2://u@127.0.0.1:5432/db?password=***",
+        ),
+        (
+            f"postgresql+psycopg2://u:{PASSWORD}@h/db?sslmode=require&PASSWORD={PASSWORD}",
+            "postgresql+psycopg2://u:***@h/db?sslmode=require&PASSWORD=***",
+        ),
+    ):
+        result = bare.ok("config", "show", env={"ASSETCTL_DATABASE_URL": url})
+        assert PASSWORD not in result.stdout + result.stderr
+        assert settings(bare, env={"ASSETCTL_DATABASE_URL": url})["database_url"]["value"] == shown
+
+
 def test_config_path(bare: Cli, tmp_path: Path) -> None:
     default = Path(bare.env["XDG_CONFIG_HOME"]) / "assetctl" / "config.toml"
     assert bare.ok("config", "path").stdout == f"{default}\n"
