@@ -55,7 +55,7 @@ class HttpFake:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 fake.requests.append((self.path, body))
-                route = fake.routes.get(self.path)
+                route = fake.routes.get(self.path.split("?")[0])
                 if route is None:
                     status, answer = 404, b"not found"
                 else:
@@ -144,9 +144,12 @@ class Webhook:
     def url(self) -> str:
         return self.fake.url("/hook")
 
+    accepted: list[bytes] = field(default_factory=list)
+
     @property
     def received(self) -> list[dict[str, Any]]:
-        return [json.loads(body) for path, body in self.fake.requests if path == "/hook"]
+        """The payloads it answered 200 to."""
+        return [json.loads(body) for body in self.accepted]
 
     def raw(self) -> str:
         return "\n".join(body.decode("utf-8", "replace") for _, body in self.fake.requests)
@@ -156,10 +159,13 @@ class Webhook:
 def webhook() -> Iterator[Webhook]:
     hook = Webhook(HttpFake({}))
 
-    def answer(_body: bytes) -> tuple[int, bytes]:
+    def answer(body: bytes) -> tuple[int, bytes]:
         if hook.mode == "hang":
             return HANG  # type: ignore[no-any-return]
-        return (200, b"ok") if hook.mode == "ok" else (500, b"server error")
+        if hook.mode == "ok":
+            hook.accepted.append(body)
+            return 200, b"ok"
+        return 500, b"server error"
 
     hook.fake.routes["/hook"] = answer
     hook.fake.start()

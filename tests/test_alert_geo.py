@@ -1,0 +1,99 @@
+"""Issue 4 with a GeoIP database (written here with mmdb-writer): new country, impossible
+travel (after the accuracy radii), and bad GeoIP files falling back to IP-only detection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.alert_fakes import IP_A, IP_B, IP_C, IP_MANCHESTER, Echo, echo, write_geoip
+from tests.alert_helpers import alerts, events, login
+from tests.auth_helpers import register
+from tests.conftest import Cli
+
+__all__ = ["echo"]
+
+USER = "user@example.com"
+
+
+def test_new_country_and_impossible_travel(
+    cli: Cli, db_url: str, echo: Echo, tmp_path: Path
+) -> None:
+    geoip = write_geoip(tmp_path / "city.mmdb")
+    register(cli, USER, "viewer")
+    env = {
+        "ASSETCTL_PUBLIC_IP_URLS": echo.set("/seq", IP_A, IP_B),
+        "ASSETCTL_GEOIP_DB": str(geoip),
+    }
+    assert login(cli, USER, env).exit_code == 0
+    result = login(cli, USER, env)
+    assert result.exit_code == 0, result.stderr
+    london, tokyo = events(db_url, USER)
+    assert (london["country"], london["city"], london["network"]) == ("GB", "London",
+                                                                      "81.2.69.0/24")  # fmt: skip
+    assert london["accuracy_radius"] == 200
+    assert (tokyo["country"], tokyo["city"]) == ("JP", "Tokyo")
+    assert tokyo["latitude"] == pytest.approx(35.68) and tokyo["longitude"] == pytest.approx(139.69)
+    raised = {a["kind"]: a for a in alerts(db_url)}
+    assert {kind: a["severity"] for kind, a in raised.items()} == {
+        "new_ip": "warning",
+        "new_country": "high",
+        "impossible_travel": "critical",
+    }
+    assert raised["new_country"]["location"] == "JP"
+    travel = raised["impossible_travel"]
+    assert travel["location"] == f"{IP_A}>{IP_B}"
+    # London-Tokyo is about 9560 km; minus the radii (200 + 50 km).
+    assert 9200 < travel["details"]["distance_km"] < 9400
+    assert travel["details"]["previous"]["country"] == "GB"
+    assert "from a new country: 175.16.199.10 (Tokyo, JP)" in result.stderr
+    assert "faster than anyone can travel" in result.stderr
+    history = cli.ok("auth", "history", "--user", USER, "-o", "json").json()
+    assert [(h["country"], h["city"]) for h in history] == [("JP", "Tokyo"), ("GB", "London")]
+
+
+def test_nearby_within_the_accuracy_radius_is_not_impossible_travel(
+    cli: Cli, db_url: str, echo: Echo, tmp_path: Path
+) -> None:
+    geoip = write_geoip(tmp_path / "city.mmdb")
+    register(cli, USER, "viewer")
+    env = {
+        "ASSETCTL_PUBLIC_IP_URLS": echo.set("/seq", IP_A, IP_MANCHESTER),
+        "ASSETCTL_GEOIP_DB": str(geoip),
+    }
+    assert login(cli, USER, env).exit_code == 0
+    # London -> Manchester (~260 km) seconds apart, but each is only known within 200 km.
+    assert login(cli, USER, env).exit_code == 0
+    assert [(a["kind"], a["location"]) for a in alerts(db_url)] == [("new_ip", IP_MANCHESTER)]
+
+
+@pytest.mark.parametrize("problem", ["missing", "corrupt", "wrong type"])
+def test_bad_geoip_file_warns_once_and_falls_back_to_ip_only(
+    cli: Cli, db_url: str, echo: Echo, tmp_path: Path, problem: str
+) -> None:
+    path = tmp_path / "geo.mmdb"
+    if problem == "corrupt":
+        path.write_bytes(b"this is not a MaxMind database\n" * 100)
+    elif problem == "wrong type":
+        write_geoip(path, database_type="GeoLite2-ASN")
+    expected = {
+        "missing": "does not exist",
+        "corrupt": "is not a valid .mmdb file",
+        "wrong type": "is of type 'GeoLite2-ASN', not a City or Country database",
+    }[problem]
+    register(cli, USER, "viewer")
+    env = {
+        "ASSETCTL_PUBLIC_IP_URLS": echo.set("/seq", IP_A, IP_C),
+        "ASSETCTL_GEOIP_DB": str(path),
+    }
+    first = login(cli, USER, env)
+    assert first.exit_code == 0
+    second = login(cli, USER, env)
+    assert second.exit_code == 0
+    warning = (
+        f"warning: GeoIP database {path} {expected}; security alerts compare IP addresses only"
+    )
+    assert second.stderr.count(warning) == 1, second.stderr
+    assert all(e["country"] is None for e in events(db_url, USER))
+    assert [(a["kind"], a["location"]) for a in alerts(db_url)] == [("new_ip", IP_C)]
