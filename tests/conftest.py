@@ -194,6 +194,9 @@ def base_env(tmp_path: Path, db_url: str | None = None) -> dict[str, str]:
     env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
     env["XDG_DATA_HOME"] = str(tmp_path / "data")
     env.pop("NO_COLOR", None)
+    # Logins ask public echo services for the caller's IP: never from tests (alert tests
+    # point this at their own servers on 127.0.0.1).
+    env["ASSETCTL_PUBLIC_IP_URLS"] = "off"
     if db_url is not None:
         env["ASSETCTL_DATABASE_URL"] = db_url
     return env
