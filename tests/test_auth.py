@@ -444,3 +444,16 @@ def test_revoked_session_row_is_refused_even_with_a_valid_signature(cli: Cli, db
     query(db_url, "UPDATE sessions SET revoked_at = expires_at WHERE jti = :jti",
           jti=claims_of(token)["jti"])  # fmt: skip
     assert as_user(cli, token)("asset", "list").exit_code == 4
+
+
+def test_hash_made_with_older_parameters_is_upgraded_at_login(cli: Cli, db_url: str) -> None:
+    from passlib.context import CryptContext
+
+    register(cli, "v@example.com", "viewer")
+    weak = CryptContext(schemes=["argon2"], argon2__type="ID", argon2__memory_cost=8192,
+                        argon2__time_cost=1, argon2__parallelism=1)  # fmt: skip
+    query(db_url, "UPDATE users SET password_hash = :h WHERE email = 'v@example.com'",
+          h=weak.hash(PASSWORD))  # fmt: skip
+    token_for(cli, "v@example.com")
+    (row,) = query(db_url, "SELECT password_hash FROM users WHERE email = 'v@example.com'")
+    assert row["password_hash"].startswith("$argon2id$v=19$m=19456,t=2,p=1$")
