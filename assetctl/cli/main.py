@@ -104,6 +104,58 @@ def root(
         )
 
 
+GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "--debug", "--no-color"})
+
+
+def _hoist_global_options(args: list[str], command: Any) -> list[str]:
+    """Let global flags follow the subcommand too (`assetctl asset list -q`), the way people
+    type them. A token is moved only where it cannot be the value of the command's own
+    option (`--notes -q` keeps "-q" as the note)."""
+    if not any(a in GLOBAL_FLAGS or a == "--profile" for a in args[1:]):
+        return args
+    from typer.core import TyperOption
+
+    head: list[str] = []
+    rest = list(args)
+    while rest and rest[0].startswith("-"):  # options before the subcommand stay put
+        head.append(rest.pop(0))
+        if head[-1] == "--profile" and rest:
+            head.append(rest.pop(0))
+    node, path = command, []
+    while rest and hasattr(node, "get_command"):
+        child = node.get_command(None, rest[0])
+        if child is None:
+            return args
+        node = child
+        path.append(rest.pop(0))
+    own: set[str] = set()
+    takes_value: set[str] = set()
+    for param in getattr(node, "params", []):
+        if isinstance(param, TyperOption):
+            names = {*param.opts, *param.secondary_opts}
+            own |= names
+            if not param.is_flag and not param.count:
+                takes_value |= names
+    hoisted: list[str] = []
+    kept: list[str] = []
+    remaining = iter(rest)
+    for arg in remaining:
+        if arg == "--":
+            kept.append(arg)
+            kept.extend(remaining)
+            break
+        if arg in takes_value:
+            kept.append(arg)
+            kept.append(next(remaining, ""))
+        elif arg in GLOBAL_FLAGS and arg not in own:
+            hoisted.append(arg)
+        elif arg == "--profile" and arg not in own:
+            hoisted += [arg, next(remaining, "")]
+        else:
+            kept.append(arg)
+    return [*head, *hoisted, *path, *kept]
+
+
 def _wants_json(argv: Sequence[str]) -> bool:
     for i, arg in enumerate(argv):
         if arg in ("-o", "--output") and i + 1 < len(argv):
@@ -157,6 +209,7 @@ def run(
     debug = "--debug" in args
     command = typer.main.get_command(app)
     try:
+        args = _hoist_global_options(args, command)
         result = command.main(args=args, prog_name="assetctl", standalone_mode=False, obj=state)
     except AssetctlError as exc:
         if debug:
