@@ -194,9 +194,6 @@ def base_env(tmp_path: Path, db_url: str | None = None) -> dict[str, str]:
     env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
     env["XDG_DATA_HOME"] = str(tmp_path / "data")
     env.pop("NO_COLOR", None)
-    # Logins ask public echo services for the caller's IP: never from tests (alert tests
-    # point this at their own servers on 127.0.0.1).
-    env["ASSETCTL_PUBLIC_IP_URLS"] = "off"
     if db_url is not None:
         env["ASSETCTL_DATABASE_URL"] = db_url
     return env
@@ -247,17 +244,23 @@ class Cli:
         return result
 
 
+# Logins ask public echo services for the caller's IP: never from tests (the alert tests
+# point ASSETCTL_PUBLIC_IP_URLS at their own servers on 127.0.0.1).
+NO_IP_LOOKUP = {"ASSETCTL_PUBLIC_IP_URLS": "off"}
+
+
 @pytest.fixture
 def cli(tmp_path: Path, database: Database) -> Cli:
     """The CLI pointed at a clean database (SQLite and PostgreSQL), logged in as the
     bootstrap admin through ASSETCTL_TOKEN."""
-    return Cli({**base_env(tmp_path, database.url), "ASSETCTL_TOKEN": database.admin_token})
+    env = base_env(tmp_path, database.url)
+    return Cli({**env, "ASSETCTL_TOKEN": database.admin_token, **NO_IP_LOOKUP})
 
 
 @pytest.fixture
 def sqlite_cli(tmp_path: Path, sqlite_database: Database) -> Cli:
     env = base_env(tmp_path, sqlite_database.url)
-    return Cli({**env, "ASSETCTL_TOKEN": sqlite_database.admin_token})
+    return Cli({**env, "ASSETCTL_TOKEN": sqlite_database.admin_token, **NO_IP_LOOKUP})
 
 
 @pytest.fixture

@@ -134,7 +134,9 @@ def unit_of_work(url: str, *, write: bool = False) -> Iterator[Session]:
         try:
             session = Session(engine, expire_on_commit=False)
             check_schema(session.connection(), url)
-        except OperationalError as exc:
+        except DBAPIError as exc:
+            # Connecting and reading the schema version: any driver error here (refused,
+            # "file is not a database", ...) means the database is unusable, not a bug.
             raise unavailable(url, exc) from exc
         with session:
             try:

@@ -32,19 +32,25 @@ def alembic_config() -> Config:
 def upgrade(url: str) -> tuple[str | None, str]:
     """Migrate the database at `url` to head. Returns (revision before, revision after)."""
     from alembic import command
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DBAPIError, OperationalError
 
     engine = create_db_engine(url, write=True)
+    migrating = False
     try:
         with engine.connect() as conn:
             before = current_revision(conn)
+            migrating = True
             conn.rollback()
             config = alembic_config()
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
             conn.commit()
             after = current_revision(conn)
-    except OperationalError as exc:
+    except DBAPIError as exc:
+        # Before migrating, any driver error (e.g. "file is not a database") means the
+        # database is unusable; during the migration only connection-level errors do.
+        if migrating and not isinstance(exc, OperationalError):
+            raise
         raise unavailable(url, exc) from exc
     finally:
         engine.dispose()
@@ -53,13 +59,13 @@ def upgrade(url: str) -> tuple[str | None, str]:
 
 def revision(url: str) -> str | None:
     """The revision the database is at (None: never migrated)."""
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DBAPIError
 
     engine = create_db_engine(url)
     try:
         with engine.connect() as conn:
             return current_revision(conn)
-    except OperationalError as exc:
+    except DBAPIError as exc:
         raise unavailable(url, exc) from exc
     finally:
         engine.dispose()
