@@ -253,6 +253,25 @@ def test_unmigrated_sqlite_file(tmp_path: Path) -> None:
     assert path.stat().st_size == 0 or _tables(f"sqlite:///{path}") == []
 
 
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    """ASSETCTL_DATABASE_URL pointing at some other file: the database is unusable (7), one
+    line, not an "unexpected internal error" (1); doctor says FAIL instead of crashing."""
+    path = tmp_path / "config.toml"
+    path.write_text("this is not an SQLite database\n" * 10)
+    before = path.read_bytes()
+    cli = Cli(base_env(tmp_path, f"sqlite:///{path}"))
+    for args in (["asset", "list"], [*add_args("LAP-1")], ["db", "current"], ["db", "upgrade"]):
+        result = cli(*args)
+        assert result.exit_code == 7, (args, result.exit_code, result.stderr)
+        line = stderr_line(result)
+        assert str(path) in line and "not a database" in line
+    doctor = cli("doctor")
+    assert doctor.exit_code == 7
+    assert doctor.stdout.splitlines()[1].startswith("FAIL database")
+    assert "Traceback" not in doctor.stderr
+    assert path.read_bytes() == before
+
+
 def _tables(url: str) -> list[str]:
     from sqlalchemy import create_engine, inspect
 
