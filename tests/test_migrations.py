@@ -119,3 +119,29 @@ def test_step_by_step_upgrade_matches(empty_url: str) -> None:
     finally:
         engine.dispose()
     assert _drift(empty_url) == []
+
+
+def test_data_commands_refuse_an_older_schema(tmp_path: Path, empty_url: str) -> None:
+    """A database one migration behind: exit 7 naming both revisions and `db upgrade`."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    config = alembic_config()
+    previous = ScriptDirectory.from_config(config).get_revision(HEAD_REVISION).down_revision
+    assert isinstance(previous, str)
+    engine = create_engine(empty_url)
+    try:
+        with engine.connect() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, previous)
+            conn.commit()
+    finally:
+        engine.dispose()
+    cli = Cli(base_env(tmp_path, empty_url))
+    result = cli("asset", "list")
+    assert result.exit_code == 7
+    assert previous in result.stderr and HEAD_REVISION in result.stderr
+    assert "assetctl db upgrade" in result.stderr
+    assert cli.ok("db", "current").stdout == f"{previous}\n"
+    cli.ok("db", "upgrade")
+    assert cli.ok("db", "current").stdout == f"{HEAD_REVISION}\n"
