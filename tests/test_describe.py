@@ -511,6 +511,37 @@ def test_save_is_refused_without_a_session_before_any_provider_call(
     assert ollama.requests == []
 
 
+def test_a_viewer_cannot_save_and_no_model_time_is_spent(
+    sqlite_cli: Cli, ollama: FakeOllama, tmp_path: Path
+) -> None:
+    from tests.auth_helpers import as_user, register, token_for
+
+    sqlite_cli.ok(*add_args("LAP-0001"))
+    register(sqlite_cli, "viewer@example.com", "viewer")
+    viewer = as_user(sqlite_cli, token_for(sqlite_cli, "viewer@example.com"))
+    result = viewer("describe", photo(tmp_path), "--asset", "LAP-0001", "--save",
+                    env=ollama_env(ollama))  # fmt: skip
+    assert result.exit_code == 5, result.stderr
+    assert ollama.requests == []
+    # Describing without saving only needs read access.
+    assert viewer("describe", photo(tmp_path), "--asset", "LAP-0001",
+                  env=ollama_env(ollama)).exit_code == 0  # fmt: skip
+
+
+def test_photos_are_never_written_anywhere(vcli: Cli, tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    make_photo(photos / "LAP-1.jpg", size=(3000, 2000), orientation=6)
+    before = {p: p.read_bytes() for p in photos.iterdir()}
+    result = vcli.sub("describe", str(photos), env={"TMPDIR": str(scratch)})
+    assert result.exit_code == 0, result.stderr
+    assert list(scratch.iterdir()) == []
+    assert {p: p.read_bytes() for p in photos.iterdir()} == before
+    assert not (tmp_path / "data").exists()  # no database was created either
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
