@@ -91,6 +91,42 @@ def check_vision_model(settings: Settings) -> list[Check]:
     ]
 
 
+def check_security_alerts(settings: Settings) -> list[Check]:
+    """The public IP lookup (only when public_ip_urls is configured, so a default setup
+    contacts no outside service) and the GeoIP database (when configured)."""
+    from assetctl.core.geo import open_locator
+    from assetctl.core.public_ip import discover
+
+    checks: list[Check] = []
+    urls = str(settings.values["public_ip_urls"])
+    if urls == "off":
+        checks.append(Check("ip lookup", True, "off (logins record no public IP)", skipped=True))
+    elif settings.sources["public_ip_urls"] == "default":
+        detail = f"default services {urls} (set public_ip_urls to check them here)"
+        checks.append(Check("ip lookup", True, detail, skipped=True))
+    else:
+        lookup = discover(urls, float(settings.values["public_ip_timeout"]))
+        if lookup.addresses:
+            found = ", ".join(f"{a.address} (from {a.source})" for a in lookup.addresses)
+            checks.append(Check("ip lookup", True, f"public IP {found}"))
+        else:
+            reasons = "; ".join(lookup.problems)
+            detail = f"no usable answer ({reasons}); logins are recorded with an unknown IP"
+            checks.append(Check("ip lookup", False, detail))
+    path = str(settings.values["geoip_db"])
+    locator, warning = open_locator(path)
+    if locator is not None:
+        checks.append(Check("geoip", True, f"{path} ({locator.kind} database)"))
+        locator.close()
+    elif warning is not None:
+        checks.append(Check("geoip", False, warning))
+    else:
+        checks.append(
+            Check("geoip", True, "not configured (alerts compare IPs only)", skipped=True)
+        )
+    return checks
+
+
 def run_checks(settings: Settings) -> list[Check]:
     """Every check, in order; a failing check never stops the others."""
     checks: list[Check] = [check_config(settings)]
@@ -98,6 +134,7 @@ def run_checks(settings: Settings) -> list[Check]:
         check_database,
         check_redis,
         check_vision_model,
+        check_security_alerts,
     ]
     for step in steps:
         checks.extend(step(settings))

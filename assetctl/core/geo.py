@@ -33,13 +33,13 @@ class GeoLocator:
     def __init__(self, path: str, reader: geoip2.database.Reader, kind: str) -> None:
         self.path = path
         self._reader = reader
-        self._kind = kind
+        self.kind = kind
 
     def lookup(self, address: str) -> GeoInfo | None:
         """The location of `address`, or None when the database does not know it (or its
         data section turns out to be damaged: a lookup never raises)."""
         try:
-            if self._kind == "city":
+            if self.kind == "city":
                 model: Any = self._reader.city(address)
             else:
                 model = self._reader.country(address)
