@@ -97,3 +97,21 @@ def test_bad_geoip_file_warns_once_and_falls_back_to_ip_only(
     assert second.stderr.count(warning) == 1, second.stderr
     assert all(e["country"] is None for e in events(db_url, USER))
     assert [(a["kind"], a["location"]) for a in alerts(db_url)] == [("new_ip", IP_C)]
+
+
+def test_doctor_checks_the_ip_lookup_and_the_geoip_file(
+    sqlite_cli: Cli, echo: Echo, tmp_path: Path
+) -> None:
+    geoip = write_geoip(tmp_path / "city.mmdb")
+    good = {"ASSETCTL_PUBLIC_IP_URLS": echo.set("/a", IP_A), "ASSETCTL_GEOIP_DB": str(geoip)}
+    lines = sqlite_cli.ok("doctor", env=good).stdout.splitlines()
+    assert any(line.startswith("ok   ip lookup") and IP_A in line for line in lines)
+    assert any(line.startswith("ok   geoip") and "city database" in line for line in lines)
+    corrupt = tmp_path / "bad.mmdb"
+    corrupt.write_bytes(b"garbage" * 50)
+    bad = {"ASSETCTL_PUBLIC_IP_URLS": echo.url("/html"), "ASSETCTL_GEOIP_DB": str(corrupt)}
+    result = sqlite_cli("doctor", env=bad)
+    assert result.exit_code == 7
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("FAIL ip lookup") and "not an IP address" in line for line in lines)
+    assert any(line.startswith("FAIL geoip") and "not a valid .mmdb" in line for line in lines)
