@@ -128,11 +128,17 @@ def _key_from_json(key: str, value: Any) -> Any:
     if key in TIME_KEYS:
         return datetime.fromisoformat(value)
     if key in ("id", "purchase_cost"):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError("not an integer")
-        return value
-    if not isinstance(value, str):
+        return _int64(value)
+    # The checksum is not a secret: refuse what no stored row can hold rather than let the
+    # database reject it as an internal error.
+    if not isinstance(value, str) or "\x00" in value:
         raise TypeError("not a string")
+    return value
+
+
+def _int64(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not -(2**63) <= value < 2**63:
+        raise TypeError("not a 64-bit integer")
     return value
 
 
@@ -162,8 +168,9 @@ def decode_cursor(token: str, filters: Filters, sort: Sort) -> tuple[Any, int]:
         payload = json.loads(raw)
         key_json, row_id = payload["k"]
         version, sort_text, fingerprint = payload["v"], payload["s"], payload["f"]
-        if version != _CURSOR_VERSION or not isinstance(row_id, int):
+        if version != _CURSOR_VERSION:
             raise bad
+        row_id = _int64(row_id)
         key_value = _key_from_json(sort.key, key_json)
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise bad from None
