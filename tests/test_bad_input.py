@@ -185,6 +185,21 @@ def test_bad_cursors(seeded: Cli) -> None:
     seeded.ok("asset", "list", "--cursor", cursor)  # the real one still works
 
 
+def test_edited_cursor_with_a_recomputed_checksum(seeded: Cli) -> None:
+    """The checksum catches accidents, not someone who recomputes it: values a real listing
+    could never have produced must still be refused (2), never reach the database (1)."""
+    from assetctl.core.listing import Filters, Sort, encode_cursor
+
+    for sort, key, row_id in (
+        ("tag", "LAP-1", 10**30),
+        ("purchase_cost", 10**30, 1),
+        ("id", -(10**20), 1),
+        ("tag", "LAP\x001", 1),
+    ):
+        forged = encode_cursor(Filters(), Sort.parse(sort), key, row_id)
+        assert_refused(seeded, 2, ["asset", "list", "--sort", sort, "--cursor", forged], "cursor")
+
+
 # --- delete needs --yes without a terminal ----------------------------------------------------
 
 
