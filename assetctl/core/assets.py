@@ -107,7 +107,8 @@ def _resolve(
         if found is not None:
             return found
     id_text = ref.removeprefix("id:")
-    if id_text.isdigit():
+    # ASCII digits only (int() also reads "٣"), and nothing a 64-bit id column cannot hold.
+    if id_text.isascii() and id_text.isdigit() and int(id_text) < 2**63:
         by_id = select(Asset).where(Asset.id == int(id_text), live)
         if for_update:
             by_id = by_id.with_for_update()
