@@ -54,6 +54,8 @@ NOT_FOUND = [
     ["asset", "show", "NOPE-1"],
     ["asset", "show", "99999"],
     ["asset", "show", "id:99999"],
+    ["asset", "show", "99999999999999999999999"],  # beyond any 64-bit id
+    ["asset", "update", "id:99999999999999999999", "--name", "x"],
     ["asset", "update", "NOPE-1", "--name", "x"],
     ["asset", "assign", "NOPE-1", "--to", "x"],
     ["asset", "unassign", "NOPE-1"],
