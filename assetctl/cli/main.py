@@ -24,7 +24,8 @@ Exit codes:
   4  not authenticated
   5  permission denied
   6  conflict (duplicate tag or serial, stale version, invalid state change)
-  7  a required service is unavailable (database not reachable or not migrated)
+  7  a required service is unavailable (database unreachable or not migrated,
+     vision-model server)
   130 interrupted"""
 
 app = typer.Typer(
