@@ -104,21 +104,28 @@ def detect(session: Session, settings: Settings, event: LoginEvent) -> list[Secu
     if not event.success or event.ip is None or event.user_id is None:
         return []
     since = event.at - timedelta(seconds=int(settings.values["login_retention"]))
-    history = list(
+    earlier = (
+        LoginEvent.user_id == event.user_id,
+        LoginEvent.success.is_(True),
+        LoginEvent.at >= since,
+        LoginEvent.ip.is_not(None),
+        LoginEvent.id != event.id,
+    )
+    # Distinct values only: a script that logs in every minute must not make this slow.
+    seen_ips = list(session.execute(select(LoginEvent.ip).where(*earlier).distinct()).scalars())
+    if not seen_ips:
+        return []  # the baseline
+    countries = set(
         session.execute(
-            select(LoginEvent)
-            .where(
-                LoginEvent.user_id == event.user_id,
-                LoginEvent.success.is_(True),
-                LoginEvent.at >= since,
-                LoginEvent.ip.is_not(None),
-                LoginEvent.id != event.id,
-            )
-            .order_by(LoginEvent.at.desc(), LoginEvent.id.desc())
+            select(LoginEvent.country).where(*earlier, LoginEvent.country.is_not(None)).distinct()
         ).scalars()
     )
-    if not history:
-        return []  # the baseline
+    previous = session.execute(
+        select(LoginEvent)
+        .where(*earlier, LoginEvent.latitude.is_not(None))
+        .order_by(LoginEvent.at.desc(), LoginEvent.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
     unacked: dict[str, set[str]] = {kind: set() for kind in SEVERITY}
     for kind, location in session.execute(
         select(SecurityAlert.kind, SecurityAlert.location).where(
@@ -129,13 +136,11 @@ def detect(session: Session, settings: Settings, event: LoginEvent) -> list[Secu
 
     found: list[tuple[str, str, dict[str, Any]]] = []
     key = location_key(event.ip)
-    known_ips = {location_key(h.ip) for h in history if h.ip} - unacked["new_ip"]
+    known_ips = {location_key(ip) for ip in seen_ips if ip} - unacked["new_ip"]
     if key not in known_ips:
         found.append(("new_ip", key, _details(event)))
-    countries = {h.country for h in history if h.country}
     if event.country and countries and event.country not in countries - unacked["new_country"]:
         found.append(("new_country", event.country, _details(event)))
-    previous = next((h for h in history if h.latitude is not None), None)
     journey = _travel(previous, event) if previous is not None else None
     if previous is not None and previous.ip and journey is not None:
         where = f"{location_key(previous.ip)}>{key}"[:128]

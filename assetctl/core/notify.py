@@ -30,7 +30,7 @@ LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(hours=1)
 # The after-every-command retry: at most this many, with at most this timeout each.
 RETRY_BATCH = 3
-RETRY_TIMEOUT_S = 2.0
+RETRY_TIMEOUT_S = 1.0
 
 
 @dataclass
@@ -201,15 +201,23 @@ def deliver(
     timeout = float(settings.values["alert_timeout"]) if timeout is None else timeout
     report = DeliveryReport()
     outcomes: list[tuple[int, str | None]] = []
+    # A channel that just failed is not tried again in this run: one dead mail server must
+    # cost one timeout, not one per pending alert.
+    broken: dict[str, str] = {}
     for delivery_id, channel, payload in _claim(settings, ids, limit):
+        if channel in broken:
+            outcomes.append((delivery_id, broken[channel]))
+            continue
         try:
             if not _channel_configured(settings, channel):
                 raise ChannelError(f"{channel} is not configured for this command")
             _send(settings, channel, payload, timeout)
         except ChannelError as exc:
+            broken[channel] = str(exc)
             outcomes.append((delivery_id, str(exc)))
         except Exception as exc:  # noqa: BLE001 - a notification never breaks a command
-            outcomes.append((delivery_id, f"{channel}: {type(exc).__name__}"))
+            broken[channel] = f"{channel}: {type(exc).__name__}"
+            outcomes.append((delivery_id, broken[channel]))
         else:
             outcomes.append((delivery_id, None))
     now = _now()
