@@ -11,7 +11,8 @@ Import: the same generated rows are loaded (a) by `psql \\copy` straight into `a
 insert and one history event per asset), each into the emptied table; medians are compared.
 Export: `assetctl asset export` (CSV) of N rows against `psql -c "\\copy (SELECT ... ORDER BY
 tag, id) TO STDOUT CSV HEADER"`, both to /dev/null; the peak RSS of the assetctl process is
-read from wait4()'s rusage. JSON Lines export is timed too (informational: no target).
+read with GNU time (/usr/bin/time -f %M). JSON Lines export is timed too (informational: no target).
+Bytecode is compiled first (skip with --no-compile), as benchmarks/README.md asks.
 
 Targets (issue 7): import <= 2x psql, export <= 2x psql, export peak RSS <= 200 MB. The
 script exits 1 when a target is missed. The database `assetctl_bench_<random>` is created
@@ -41,6 +42,7 @@ ADMIN_URL = os.environ.get(
 )
 ASSETCTL = Path(sys.executable).parent / "assetctl"
 PSQL = shutil.which("psql") or "/usr/bin/psql"
+TIME = "/usr/bin/time"  # GNU time, for the peak RSS of one process
 IMPORT_COLUMNS = (
     "tag,name,category,status,serial,manufacturer,model,location,assignee,"
     "purchase_date,purchase_cost,warranty_until,notes"
@@ -58,18 +60,28 @@ class Run:
 
 
 def run(cmd: Sequence[str], env: dict[str, str], *, stdout: int | None = None) -> Run:
-    """Run a command, returning wall time and the peak RSS of that process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=stdout or subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.returncode != 0:
-        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{stderr}")
-    return Run(elapsed, usage.ru_maxrss / 1024)
+    """Run a command, returning wall time and the peak RSS of that process.
+
+    The RSS comes from GNU time (`%M`), not from our own wait4(): Linux carries a parent's
+    RSS high-water mark into a forked child, so this (large) Python process would set the
+    floor of every measurement."""
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        wrapped = [TIME, "-f", "%M", "-o", rss.name, *cmd]
+        start = time.perf_counter()
+        proc = subprocess.run(
+            wrapped,
+            env=env,
+            stdout=stdout or subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(
+                f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.decode()}"
+            )
+        max_rss_kb = int(rss.read().strip().splitlines()[-1])
+    return Run(elapsed, max_rss_kb / 1024)
 
 
 def generate(rows: int, directory: Path) -> tuple[Path, Path]:
@@ -190,12 +202,24 @@ def bench_export(dsn: str, env: dict[str, str], repeat: int) -> dict[str, float]
     }
 
 
+def compile_bytecode() -> None:
+    """PYTHONDONTWRITEBYTECODE may be set: without .pyc files every assetctl process would
+    recompile what it imports and the timings would measure the compiler (benchmarks/README)."""
+    import sysconfig
+
+    targets = [sysconfig.get_paths()["purelib"], str(REPO / "assetctl")]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *targets], check=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--export-rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-compile", action="store_true", help="skip the compileall step")
     args = parser.parse_args(argv)
+    if not args.no_compile:
+        compile_bytecode()
 
     name = f"assetctl_bench_{uuid.uuid4().hex[:10]}"
     base = ADMIN_URL.rsplit("/", 1)[0]

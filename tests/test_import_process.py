@@ -4,6 +4,7 @@ killed or interrupted import leaves nothing behind (the process is really killed
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -125,21 +126,34 @@ def test_killed_import_writes_nothing(
 def test_import_killed_while_writing_assets_writes_nothing(
     cli: Cli, db_url: str, tmp_path: Path
 ) -> None:
-    """PostgreSQL: block the importer after it has inserted its assets (the history insert
-    waits on a lock we hold), kill it there, and find no asset of it."""
+    """PostgreSQL: make the importer block in the middle of inserting its assets, kill it
+    there, and find none of them.
+
+    Another transaction holds an uncommitted asset with the tag of the file's LAST row: the
+    pre-write checks cannot see it, so the importer inserts the rows before it and then waits
+    on the unique index for that transaction to finish. That is where it is killed."""
+    count = 5_000
     path = tmp_path / "big.csv"
     with path.open("w", encoding="utf-8") as handle:
         handle.write("tag,name,category,status,serial,assignee,purchase_date,purchase_cost,notes\n")
-        handle.writelines(rows(0, 5_000))
+        handle.writelines(rows(0, count))
+    last_tag = f"K-{count - 1:07d}"
     before = snapshot(db_url)
     from sqlalchemy import create_engine
 
     engine = create_engine(db_url)
-    locker = engine.connect()
+    blocker = engine.connect()
     proc: subprocess.Popen[str] | None = None
     try:
-        transaction = locker.begin()
-        locker.execute(text("LOCK TABLE asset_events IN EXCLUSIVE MODE"))
+        transaction = blocker.begin()
+        blocker.execute(
+            text(
+                "INSERT INTO assets (tag, name, category, status, version, created_at, "
+                "updated_at, created_by, updated_by) VALUES (:tag, 'x', 'x', 'in_stock', 1, "
+                "now(), now(), 'blocker', 'blocker')"
+            ),
+            {"tag": last_tag},
+        )
         proc = _spawn(cli, str(path))
 
         def importer_blocked() -> bool:
@@ -148,20 +162,17 @@ def test_import_killed_while_writing_assets_writes_nothing(
                     text(
                         "SELECT count(*) FROM pg_stat_activity "
                         "WHERE application_name = 'assetctl' AND wait_event_type = 'Lock' "
-                        "AND query ILIKE 'INSERT INTO asset_events%'"
+                        "AND query ILIKE '%INSERT INTO assets%'"
                     )
                 ).scalar_one()
             return bool(waiting)
 
-        wait_for(importer_blocked, "the importer to wait on the history insert")
-        with connect(db_url) as conn:
-            # Its assets are inserted (uncommitted, so invisible here) by now.
-            assert conn.execute(text("SELECT count(*) FROM assets")).scalar_one() == 0
+        wait_for(importer_blocked, "the importer to block inside its insert")
         proc.kill()
         proc.wait(timeout=WAIT_S)
         transaction.rollback()
     finally:
-        locker.close()
+        blocker.close()
         engine.dispose()
         if proc is not None and proc.poll() is None:
             proc.kill()
@@ -170,4 +181,42 @@ def test_import_killed_while_writing_assets_writes_nothing(
     assert snapshot(db_url) == before
     result = cli.sub("asset", "import", str(path), timeout=120)
     assert result.exit_code == 0, result.stderr
-    assert counts(db_url) == (5_000, 5_000)
+    assert counts(db_url) == (count, count)
+
+
+def test_progress_bar_only_on_a_terminal(cli: Cli, db_url: str, tmp_path: Path) -> None:
+    import pty
+
+    path = tmp_path / "some.csv"
+    path.write_text("tag,name,category\n" + "".join(f"T-{i},n,c\n" for i in range(3000)))
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [str(ASSETCTL_BIN), "asset", "import", str(path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env={**cli.env, "TERM": "xterm-256color"},
+    )
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.wait(timeout=WAIT_S) == 0, seen
+    assert proc.stdout is not None and proc.stdout.read() == b""
+    terminal = seen.decode(errors="replace")
+    assert "Importing" in terminal
+    assert "3000 created" in terminal
+    # Not a terminal: no bar, just the summary.
+    path2 = tmp_path / "more.csv"
+    path2.write_text("tag,name,category\nX-1,n,c\n")
+    piped = cli.sub("asset", "import", str(path2))
+    assert piped.exit_code == 0
+    assert "Importing" not in piped.stderr
+    assert piped.stderr.strip() == "Imported 1 row (csv): 1 created, 0 updated, 0 unchanged."

@@ -85,6 +85,10 @@ def _open_input(path: str) -> Iterator[tuple[BinaryIO, int | None]]:
         yield handle, size if size > 0 else None
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _problem_line(problem: Problem) -> str:
     where = f"line {problem.line}"
     if problem.column:
@@ -165,7 +169,7 @@ def import_assets(
         state.out.write(dumps(result.as_dict()) + "\n")
     verb = "Would import" if dry_run else "Imported"
     state.info(
-        f"{verb} {result.rows} rows ({result.format}): {result.created} created, "
+        f"{verb} {_count(result.rows, 'row')} ({result.format}): {result.created} created, "
         f"{result.updated} updated, {result.unchanged} unchanged."
         + (" Nothing was written (--dry-run)." if dry_run else "")
     )
@@ -214,7 +218,7 @@ def export_assets(
     order = Sort.parse(sort)
     with state.reading() as session:
         count = run_export(session, state.out, output.value, filters, order, safe_csv=safe_csv)
-    state.info(f"Exported {count} assets.")
+    state.info(f"Exported {_count(count, 'asset')}.")
 
 
 def _register() -> None:

@@ -120,12 +120,10 @@ def _pg_text(expr: str, safe_csv: bool) -> str:
 
 
 def _pg_timestamp(col: str) -> str:
-    # Python's isoformat leaves out a zero fraction; match it so both paths print the same.
-    utc = f"({col} AT TIME ZONE 'UTC')"
-    return (
-        f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
-        f"date_trunc('second', {col}) = {col} THEN '' ELSE to_char({utc}, '.US') END || 'Z'"
-    )
+    # RFC 3339 UTC from the plain text output (DateStyle ISO is set for the export): to_char
+    # would double the server's time. PostgreSQL drops trailing zeros of the fraction
+    # (...:05.12Z where Python prints ...:05.120000Z); both denote the same instant.
+    return f"replace(({col} AT TIME ZONE 'UTC')::text, ' ', 'T') || 'Z'"
 
 
 def _pg_columns(safe_csv: bool) -> list[str]:
@@ -135,17 +133,14 @@ def _pg_columns(safe_csv: bool) -> list[str]:
         if field in TEXT_FIELDS:
             expr = _pg_text(col, safe_csv)
         elif field == "purchase_cost":
-            cents = "assets.purchase_cost_cents"
-            expr = f"({cents} / 100)::text || '.' || lpad(mod({cents}, 100)::text, 2, '0')"
-        elif field in ("purchase_date", "warranty_until"):
-            expr = f"to_char({col}, 'YYYY-MM-DD')"
+            expr = "assets.purchase_cost_cents * 0.01"  # numeric of scale 2: 1299.50, 0.00
         elif field == "description_source":
             # JSON null (how the ORM stores "no source") is an empty cell, as in Python.
             expr = f"NULLIF({col}::text, 'null')"
         elif field in ("created_at", "updated_at", "deleted_at"):
             expr = _pg_timestamp(col)
-        else:
-            expr = f"{col}::text"
+        else:  # id, version, and dates (YYYY-MM-DD under DateStyle ISO)
+            expr = col
         exprs.append(f'{expr} AS "{field}"')
     return exprs
 
@@ -163,6 +158,7 @@ def _copy_csv(session: Session, out: TextIO, filters: Filters, sort: Sort, safe_
     assert raw is not None
     cursor: Any = raw.cursor()
     try:
+        cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
         query = cursor.mogrify(str(compiled), compiled.params).decode()
         out.flush()
         # Bytes straight to the binary layer: no decode/encode per row.
