@@ -318,6 +318,7 @@ def delete(
             )
         if not typer.confirm(f"Delete asset {ref}?", default=False, err=True):
             state.info("Cancelled; nothing was deleted.")
+            state.explained_exit = True
             raise typer.Exit(int(ExitStatus.INTERRUPTED))
     change = state.write(delete_asset, ref, permission=Permission.DELETE)
     _report_change(state, output, change, "Deleted")

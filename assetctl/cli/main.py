@@ -263,6 +263,9 @@ def run(
             as_json=as_json,
         )
         return int(ExitStatus.ERROR)
+    if result == ExitStatus.INTERRUPTED and not state.explained_exit:
+        # Typer turns Ctrl-C inside a command into a plain exit status 130: say why.
+        print("\ninterrupted", file=err)
     return result if isinstance(result, int) else int(ExitStatus.SUCCESS)
 
 

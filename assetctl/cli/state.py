@@ -39,6 +39,8 @@ class AppState:
     verbose: bool = False
     debug: bool = False
     no_cache: bool = False
+    # Set when a command already told the user why it exits with a non-zero status.
+    explained_exit: bool = False
     _settings: Settings | None = None
     _cache: Cache | None = None
     _cache_off: bool = False
