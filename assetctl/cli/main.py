@@ -244,6 +244,13 @@ def run(
     except (Abort, KeyboardInterrupt):
         print("\ninterrupted", file=err)
         return int(ExitStatus.INTERRUPTED)
+    except SystemExit:
+        from typer._click.utils import PacifyFlushWrapper
+
+        if isinstance(sys.stdout, PacifyFlushWrapper):
+            # Typer met EPIPE on stdout and exits 1; it is the reader that went away.
+            return 141
+        raise
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly like other Unix tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)
