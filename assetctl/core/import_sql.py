@@ -189,7 +189,6 @@ def load_staging(session: Session, dialect: Dialect, rows: Iterator[tuple[Any, .
             raise
         finally:
             cursor.close()
-        _exec(session, f"ANALYZE {STAGING}")
         return
     conn = session.connection()
     sql = (

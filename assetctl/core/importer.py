@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from assetctl.core import import_sql
@@ -111,11 +111,27 @@ def _parse_source(raw: str) -> str | None:
     return json.dumps(value)
 
 
-_PARSE: dict[str, Callable[[str], Any]] = {
+def _staged(parse: Callable[[str], Any], convert: Callable[[Any], Any]) -> Callable[[str], Any]:
+    return lambda raw: convert(parse(raw))
+
+
+# Field -> raw text to the value written to the staging table: the `asset add` parser, then
+# the stored form (category lower case, dates as ISO text, cost already in cents).
+_STAGE: dict[str, Callable[[str], Any]] = {
     **PARSERS,
+    "category": _staged(PARSERS["category"], str.lower),
+    "purchase_date": _staged(PARSERS["purchase_date"], date.isoformat),
+    "warranty_until": _staged(PARSERS["warranty_until"], date.isoformat),
     "description": _parse_description,
     "description_source": _parse_source,
 }
+# Fields whose values repeat across an inventory: their parsed values are memoised (parsers
+# are pure), which makes validation of a large file markedly cheaper.
+_MEMO_FIELDS = (
+    "category", "status", "manufacturer", "model", "location", "assignee",
+    "purchase_date", "purchase_cost", "warranty_until",
+)  # fmt: skip
+MEMO_MAX = 20_000  # entries per field, so memory stays bounded on unique values
 
 
 def _shown(raw: str) -> str:
@@ -129,6 +145,7 @@ class _Validator:
         self.source = source
         self.result = result
         self.columns = source.columns
+        self.memos: dict[str, dict[str, Any]] = {f: {} for f in _MEMO_FIELDS}
 
     def problem(self, problem: Problem) -> None:
         self.result.problem_count += 1
@@ -154,6 +171,7 @@ class _Validator:
         values: dict[str, Any] = {}
         given = 0
         ok = True
+        bits, memos = import_sql.BIT, self.memos
         for name, cell in raw.values.items():
             text = cell
             if text is None:
@@ -161,28 +179,28 @@ class _Validator:
                     text = ""  # let the field parser say it must not be empty
                 else:
                     if name != "status":  # an empty status means "the default"
-                        given |= import_sql.BIT[name]
+                        given |= bits[name]
                     continue
-            try:
-                value = _PARSE[name](text)
-            except InvalidInputError as exc:
-                reason = exc.message + (f" ({exc.hint})" if exc.hint else "")
-                column = self.columns.get(name, name)
-                self.problem(Problem(raw.line, column, _shown(text), reason))
-                ok = False
-                continue
-            given |= import_sql.BIT[name]
+            memo = memos.get(name)
+            if memo is not None and text in memo:
+                value = memo[text]
+            else:
+                try:
+                    value = _STAGE[name](text)
+                except InvalidInputError as exc:
+                    reason = exc.message + (f" ({exc.hint})" if exc.hint else "")
+                    column = self.columns.get(name, name)
+                    self.problem(Problem(raw.line, column, _shown(text), reason))
+                    ok = False
+                    continue
+                if memo is not None and len(memo) < MEMO_MAX:
+                    memo[text] = value
+            given |= bits[name]
             values[name] = value
-        tag = values.get("tag")
-        if tag is None:
+        if values.get("tag") is None:
             return None
-        category = values.get("category")
-        if category is not None:
-            values["category"] = category.lower()
-        for key in ("purchase_date", "warranty_until"):
-            if key in values:
-                values[key] = values[key].isoformat()
-        return (raw.line, ok, given, *(values.get(f) for f in IMPORT_FIELDS))
+        get = values.get
+        return (raw.line, ok, given, *[get(f) for f in IMPORT_FIELDS])
 
 
 def import_assets(
