@@ -69,6 +69,8 @@ def test_failed_notifications_stay_pending_and_the_next_command_delivers_them(
     }
     errors = " ".join(d["last_error"] or "" for d in deliveries(db_url))
     assert "hook-Secret-777" not in errors and "/hook" not in errors
+    shown = cli.ok("config", "show", env=env).stdout
+    assert "hook-Secret-777" not in shown and "alert_webhook_url\t***" in shown
 
     # Still failing: `alerts deliver` says so (exit 7) and keeps them.
     failing = cli("alerts", "deliver", "-o", "json", env=env)
