@@ -150,6 +150,11 @@ def test_password_is_never_truncated(cli: Cli) -> None:
 
 
 def test_invalid_and_duplicate_emails(cli: Cli, db_url: str) -> None:
+    for sneaky in ("evil\x1b[31m@example.com", "admin\u202e@example.com"):
+        refused = cli("auth", "register", "--email", sneaky, "--password-stdin",
+                      input=PASSWORD + "\n")  # fmt: skip
+        assert refused.exit_code == 2, sneaky
+        assert "\x1b" not in refused.stderr
     bad = cli("auth", "register", "--email", "not-an-email", "--password-stdin",
               input=PASSWORD + "\n")  # fmt: skip
     assert bad.exit_code == 2

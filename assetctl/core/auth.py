@@ -9,6 +9,7 @@ attempts cannot slip past the limit.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -63,7 +64,8 @@ class LoginFailed(NotAuthenticatedError):
 
 def normalise_email(raw: str) -> str:
     email = raw.strip().lower()
-    if len(email) > 254 or not _EMAIL_RE.fullmatch(email):
+    invisible = any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in email)
+    if len(email) > 254 or invisible or not _EMAIL_RE.fullmatch(email):
         raise InvalidInputError(f"{raw!r} is not a valid email address")
     return email
 
