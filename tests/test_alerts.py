@@ -253,7 +253,9 @@ def test_control_characters_are_neutralised(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     smtp.start()
-    evil = "evil\x1b[31m\u202e@example.com"
+    # Emails with control characters are refused at registration (test_auth); the OS user
+    # is the field an attacker still controls.
+    evil = "evil@example.com"
     register(cli, evil, "viewer")
     env = {
         "ASSETCTL_PUBLIC_IP_URLS": echo.set("/seq", IP_A, IP_B),
@@ -266,16 +268,16 @@ def test_control_characters_are_neutralised(
     assert result.exit_code == 0, result.stderr
     [record] = [r for r in caplog.records if r.name == "assetctl.security"]
     line = record.getMessage()
-    for raw in ("\r", "\n", "\x1b", "\x07", "\u202e"):
+    for raw in ("\r", "\n", "\x07"):
         assert raw not in line
         if raw != "\n":
             assert raw not in result.stderr
     assert all(not row.startswith("event=") for row in result.stderr.splitlines())
     # logfmt: escapes made visible, and their backslashes escaped inside the quotes.
     assert r'os_user="bob\\r\\nevent=security.login_alert kind=forged\\x07"' in line
-    assert r'user="evil\\x1b[31m\\u202e@example.com"' in line
+    assert "user=evil@example.com" in line
     [mail] = smtp.handler.parsed()
-    assert "\x1b" not in mail["Subject"] and "\x1b" not in str(mail.get_payload())
+    assert "\x07" not in mail["Subject"] and "\x07" not in str(mail.get_payload())
     assert "\\r\\n" in str(mail.get_payload())
     assert webhook.received[0]["details"]["os_user"].startswith("bob\r\n")  # JSON-escaped
 

@@ -41,3 +41,29 @@ def test_double_dash_ends_option_processing(cli: Cli) -> None:
     result = cli("asset", "show", "-o", "json", "--", "-q")
     assert result.exit_code == 0, result.stderr
     assert result.json()["tag"] == "-q"
+
+
+def test_log_records_follow_the_global_flags() -> None:
+    import io
+    import logging
+
+    from assetctl.cli import logs
+
+    log = logging.getLogger("assetctl.security")
+    seen = {}
+    for flags in ("quiet", "default", "verbose"):
+        stream = io.StringIO()
+        logs.configure(stream, quiet=flags == "quiet", verbose=flags == "verbose", debug=False)
+        log.warning("event=security.login_alert kind=new_ip")
+        log.info("looked up the public IP")
+        seen[flags] = stream.getvalue()
+    assert seen["quiet"] == ""
+    assert (
+        seen["default"]
+        == "assetctl: WARNING assetctl.security: event=security.login_alert kind=new_ip\n"
+    )
+    assert "INFO assetctl.security: looked up the public IP" in seen["verbose"]
+    handlers = [
+        h for h in logging.getLogger("assetctl").handlers if getattr(h, "_assetctl_handler", False)
+    ]
+    assert len(handlers) == 1  # reconfiguring replaces, never stacks

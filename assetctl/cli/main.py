@@ -95,14 +95,9 @@ def root(
     state.profile, state.no_color, state.quiet = profile, no_color, quiet
     state.verbose, state.debug = verbose or debug, debug
     ctx.obj = state
-    if state.verbose:
-        import logging
+    from assetctl.cli import logs
 
-        logging.basicConfig(
-            level=logging.DEBUG if debug else logging.INFO,
-            stream=state.err,
-            format="assetctl: %(levelname)s %(name)s: %(message)s",
-        )
+    logs.configure(state.err, quiet=quiet, verbose=state.verbose, debug=debug)
 
 
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "--debug", "--no-color"})

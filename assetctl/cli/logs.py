@@ -1,0 +1,34 @@
+"""Log records to stderr, in one format, at the level the global flags ask for.
+
+Without this, Python's last-resort handler would print bare WARNING messages (such as the
+security alert's log channel) even under `-q`, and `-v` would do nothing for `assetctl.*`
+loggers once something else configured the root logger.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TextIO
+
+_MARK = "_assetctl_handler"
+
+
+def configure(stream: TextIO, *, quiet: bool, verbose: bool, debug: bool) -> None:
+    """Route `assetctl.*` records to `stream`: WARNING by default, INFO with -v, DEBUG with
+    --debug, ERROR with -q. Safe to call once per command in one process (tests)."""
+    logger = logging.getLogger("assetctl")
+    for handler in [h for h in logger.handlers if getattr(h, _MARK, False)]:
+        logger.removeHandler(handler)
+    if debug:
+        level = logging.DEBUG
+    elif verbose:
+        level = logging.INFO
+    elif quiet:
+        level = logging.ERROR
+    else:
+        level = logging.WARNING
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("assetctl: %(levelname)s %(name)s: %(message)s"))
+    setattr(handler, _MARK, True)
+    logger.addHandler(handler)
+    logger.setLevel(level)
