@@ -135,9 +135,11 @@ def import_assets(
     """Import assets from CSV or JSON Lines: every row is checked first, and if any row is
     bad nothing is written and every problem is listed (exit 2; 6 if all are conflicts).
 
-    Columns are the asset JSON field names (an `asset export` file imports as is; id,
-    version, created_at, updated_at, created_by, updated_by and deleted_at are ignored).
-    An empty cell leaves a field unset (with --update: clears it)."""
+    Columns are the asset JSON field names (an `asset export` CSV or JSON Lines file
+    imports as is; id, version, created_at, updated_at, created_by, updated_by and
+    deleted_at are ignored; export -o json arrays are not read, use -o jsonl). A Snipe-IT
+    asset CSV is recognised by its header. An empty cell leaves a field unset; with
+    --update it clears it, and columns missing from the file are left unchanged."""
     from assetctl.core.importer import ImportOptions, ImportRejected
     from assetctl.core.importer import import_assets as run_import
 

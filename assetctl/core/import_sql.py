@@ -73,6 +73,22 @@ class Dialect:
             return "'null'"
         return f"COALESCE(to_json({self.history_value(expr, field)})::text, 'null')"
 
+    def created(self, fields: Iterable[str], row: str = "s") -> str:
+        """The changes of a new asset: {field: {"old": null, "new": value}} of its non-null
+        fields (alias `s` holds the row, in stored column names)."""
+        fields = list(fields)
+        if not self.postgres:
+            return self.changes(
+                (f, f"{row}.{COLUMN[f]} IS NOT NULL", "NULL", f"{row}.{COLUMN[f]}") for f in fields
+            )
+        # A NULL value makes its whole item NULL, and concat_ws leaves NULL items out.
+        items = ", ".join(
+            f'\'"{f}": {{"old": null, "new": \' || '
+            f"to_json({self.history_value(f'{row}.{COLUMN[f]}', f)})::text || '}}'"
+            for f in fields
+        )
+        return f"('{{' || concat_ws(', ', {items}) || '}}')::json"
+
     def changes(self, pairs: Iterable[tuple[str, str, str, str]]) -> str:
         """A JSON object {field: {"old": o, "new": n}} of the pairs whose condition holds.
         `pairs` are (field, condition, old expression, new expression)."""
@@ -116,8 +132,23 @@ def create_staging(session: Session, dialect: Dialect) -> None:
         _exec(
             session,
             f"CREATE TEMP TABLE {STAGING} (line integer NOT NULL, ok boolean NOT NULL, "
-            f"given integer NOT NULL, {cols}, asset_id bigint, seen_version integer) "
-            "ON COMMIT DROP",
+            f"given integer NOT NULL, {cols}, asset_id bigint, seen_version integer, "
+            "new_id bigint DEFAULT nextval(pg_get_serial_sequence('assets', 'id')), "
+            "created_changes json) ON COMMIT DROP",
+        )
+        # The id and the `imported` history of each row are computed by the server while
+        # the COPY streams in (while Python is still validating the next rows), not in the
+        # write phase afterwards. Unused ids are gaps, as after any rolled-back insert.
+        changes = dialect.created(IMPORT_FIELDS, row="NEW")
+        _exec(
+            session,
+            "CREATE FUNCTION pg_temp.assetctl_import_changes() RETURNS trigger "
+            f"LANGUAGE plpgsql AS $$ BEGIN NEW.created_changes := {changes}; RETURN NEW; END $$",
+        )
+        _exec(
+            session,
+            f"CREATE TRIGGER assetctl_import_changes BEFORE INSERT ON {STAGING} "
+            "FOR EACH ROW EXECUTE FUNCTION pg_temp.assetctl_import_changes()",
         )
         return
     cols = ", ".join(
@@ -433,15 +464,17 @@ def write(session: Session, dialect: Dialect, actor: str, now: datetime, expecte
                 f"updated_by) SELECT {all_cols}, 1, :now, :now, :actor, :actor FROM {STAGING} "
                 "WHERE asset_id IS NULL ORDER BY line"
             )
-            create_changes = dialect.changes(
-                (f, f"s.{COLUMN[f]} IS NOT NULL", "NULL", f"s.{COLUMN[f]}") for f in IMPORT_FIELDS
-            )
+            create_changes = dialect.created(IMPORT_FIELDS)
             event = "INSERT INTO asset_events (asset_id, action, actor, at, changes) "
             if dialect.postgres:
-                # The new ids come back from RETURNING: no second pass over `assets`.
                 run(
-                    f"WITH s AS ({insert} RETURNING id, {all_cols}) {event}"
-                    f"SELECT s.id, 'imported', :actor, :now, {create_changes} FROM s ORDER BY s.id"
+                    f"INSERT INTO assets (id, {all_cols}, version, created_at, updated_at, "
+                    f"created_by, updated_by) SELECT new_id, {all_cols}, 1, :now, :now, :actor, "
+                    f":actor FROM {STAGING} WHERE asset_id IS NULL ORDER BY line"
+                )
+                run(
+                    f"{event}SELECT new_id, 'imported', :actor, :now, created_changes "
+                    f"FROM {STAGING} WHERE asset_id IS NULL ORDER BY line"
                 )
             else:
                 run(insert)
