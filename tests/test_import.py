@@ -302,6 +302,7 @@ def test_empty_file_with_header_is_zero_rows(cli: Cli, db_url: str, tmp_path: Pa
     [
         ("", "the file is empty: a CSV import needs a header row"),
         ("X-1,Laptop,laptop\n", "the first line is not a header"),
+        ("X-1,Laptop,laptop\nX-2,Phone,phone\n", "the first line is not a header"),
     ],
 )
 def test_file_without_header_is_refused(
@@ -404,3 +405,16 @@ def test_snipeit_problems_use_its_column_names(cli: Cli, db_url: str, tmp_path: 
     assert result.exit_code == 2
     assert problem_lines(result)[0].startswith("line 2, column Status, value 'Exploded': ")
     assert counts(db_url) == (0, 0)
+
+
+def test_update_file_with_only_the_tag_column(cli: Cli, db_url: str, tmp_path: Path) -> None:
+    insert_assets(db_url, [{"tag": "O-1", "name": "x", "category": "c"}])
+    before = snapshot(db_url)
+    path = write(tmp_path, "tags.csv", "tag\nO-1\n")
+    result = cli("asset", "import", path, "--update", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["unchanged"] == 1
+    assert snapshot(db_url) == before
+    result = cli("asset", "import", path)
+    assert result.exit_code == 2
+    assert "required column 'name' is missing" in result.stderr

@@ -11,10 +11,11 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from assetctl.core.fields import PARSERS, REQUIRED
 from assetctl.errors import InvalidInputError
@@ -91,7 +92,7 @@ class Problem:
 
 @dataclass(frozen=True)
 class RawRow:
-    """One record of the file: field -> raw text (None = empty cell or JSON null)."""
+    """One record of the file: field -> raw text (None or blank = empty cell / JSON null)."""
 
     line: int
     values: dict[str, str | None]
@@ -271,6 +272,14 @@ def _csv_rows(
     fmt: str,
 ) -> Iterator[RawRow]:
     snipeit = fmt == "snipeit"
+    targets = [target for _, target in positions]
+    indices = [index for index, _ in positions]
+    # itemgetter picks the imported cells in C; with one index it returns a bare value.
+    pick: Any = (
+        operator.itemgetter(*indices)
+        if len(indices) > 1
+        else (lambda cells: tuple(cells[i] for i in indices))
+    )
     while True:
         start = lines.number + 1
         try:
@@ -295,10 +304,7 @@ def _csv_rows(
                 )
             )
             continue
-        values: dict[str, str | None] = {}
-        for index, target in positions:
-            cell = cells[index]
-            values[target] = cell if cell.strip() else None
+        values: dict[str, str | None] = dict(zip(targets, pick(cells), strict=True))
         if snipeit:
             _from_snipeit(values)
         yield RawRow(start, values)

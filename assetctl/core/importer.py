@@ -145,7 +145,11 @@ class _Validator:
         self.source = source
         self.result = result
         self.columns = source.columns
-        self.memos: dict[str, dict[str, Any]] = {f: {} for f in _MEMO_FIELDS}
+        # field -> (its bit in `given`, its memo or None, its staging parser)
+        self.plan: dict[str, tuple[int, dict[str, Any] | None, Callable[[str], Any]]] = {
+            f: (import_sql.BIT[f], {} if f in _MEMO_FIELDS else None, _STAGE[f])
+            for f in IMPORT_FIELDS
+        }
 
     def problem(self, problem: Problem) -> None:
         self.result.problem_count += 1
@@ -171,22 +175,22 @@ class _Validator:
         values: dict[str, Any] = {}
         given = 0
         ok = True
-        bits, memos = import_sql.BIT, self.memos
+        plan = self.plan
         for name, cell in raw.values.items():
+            bit, memo, stage = plan[name]
             text = cell
-            if text is None:
+            if not text or text.isspace():
                 if name in ("tag", "name", "category"):
                     text = ""  # let the field parser say it must not be empty
                 else:
                     if name != "status":  # an empty status means "the default"
-                        given |= bits[name]
+                        given |= bit
                     continue
-            memo = memos.get(name)
             if memo is not None and text in memo:
                 value = memo[text]
             else:
                 try:
-                    value = _STAGE[name](text)
+                    value = stage(text)
                 except InvalidInputError as exc:
                     reason = exc.message + (f" ({exc.hint})" if exc.hint else "")
                     column = self.columns.get(name, name)
@@ -195,7 +199,7 @@ class _Validator:
                     continue
                 if memo is not None and len(memo) < MEMO_MAX:
                     memo[text] = value
-            given |= bits[name]
+            given |= bit
             values[name] = value
         if values.get("tag") is None:
             return None
