@@ -15,10 +15,13 @@ import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from assetctl.core.fields import PARSERS, REQUIRED
 from assetctl.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from _csv import Reader
 
 # Columns an import sets: every field `asset add` takes, plus the AI description (so an
 # export re-imports without losing it).
@@ -28,7 +31,7 @@ READ_ONLY = frozenset(
     {"id", "version", "created_at", "updated_at", "created_by", "updated_by", "deleted_at"}
 )
 FORMATS = ("auto", "csv", "jsonl", "snipeit")
-PROGRESS_EVERY = 2000  # lines between progress callbacks
+BLOCK_BYTES = 256 * 1024  # read and decoded at once; progress is reported per block
 
 # Snipe-IT asset export/import headers (normalised, see `_normal`) -> our field.
 SNIPEIT_COLUMNS = {
@@ -134,32 +137,41 @@ class _Lines:
         self.consumed = 0
 
     def __iter__(self) -> Iterator[str]:
-        progress, problems = self.progress, self.problems
-        for chunk in self.stream:
-            self.number += 1
-            self.consumed += len(chunk)
-            raw = chunk
-            if self.number == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8) :]
+        # Lines are read and decoded a block at a time (C loops); only a block holding bad
+        # UTF-8 is decoded line by line, to name the line. Consumers count lines themselves
+        # (csv.reader.line_num, enumerate), so nothing here runs per line in Python.
+        progress, stream = self.progress, self.stream
+        while True:
+            block = stream.readlines(BLOCK_BYTES)
+            if not block:
+                break
+            if self.number == 0 and block[0].startswith(codecs.BOM_UTF8):
+                block[0] = block[0][len(codecs.BOM_UTF8) :]
             try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                bad = raw[exc.start : exc.end]
-                problems.append(
-                    Problem(
-                        self.number,
-                        None,
-                        bad.hex(" "),
-                        f"line {self.number} is not valid UTF-8 (byte 0x{bad[0]:02x} at byte "
-                        f"{exc.start + 1}); save the file as UTF-8",
-                    )
-                )
-                text = raw.decode("utf-8", "replace")
-            if progress is not None and self.number % PROGRESS_EVERY == 0:
+                texts = [raw.decode("utf-8") for raw in block]
+            except UnicodeDecodeError:
+                texts = [self._decode(self.number + i, raw) for i, raw in enumerate(block, 1)]
+            self.number += len(block)
+            self.consumed += sum(map(len, block))
+            if progress is not None:
                 progress(self.consumed)
-            yield text
-        if progress is not None:
-            progress(self.consumed)
+            yield from texts
+
+    def _decode(self, number: int, raw: bytes) -> str:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad = raw[exc.start : exc.end]
+            self.problems.append(
+                Problem(
+                    number,
+                    None,
+                    bad.hex(" "),
+                    f"line {number} is not valid UTF-8 (byte 0x{bad[0]:02x} at byte "
+                    f"{exc.start + 1}); save the file as UTF-8",
+                )
+            )
+            return raw.decode("utf-8", "replace")
 
 
 def detect_format(stream: BinaryIO, name: str, requested: str) -> str:
@@ -259,13 +271,12 @@ def _csv_source(
     for name in sorted(missing, key=REQUIRED.index):
         shown = "Asset Tag" if fmt == "snipeit" and name == "tag" else name
         problems.append(Problem(1, shown, None, f"required column {shown!r} is missing"))
-    rows = _csv_rows(reader, lines, problems, len(header), positions, fmt)
+    rows = _csv_rows(reader, problems, len(header), positions, fmt)
     return Source(fmt, rows, problems, columns, ignored, missing)
 
 
 def _csv_rows(
-    reader: Iterator[list[str]],
-    lines: _Lines,
+    reader: Reader,
     problems: list[Problem],
     width: int,
     positions: list[tuple[int, str]],
@@ -281,7 +292,7 @@ def _csv_rows(
         else (lambda cells: tuple(cells[i] for i in indices))
     )
     while True:
-        start = lines.number + 1
+        start = reader.line_num + 1
         try:
             cells = next(reader)
         except StopIteration:
@@ -329,8 +340,7 @@ def _from_snipeit(values: dict[str, str | None]) -> None:
 
 def _jsonl_rows(lines: _Lines, problems: list[Problem], ignore_unknown: bool) -> Iterator[RawRow]:
     known = frozenset(IMPORT_FIELDS)
-    for text in lines:
-        number = lines.number
+    for number, text in enumerate(lines, 1):
         if not text.strip():
             continue
         try:
