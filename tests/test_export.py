@@ -110,12 +110,27 @@ def test_csv_is_the_default_and_matches_list_csv(cli: Cli, db_url: str) -> None:
     assert csv_rows(result.stdout)[1]["created_at"] == "2026-01-02T03:04:05Z"
 
 
+def instants(record: dict[str, Any]) -> dict[str, Any]:
+    """Timestamps as datetimes: PostgreSQL drops trailing zeros of the fraction."""
+    out = dict(record)
+    for key in ("created_at", "updated_at", "deleted_at"):
+        if out[key] is not None:
+            assert out[key].endswith("Z"), out[key]
+            out[key] = datetime.fromisoformat(out[key].removesuffix("Z") + "+00:00")
+    return out
+
+
 def test_json_and_jsonl_match_list_json(cli: Cli, db_url: str) -> None:
     seed(db_url)
-    listed = cli.ok("asset", "list", "--all", "-o", "json").json()
-    assert json.loads(export(cli, "-o", "json")) == listed
+    cli.ok("asset", "update", "B-2", "--location", "Lab")  # a timestamp with a fraction
+    listed = [instants(r) for r in cli.ok("asset", "list", "--all", "-o", "json").json()]
+    exported = json.loads(export(cli, "-o", "json"))
+    assert list(exported[0]) == ASSET_JSON_FIELDS
+    assert [instants(r) for r in exported] == listed
     lines = export(cli, "-o", "jsonl").splitlines()
-    assert [json.loads(line) for line in lines] == listed
+    assert [instants(json.loads(line)) for line in lines] == listed
+    assert isinstance(exported[0]["purchase_cost"], float)
+    assert exported[0]["description_source"]["provider"] == "ollama"
 
 
 def test_filters_and_sort(cli: Cli, db_url: str) -> None:

@@ -1,10 +1,10 @@
 """Streamed export of assets as CSV, JSON or JSON Lines, in constant memory.
 
-Columns are the stable asset JSON field names, so an export is also a valid import file.
-On PostgreSQL, CSV comes straight from `COPY (SELECT ...) TO STDOUT` with every value already
-formatted by the server; the other formats read through a server-side cursor. On SQLite rows
-are read in keyset batches (`core.listing.stream_rows`). The writer is handed in by the
-caller: this module never chooses where the data goes.
+Columns are the stable asset JSON field names, so a CSV or JSON Lines export is also a valid
+import file. On PostgreSQL every format comes straight from `COPY (SELECT ...) TO STDOUT` with
+each value already formatted by the server (CSV natively, JSON as `row_to_json` per row). On
+SQLite rows are read in keyset batches (`core.listing.stream_rows`) and formatted here. The
+writer is handed in by the caller: this module never chooses where the data goes.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ TEXT_FIELDS = frozenset(
         "assignee", "description", "notes", "created_by", "updated_by",
     }
 )  # fmt: skip
-STREAM_BATCH = 2000
+STREAM_BATCH = 2000  # rows between progress callbacks
 
 
 def _rfc3339(value: datetime) -> str:
@@ -64,15 +64,7 @@ def _defuse(text: str) -> str:
 
 
 def _records(session: Session, filters: Filters, sort: Sort) -> Iterator[dict[str, Any]]:
-    if session.get_bind().dialect.name != "postgresql":
-        return (asset_record(row) for row in stream_rows(session, filters, sort))
-    from sqlalchemy import select
-
-    from assetctl.db.models import Asset
-
-    stmt = _ordered(_where(select(Asset.__table__), filters), sort)
-    conn = session.connection().execution_options(stream_results=True, max_row_buffer=STREAM_BATCH)
-    return (asset_record(dict(row)) for row in conn.execute(stmt).mappings())
+    return (asset_record(row) for row in stream_rows(session, filters, sort))
 
 
 def _write_rows(
@@ -126,7 +118,9 @@ def _pg_timestamp(col: str) -> str:
     return f"replace(({col} AT TIME ZONE 'UTC')::text, ' ', 'T') || 'Z'"
 
 
-def _pg_columns(safe_csv: bool) -> list[str]:
+def _pg_columns(fmt: str, safe_csv: bool) -> list[str]:
+    """Select expressions giving each field as the export shows it. For JSON the types
+    matter too: ids, version and cost are numbers, description_source an object."""
     exprs = []
     for field in ASSET_FIELDS:
         col = f"assets.{field}"
@@ -137,21 +131,43 @@ def _pg_columns(safe_csv: bool) -> list[str]:
         elif field == "description_source":
             # JSON null (how the ORM stores "no source") is an empty cell, as in Python.
             expr = f"NULLIF({col}::text, 'null')"
+            if fmt != "csv":
+                expr += "::json"
         elif field in ("created_at", "updated_at", "deleted_at"):
             expr = _pg_timestamp(col)
+        elif field in ("purchase_date", "warranty_until") and fmt != "csv":
+            expr = f"{col}::text"
         else:  # id, version, and dates (YYYY-MM-DD under DateStyle ISO)
             expr = col
         exprs.append(f'{expr} AS "{field}"')
     return exprs
 
 
-def _copy_csv(session: Session, out: TextIO, filters: Filters, sort: Sort, safe_csv: bool) -> int:
-    """CSV formatted by PostgreSQL and streamed by COPY: no Python work per row."""
+class _JsonArray:
+    """Receives one JSON object per COPY row and writes them as one streamed JSON array."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.count = 0
+
+    def write(self, data: bytes) -> None:
+        self.target.write((b",\n  " if self.count else b"[\n  ") + data.rstrip(b"\n"))
+        self.count += 1
+
+    def close(self) -> None:
+        self.target.write(b"\n]\n" if self.count else b"[]\n")
+
+
+def _copy(
+    session: Session, out: TextIO, fmt: str, filters: Filters, sort: Sort, safe_csv: bool
+) -> int:
+    """PostgreSQL formats every row and COPY streams it: no Python work per row for CSV and
+    JSON Lines, one small write per row for a JSON array."""
     from sqlalchemy import literal_column, select
 
     from assetctl.db.models import Asset
 
-    columns: Any = select(*(literal_column(e) for e in _pg_columns(safe_csv)))
+    columns: Any = select(*(literal_column(e) for e in _pg_columns(fmt, safe_csv)))
     stmt = _ordered(_where(columns.select_from(Asset.__table__), filters), sort)
     compiled = stmt.compile(dialect=session.get_bind().dialect)
     raw = session.connection().connection.dbapi_connection
@@ -163,7 +179,21 @@ def _copy_csv(session: Session, out: TextIO, filters: Filters, sort: Sort, safe_
         out.flush()
         # Bytes straight to the binary layer: no decode/encode per row.
         target = getattr(out, "buffer", out)
-        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)", target)
+        if fmt == "csv":
+            copy = f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)"
+        else:
+            # One JSON text per row. CSV mode with control characters as quote and delimiter
+            # passes it through untouched (JSON escapes every control character), where
+            # text mode would double its backslashes.
+            # `query` was bound by the driver (mogrify): no user text is spliced in here.
+            copy = (
+                f"COPY (SELECT row_to_json(r)::text FROM ({query}) AS r) TO STDOUT "  # noqa: S608
+                "WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
+            )
+        sink = _JsonArray(target) if fmt == "json" else target
+        cursor.copy_expert(copy, sink)
+        if isinstance(sink, _JsonArray):
+            sink.close()
         count = int(cursor.rowcount)
     finally:
         cursor.close()
@@ -188,8 +218,8 @@ def export_assets(
         )
     if safe_csv and fmt != "csv":
         raise InvalidInputError("--safe-csv only applies to CSV output", hint="use -o csv")
-    if fmt == "csv" and session.get_bind().dialect.name == "postgresql":
-        count = _copy_csv(session, out, filters, sort, safe_csv)
+    if session.get_bind().dialect.name == "postgresql":
+        count = _copy(session, out, fmt, filters, sort, safe_csv)
     else:
         count = _write_rows(out, fmt, _records(session, filters, sort), safe_csv, progress)
     out.flush()
