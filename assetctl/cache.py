@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from assetctl.config import mask_url
+from assetctl.config_values import mask_url
 from assetctl.db.schema_version import HEAD_REVISION
 
 SOCKET_TIMEOUT_S = 0.3

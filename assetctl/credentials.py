@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from assetctl.config import ENV_PREFIX, Settings, data_dir
+from assetctl.config import Settings
+from assetctl.config_specs import ENV_PREFIX, data_dir
 from assetctl.errors import NotAuthenticatedError
 
 SERVICE = "assetctl"

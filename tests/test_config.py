@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from assetctl.config import SPECS
+from assetctl.config_specs import SPECS
 from assetctl.db.schema_version import HEAD_REVISION
 
 from .asset_fixtures import insert_assets, stderr_line

@@ -23,7 +23,7 @@ def show(
     ] = None,
 ) -> None:
     """Print every effective setting and where it came from (secrets masked)."""
-    from assetctl.config import SPECS
+    from assetctl.config_specs import SPECS
 
     state = get_state(ctx)
     settings = state.settings

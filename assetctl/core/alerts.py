@@ -267,7 +267,7 @@ def ack_alert(session: Session, caller: Principal, alert_id: int) -> dict[str, A
 def parse_since(raw: str, now: datetime | None = None) -> datetime:
     """`--since`: an RFC 3339 time or date (UTC unless an offset is given), or a duration
     back from now such as 90m, 24h or 7d."""
-    from assetctl.config import parse_duration
+    from assetctl.config_values import parse_duration
     from assetctl.errors import InvalidInputError
 
     text = raw.strip()

@@ -47,7 +47,7 @@ def check_database(settings: Settings) -> list[Check]:
 
 def check_redis(settings: Settings) -> list[Check]:
     """Redis is optional: unset is fine, configured but unreachable is a failure."""
-    from assetctl.config import mask_url
+    from assetctl.config_values import mask_url
 
     url = settings.values.get("redis_url")
     if not url:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from assetctl.config import mask_url
+from assetctl.config_values import mask_url
 from assetctl.db.schema_version import HEAD_REVISION
 from assetctl.errors import AssetctlError, InvalidInputError, ServiceUnavailableError
 

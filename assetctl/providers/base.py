@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from assetctl.config import mask_url
+from assetctl.config_values import mask_url
 from assetctl.errors import ServiceUnavailableError
 
 if TYPE_CHECKING:

@@ -1,0 +1,280 @@
+"""Every setting assetctl knows: its name, parser, default, help and whether it is secret,
+grouped by the feature that reads it. `assetctl.config` loads them; `config show` lists them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assetctl.config_values import (
+    parse_api_key,
+    parse_choice,
+    parse_database_url,
+    parse_duration,
+    parse_email,
+    parse_emails,
+    parse_http_url,
+    parse_ip_urls,
+    parse_optional_path,
+    parse_positive_int,
+    parse_read_timeout,
+    parse_redis_url,
+    parse_seconds,
+    parse_secret,
+    parse_size,
+    parse_smtp_url,
+    parse_vlm_model,
+    parse_vlm_provider,
+    parse_webhook_url,
+)
+
+ENV_PREFIX = "ASSETCTL_"
+APP_NAME = "assetctl"
+
+
+def config_dir(env: Mapping[str, str]) -> Path:
+    """The directory holding config.toml (XDG_CONFIG_HOME aware)."""
+    xdg = env.get("XDG_CONFIG_HOME")
+    if xdg:
+        return Path(xdg) / APP_NAME
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def data_dir(env: Mapping[str, str]) -> Path:
+    """The directory holding the embedded SQLite database (XDG_DATA_HOME aware)."""
+    xdg = env.get("XDG_DATA_HOME")
+    if xdg:
+        return Path(xdg) / APP_NAME
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_database_url(env: Mapping[str, str]) -> str:
+    return f"sqlite:///{data_dir(env) / 'assetctl.db'}"
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    parse: Callable[[object], Any]
+    default: Callable[[Mapping[str, str]], Any]
+    help: str
+    secret: bool = False
+    # Shown commented out in the starter config file.
+    example: str = "50"
+
+    @property
+    def env_var(self) -> str:
+        return ENV_PREFIX + self.key.upper()
+
+
+_VLM_SPECS = (
+    SettingSpec(
+        "vlm_provider",
+        parse_vlm_provider,
+        lambda _env: "ollama",
+        "vision-model provider of `describe`: ollama, lmstudio, llamacpp, vllm or openai",
+        example='"ollama"',
+    ),
+    SettingSpec(
+        "vlm_model",
+        parse_vlm_model,
+        lambda _env: "smolvlm2",
+        "vision model as the server names it (tested: HuggingFaceTB/SmolVLM2-2.2B-Instruct)",
+        example='"smolvlm2"',
+    ),
+    SettingSpec(
+        "vlm_base_url",
+        parse_http_url,
+        lambda _env: "",
+        "API root of the provider (empty: the preset's local address)",
+        example='"http://127.0.0.1:11434"',
+    ),
+    SettingSpec(
+        "vlm_api_key",
+        parse_api_key,
+        lambda _env: "",
+        "API key sent as `Authorization: Bearer` (never shown or logged)",
+        secret=True,
+        example='"sk-..."',
+    ),
+    SettingSpec(
+        "vlm_timeout",
+        parse_read_timeout,
+        lambda _env: 300.0,
+        "seconds to wait for the model's answer (a cold model load can take minutes)",
+        example="300",
+    ),
+    SettingSpec(
+        "image_max_bytes",
+        parse_size,
+        lambda _env: 25 * 1024 * 1024,
+        "largest photo `describe` accepts, in bytes (or 25MB, 25MiB)",
+        example='"25MiB"',
+    ),
+    SettingSpec(
+        "image_max_edge",
+        parse_positive_int(8192),
+        lambda _env: 1536,
+        "longest edge in pixels of the image sent to the model",
+        example="1536",
+    ),
+    SettingSpec(
+        "describe_concurrency",
+        parse_positive_int(64),
+        lambda _env: 4,
+        "photos `describe` sends to the provider at the same time",
+        example="4",
+    ),
+)
+
+
+_ALERT_SPECS = (
+    SettingSpec(
+        "public_ip_urls",
+        parse_ip_urls,
+        lambda _env: "https://api.ipify.org, https://ifconfig.me/ip",
+        "echo services asked for the public IP at login (comma-separated, or off)",
+        example='"https://api.ipify.org, https://ifconfig.me/ip"',
+    ),
+    SettingSpec(
+        "public_ip_timeout",
+        parse_seconds,
+        lambda _env: 3.0,
+        "total seconds the public IP lookup may take at login",
+        example="3",
+    ),
+    SettingSpec(
+        "geoip_db",
+        parse_optional_path,
+        lambda _env: "",
+        "MaxMind or DB-IP City/Country .mmdb file for location alerts (empty: IP only)",
+        example='"/var/lib/GeoIP/GeoLite2-City.mmdb"',
+    ),
+    SettingSpec(
+        "login_retention",
+        parse_duration,
+        lambda _env: 90 * 86400,
+        "how far back logins count as known locations for alerts",
+        example='"90d"',
+    ),
+    SettingSpec(
+        "alert_webhook_url",
+        parse_webhook_url,
+        lambda _env: "",
+        "URL that receives each security alert as a JSON POST",
+        secret=True,
+        example='"https://hooks.example.com/assetctl"',
+    ),
+    SettingSpec(
+        "smtp_url",
+        parse_smtp_url,
+        lambda _env: "",
+        "mail server for alert email: smtp://user:pass@host:587 (STARTTLS) or smtps://",
+        secret=True,
+        example='"smtp://alerts:PASSWORD@mail.example.com:587"',
+    ),
+    SettingSpec(
+        "smtp_ca_file",
+        parse_optional_path,
+        lambda _env: "",
+        "CA bundle that signs the mail server's certificate (empty: system CAs)",
+        example='"/etc/ssl/certs/company-ca.pem"',
+    ),
+    SettingSpec(
+        "alert_email_to",
+        parse_emails,
+        lambda _env: "",
+        "who receives security alert email (comma-separated)",
+        example='"security@example.com"',
+    ),
+    SettingSpec(
+        "alert_email_from",
+        parse_email,
+        lambda _env: "assetctl@localhost",
+        "sender address of security alert email",
+        example='"assetctl@example.com"',
+    ),
+    SettingSpec(
+        "alert_timeout",
+        parse_seconds,
+        lambda _env: 5.0,
+        "seconds one notification attempt (webhook or email) may take",
+        example="5",
+    ),
+)
+
+
+SPECS: dict[str, SettingSpec] = {
+    spec.key: spec
+    for spec in (
+        SettingSpec(
+            "database_url",
+            parse_database_url,
+            default_database_url,
+            "SQLAlchemy URL of the database (SQLite file by default)",
+            secret=True,
+        ),
+        SettingSpec(
+            "list_limit",
+            parse_positive_int(1000),
+            lambda _env: 50,
+            "rows per page of `asset list` when --limit is not given",
+        ),
+        SettingSpec(
+            "redis_url",
+            parse_redis_url,
+            lambda _env: None,
+            "Redis URL for the shared listing cache (no cache when unset)",
+            secret=True,
+        ),
+        SettingSpec(
+            "cache_ttl",
+            parse_positive_int(7 * 86400),
+            lambda _env: 300,
+            "seconds a cached listing page may live",
+        ),
+        SettingSpec(
+            "jwt_secret",
+            parse_secret(32),
+            lambda _env: None,
+            "HS256 signing key (>= 32 bytes); default: a random key kept in the database",
+            secret=True,
+        ),
+        SettingSpec(
+            "token_lifetime", parse_duration, lambda _env: 8 * 3600, "how long a login lasts"
+        ),
+        SettingSpec(
+            "auth_storage",
+            parse_choice("keyring", "file"),
+            lambda _env: "keyring",
+            "where `auth login` keeps the token: the OS keyring, or a 0600 file",
+        ),
+        SettingSpec(
+            "keyring_timeout",
+            parse_seconds,
+            lambda _env: 3.0,
+            "seconds to wait for the OS keyring before giving up",
+        ),
+        SettingSpec(
+            "lockout_threshold",
+            parse_positive_int(100),
+            lambda _env: 5,
+            "failed logins within lockout_window that lock an account",
+        ),
+        SettingSpec(
+            "lockout_window", parse_duration, lambda _env: 15 * 60, "window for counting failures"
+        ),
+        SettingSpec(
+            "lockout_duration", parse_duration, lambda _env: 15 * 60, "how long a lock lasts"
+        ),
+        *_VLM_SPECS,
+        *_ALERT_SPECS,
+    )
+}

@@ -1,0 +1,315 @@
+"""Parsers for setting values, and how URLs with secrets are shown.
+
+Each parser takes the raw value (a string from the environment or a flag, any TOML type from
+the config file) and returns the typed value, or raises ValueError with a reason that never
+repeats a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a URL: `postgresql://u:secret@h/db` -> `postgresql://u:***@h/db`."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    # libpq also takes the password as a query parameter: `...db?password=secret`.
+    query = "&".join(
+        f"{pair.partition('=')[0]}=***"
+        if pair.partition("=")[0].lower() in ("password", "sslpassword")
+        else pair
+        for pair in parts.query.split("&")
+    )
+    if parts.password is None:
+        return url if query == parts.query else urlunsplit(parts._replace(query=query))
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit((parts.scheme, f"{user}:***@{host}{port}", parts.path, query, ""))
+
+
+# --- value parsers: each takes the raw value (str from env/flags, any TOML type from the
+# file) and returns the typed value or raises ValueError with a reason.
+
+
+def parse_database_url(raw: object) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError("expected a database URL such as postgresql+psycopg2://user@host/db")
+    url = raw.strip()
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme in ("postgres", "postgresql"):
+        # libpq-style URLs are what people paste; SQLAlchemy wants the driver named.
+        url = "postgresql+psycopg2://" + url.split("://", 1)[1]
+    elif scheme not in ("postgresql+psycopg2", "sqlite", "sqlite+pysqlite"):
+        raise ValueError(
+            "unsupported scheme; use postgresql+psycopg2://user:password@host:5432/db "
+            "or sqlite:///path/to/file.db"
+        )
+    try:
+        port = urlsplit(url).port
+    except ValueError as exc:
+        raise ValueError(f"malformed URL ({exc})") from None
+    del port
+    return url
+
+
+def parse_redis_url(raw: object) -> str | None:
+    if not isinstance(raw, str):
+        raise ValueError("expected a URL such as redis://host:6379/0")
+    url = raw.strip()
+    if url == "":
+        return None
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("expected redis://[:password@]host:6379/0, rediss://... or unix://...")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValueError(f"malformed URL ({exc})") from None
+    if scheme != "unix" and not parts.hostname:
+        raise ValueError("the URL names no host")
+    path = parts.path.strip("/")
+    if path and not path.isdigit():
+        raise ValueError("the database number after the host must be a whole number")
+    return url
+
+
+def parse_positive_int(maximum: int) -> Callable[[object], int]:
+    def parse(raw: object) -> int:
+        if isinstance(raw, bool):
+            raise ValueError("expected a whole number")
+        if isinstance(raw, int):
+            value = raw
+        elif isinstance(raw, str) and raw.strip().isdigit():
+            value = int(raw.strip())
+        else:
+            raise ValueError("expected a whole number")
+        if not 1 <= value <= maximum:
+            raise ValueError(f"must be between 1 and {maximum}")
+        return value
+
+    return parse
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(raw: object) -> int:
+    """`90`, `90s`, `15m`, `8h` or `1d` -> seconds (at least one)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        seconds = raw
+    elif isinstance(raw, str) and raw.strip():
+        text = raw.strip().lower()
+        unit = _DURATION_UNITS.get(text[-1])
+        number = text[:-1] if unit else text
+        if not number.isdigit():
+            raise ValueError("expected a duration such as 90s, 15m, 8h or 1d")
+        seconds = int(number) * (unit or 1)
+    else:
+        raise ValueError("expected a duration such as 90s, 15m, 8h or 1d")
+    if seconds < 1:
+        raise ValueError("must be at least one second")
+    return seconds
+
+
+def parse_secret(min_bytes: int) -> Callable[[object], str]:
+    def parse(raw: object) -> str:
+        if not isinstance(raw, str) or len(raw.encode()) < min_bytes:
+            raise ValueError(f"must be at least {min_bytes} bytes of random data")
+        return raw
+
+    return parse
+
+
+def parse_choice(*choices: str) -> Callable[[object], str]:
+    def parse(raw: object) -> str:
+        value = str(raw).strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of: {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def parse_seconds(raw: object) -> float:
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        raise ValueError("expected a number of seconds") from None
+    if not 0 < value <= 600:
+        raise ValueError("must be between 0 and 600 seconds")
+    return value
+
+
+# --- `describe` settings (vision-model provider and image limits).
+
+
+def parse_vlm_provider(raw: object) -> str:
+    from assetctl.providers.registry import PRESETS
+
+    name = raw.strip().lower() if isinstance(raw, str) else ""
+    if name not in PRESETS:
+        raise ValueError(f"expected one of {', '.join(PRESETS)}")
+    return name
+
+
+def parse_vlm_model(raw: object) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError("expected a model name")
+    return raw.strip()
+
+
+def parse_api_key(raw: object) -> str:
+    # Never echo the value back in the error: it is a secret.
+    if not isinstance(raw, str) or not raw.strip() or any(c.isspace() for c in raw.strip()):
+        raise ValueError("expected a non-empty key without spaces")
+    return raw.strip()
+
+
+def parse_http_url(raw: object) -> str:
+    """An http(s) base URL with a host; trailing slashes removed."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError("expected an http:// or https:// URL")
+    url = raw.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"malformed URL ({exc})") from None
+    del port
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"{mask_url(url)!r} is not an http:// or https:// URL with a host, "
+            "e.g. http://127.0.0.1:11434"
+        )
+    if parts.query or parts.fragment:
+        raise ValueError("a base URL takes no ?query or #fragment")
+    return url.rstrip("/")
+
+
+def parse_read_timeout(raw: object) -> float:
+    try:
+        value = float(str(raw).strip()) if not isinstance(raw, bool) else 0.0
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 3600:
+        raise ValueError("expected a number of seconds between 0 and 3600")
+    return value
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "kib": 1024, "mib": 1024**2}
+
+
+def parse_size(raw: object) -> int:
+    text = "" if isinstance(raw, bool) else str(raw).strip().lower().replace(" ", "")
+    number = text.rstrip("kmib")
+    unit = text[len(number) :]
+    if not number.isdigit() or unit not in _SIZE_UNITS:
+        raise ValueError("expected a size in bytes, e.g. 26214400, 25MB or 25MiB")
+    value = int(number) * _SIZE_UNITS[unit]
+    if not 1 <= value <= 2 * 1024**3:
+        raise ValueError("must be between 1 byte and 2 GiB")
+    return value
+
+
+# --- security alert settings (public IP discovery, GeoIP, notification channels).
+
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def parse_ip_urls(raw: object) -> str:
+    """Echo-service URLs, comma-separated (or a TOML list); `off` disables the lookup.
+    https:// always; plain http:// only to a loopback host (local test or sidecar services),
+    because an answer over the network could be forged by anyone on the path."""
+    items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
+    urls = [str(item).strip() for item in items if str(item).strip()]
+    if not urls or [u.lower() for u in urls] == ["off"]:
+        return "off"
+    for url in urls:
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError as exc:
+            raise ValueError(f"malformed URL {url!r} ({exc})") from None
+        host = parts.hostname or ""
+        loopback = host in _LOOPBACK_HOSTS or host.startswith("127.")
+        if not host or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+            raise ValueError(
+                f"{url!r} is not an https:// URL (http:// is allowed only for loopback hosts); "
+                "use `off` to disable the lookup"
+            )
+    return ", ".join(urls)
+
+
+def parse_optional_path(raw: object) -> str:
+    if not isinstance(raw, str):
+        raise ValueError("expected a file path")
+    return str(Path(raw.strip()).expanduser()) if raw.strip() else ""
+
+
+def parse_webhook_url(raw: object) -> str:
+    if not isinstance(raw, str):
+        raise ValueError("expected an http:// or https:// URL")
+    url = raw.strip()
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018
+    except ValueError as exc:
+        raise ValueError(f"malformed URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        # Never echo the URL: webhook URLs often embed a token.
+        raise ValueError("expected an http:// or https:// URL with a host")
+    return url
+
+
+SMTP_SCHEMES = ("smtp", "smtps")
+
+
+def parse_smtp_url(raw: object) -> str:
+    """smtp://[user:password@]host[:port][?starttls=auto|always|never] or smtps://... ."""
+    if not isinstance(raw, str):
+        raise ValueError("expected a URL such as smtp://user:password@mail.example.com:587")
+    url = raw.strip()
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018
+    except ValueError as exc:
+        raise ValueError(f"malformed URL ({exc})") from None
+    if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
+        raise ValueError("expected smtp://[user:password@]host[:port] or smtps://...")
+    for pair in filter(None, parts.query.split("&")):
+        key, _, value = pair.partition("=")
+        if key != "starttls" or value not in ("auto", "always", "never"):
+            raise ValueError("the only query option is starttls=auto|always|never")
+    return url
+
+
+def parse_emails(raw: object) -> str:
+    items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
+    emails = [str(item).strip() for item in items if str(item).strip()]
+    for email in emails:
+        local, at, domain = email.partition("@")
+        if not at or not local or "." not in domain or any(c.isspace() for c in email):
+            raise ValueError(f"{email!r} is not an email address")
+        if any(ord(c) < 32 or ord(c) == 127 for c in email):
+            raise ValueError("email addresses may not contain control characters")
+    return ", ".join(emails)
+
+
+def parse_email(raw: object) -> str:
+    value = parse_emails(raw)
+    if not value or "," in value:
+        raise ValueError("expected one email address")
+    return value
