@@ -126,7 +126,10 @@ def test_every_sort_key_orders_with_nulls_last(cli: Cli, rows: list[dict[str, An
         assert ids == expected_ids(rows, key, descending), sort
 
 
-def test_sort_syntax_variants(cli: Cli, rows: list[dict[str, Any]]) -> None:
+def test_sort_syntax_variants(sqlite_cli: Cli) -> None:
+    cli = sqlite_cli
+    rows = _seed(cli.env["ASSETCTL_DATABASE_URL"])
+
     def ids(sort: str) -> list[int]:
         page = cli.ok("asset", "list", "--sort", sort, "--limit", "1000", "-o", "json").json()
         return [item["id"] for item in page["items"]]
@@ -172,9 +175,10 @@ def test_pages_with_filters(cli: Cli, rows: list[dict[str, Any]]) -> None:
     assert got == expected_ids(rows, "serial")
 
 
-def test_limit_and_cursor_without_json_print_the_cursor_on_stderr(
-    cli: Cli, rows: list[dict[str, Any]]
-) -> None:
+def test_limit_and_cursor_without_json_print_the_cursor_on_stderr(sqlite_cli: Cli) -> None:
+    # Rendering only: the database cannot make a difference here (nor in the format tests).
+    cli = sqlite_cli
+    rows = _seed(cli.env["ASSETCTL_DATABASE_URL"])
     expected = expected_ids(rows, "purchase_cost", True)
     by_id = {r["id"]: r["tag"] for r in rows}
     for fmt in ("jsonl", "csv", "tsv", "table", None):
@@ -353,7 +357,8 @@ def test_search_wildcards_are_literal(cli: Cli) -> None:
 # --- output formats -------------------------------------------------------------------------
 
 
-def test_output_formats(cli: Cli) -> None:
+def test_output_formats(sqlite_cli: Cli) -> None:
+    cli = sqlite_cli
     cli.ok(*add_args("F-1", serial="S1", purchase_cost="10.5", notes="line 1\nline\t2"))
     cli.ok(*add_args("F-2", name='Quote "x", comma', assignee="ann"))
     record = cli.ok("asset", "show", "F-1", "-o", "json").json()
@@ -394,7 +399,8 @@ def test_output_formats(cli: Cli) -> None:
     assert "F-1" in table and "F-2" in table
 
 
-def test_format_names_are_case_insensitive_and_checked(cli: Cli) -> None:
+def test_format_names_are_case_insensitive_and_checked(sqlite_cli: Cli) -> None:
+    cli = sqlite_cli
     cli.ok(*add_args("F-1"))
     assert cli.ok("asset", "list", "-o", "JSON").json()["items"][0]["tag"] == "F-1"
     bad = cli("asset", "list", "-o", "xml")
@@ -402,7 +408,8 @@ def test_format_names_are_case_insensitive_and_checked(cli: Cli) -> None:
     assert "xml" in bad.stderr and bad.stdout == ""
 
 
-def test_empty_listing_is_success(cli: Cli) -> None:
+def test_empty_listing_is_success(sqlite_cli: Cli) -> None:
+    cli = sqlite_cli
     for fmt in ("json", "jsonl", "csv", "tsv", "table"):
         result = cli.ok("asset", "list", "-o", fmt)
         if fmt == "json":
