@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 
 def mask_url(url: str) -> str:
@@ -35,6 +35,18 @@ def mask_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"{user}:***@{host}{port}", parts.path, query, ""))
 
 
+def split_url(url: str, *, show: bool = False) -> SplitResult:
+    """`urlsplit` that also rejects a bad port; the error names the URL only with `show`
+    (most of ours carry passwords or tokens)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        shown = f" {url!r}" if show else ""
+        raise ValueError(f"malformed URL{shown} ({exc})") from None
+    return parts
+
+
 # --- value parsers: each takes the raw value (str from env/flags, any TOML type from the
 # file) and returns the typed value or raises ValueError with a reason.
 
@@ -52,11 +64,7 @@ def parse_database_url(raw: object) -> str:
             "unsupported scheme; use postgresql+psycopg2://user:password@host:5432/db "
             "or sqlite:///path/to/file.db"
         )
-    try:
-        port = urlsplit(url).port
-    except ValueError as exc:
-        raise ValueError(f"malformed URL ({exc})") from None
-    del port
+    split_url(url)
     return url
 
 
@@ -69,11 +77,7 @@ def parse_redis_url(raw: object) -> str | None:
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme not in ("redis", "rediss", "unix"):
         raise ValueError("expected redis://[:password@]host:6379/0, rediss://... or unix://...")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        raise ValueError(f"malformed URL ({exc})") from None
+    parts = split_url(url)
     if scheme != "unix" and not parts.hostname:
         raise ValueError("the URL names no host")
     path = parts.path.strip("/")
@@ -179,12 +183,7 @@ def parse_http_url(raw: object) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise ValueError("expected an http:// or https:// URL")
     url = raw.strip()
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"malformed URL ({exc})") from None
-    del port
+    parts = split_url(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(
             f"{mask_url(url)!r} is not an http:// or https:// URL with a host, "
@@ -234,11 +233,7 @@ def parse_ip_urls(raw: object) -> str:
     if not urls or [u.lower() for u in urls] == ["off"]:
         return "off"
     for url in urls:
-        try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 - raises ValueError on a bad port
-        except ValueError as exc:
-            raise ValueError(f"malformed URL {url!r} ({exc})") from None
+        parts = split_url(url, show=True)
         host = parts.hostname or ""
         loopback = host in _LOOPBACK_HOSTS or host.startswith("127.")
         if not host or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
@@ -261,11 +256,7 @@ def parse_webhook_url(raw: object) -> str:
     url = raw.strip()
     if not url:
         return ""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018
-    except ValueError as exc:
-        raise ValueError(f"malformed URL ({exc})") from None
+    parts = split_url(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         # Never echo the URL: webhook URLs often embed a token.
         raise ValueError("expected an http:// or https:// URL with a host")
@@ -282,11 +273,7 @@ def parse_smtp_url(raw: object) -> str:
     url = raw.strip()
     if not url:
         return ""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018
-    except ValueError as exc:
-        raise ValueError(f"malformed URL ({exc})") from None
+    parts = split_url(url)
     if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
         raise ValueError("expected smtp://[user:password@]host[:port] or smtps://...")
     for pair in filter(None, parts.query.split("&")):

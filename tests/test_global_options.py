@@ -63,7 +63,5 @@ def test_log_records_follow_the_global_flags() -> None:
         == "assetctl: WARNING assetctl.security: event=security.login_alert kind=new_ip\n"
     )
     assert "INFO assetctl.security: looked up the public IP" in seen["verbose"]
-    handlers = [
-        h for h in logging.getLogger("assetctl").handlers if getattr(h, "_assetctl_handler", False)
-    ]
+    handlers = [h for h in logging.getLogger().handlers if getattr(h, "_assetctl_handler", False)]
     assert len(handlers) == 1  # reconfiguring replaces, never stacks

@@ -1,8 +1,7 @@
 """Log records to stderr, in one format, at the level the global flags ask for.
 
 Without this, Python's last-resort handler would print bare WARNING messages (such as the
-security alert's log channel) even under `-q`, and `-v` would do nothing for `assetctl.*`
-loggers once something else configured the root logger.
+security alert's log channel) even under `-q`, in no particular format.
 """
 
 from __future__ import annotations
@@ -14,9 +13,10 @@ _MARK = "_assetctl_handler"
 
 
 def configure(stream: TextIO, *, quiet: bool, verbose: bool, debug: bool) -> None:
-    """Route `assetctl.*` records to `stream`: WARNING by default, INFO with -v, DEBUG with
-    --debug, ERROR with -q. Safe to call once per command in one process (tests)."""
-    logger = logging.getLogger("assetctl")
+    """Route log records (ours and the libraries', e.g. httpx's requests) to `stream`:
+    WARNING by default, INFO with -v, DEBUG with --debug, ERROR with -q. Safe to call once
+    per command in one process (tests)."""
+    logger = logging.getLogger()
     for handler in [h for h in logger.handlers if getattr(h, _MARK, False)]:
         logger.removeHandler(handler)
     if debug:

@@ -181,6 +181,17 @@ class HttpProvider:
     def _missing_model_hint(self) -> str:
         return f"check that model {self.config.model!r} is available on the server"
 
+    def reply(self, content: str, model: object, *, truncated: bool) -> VisionReply:
+        """The reply from a well-formed answer: text stripped and non-empty, and the model
+        the server says answered (else the one asked for)."""
+        if not content.strip():
+            raise self.bad_reply("the model returned an empty message")
+        return VisionReply(
+            text=content.strip(),
+            model=model if isinstance(model, str) and model else self.config.model,
+            truncated=truncated,
+        )
+
     def bad_reply(self, what: str) -> ServiceUnavailableError:
         return ServiceUnavailableError(
             f"{self.where} returned a malformed response: {what}",

@@ -47,14 +47,7 @@ class OllamaProvider(HttpProvider):
         content = message.get("content") if isinstance(message, dict) else None
         if not isinstance(content, str):
             raise self.bad_reply("no message.content")
-        if not content.strip():
-            raise self.bad_reply("the model returned an empty message")
-        model = data.get("model")
-        return VisionReply(
-            text=content.strip(),
-            model=model if isinstance(model, str) and model else self.config.model,
-            truncated=data.get("done_reason") == "length",
-        )
+        return self.reply(content, data.get("model"), truncated=data.get("done_reason") == "length")
 
     def check(self) -> list[ProviderCheck]:
         try:

@@ -58,14 +58,8 @@ class OpenAICompatProvider(HttpProvider):
             if isinstance(refusal, str) and refusal:
                 raise self.bad_reply(f"the model refused: {refusal}")
             raise self.bad_reply("no choices[0].message.content")
-        if not content.strip():
-            raise self.bad_reply("the model returned an empty message")
-        model = data.get("model")
-        return VisionReply(
-            text=content.strip(),
-            model=model if isinstance(model, str) and model else self.config.model,
-            truncated=choice.get("finish_reason") == "length",
-        )
+        truncated = choice.get("finish_reason") == "length"
+        return self.reply(content, data.get("model"), truncated=truncated)
 
     def check(self) -> list[ProviderCheck]:
         try:
