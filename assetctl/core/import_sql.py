@@ -1,5 +1,5 @@
-"""The SQL side of an import: a TEMP staging table, set-based checks against it, and the
-set-based write from it into `assets` and `asset_events`.
+"""The SQL side of an import: a TEMP staging table and the set-based checks against it
+(the write from it into `assets` and `asset_events` is `import_write`).
 
 The same statements run on PostgreSQL and SQLite; `Dialect` holds the few expressions that
 differ (JSON building, "is distinct from", money formatting). Everything happens inside the
@@ -16,11 +16,9 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from assetctl.core.import_reader import IMPORT_FIELDS, Problem
-from assetctl.errors import ConflictError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -117,7 +115,7 @@ def dialect_of(session: Session) -> Dialect:
     return Dialect(postgres=session.get_bind().dialect.name == "postgresql")
 
 
-def _exec(session: Session, sql: str, params: dict[str, Any] | None = None) -> Any:
+def exec_sql(session: Session, sql: str, params: dict[str, Any] | None = None) -> Any:
     from sqlalchemy import text
 
     return session.execute(text(sql), params or {})
@@ -129,7 +127,7 @@ def create_staging(session: Session, dialect: Dialect) -> None:
             f"{c} {_PG_TYPES.get(c, 'bigint' if c == 'purchase_cost_cents' else 'text')}"
             for c in COLUMN.values()
         )
-        _exec(
+        exec_sql(
             session,
             f"CREATE TEMP TABLE {STAGING} (line integer NOT NULL, ok boolean NOT NULL, "
             f"given integer NOT NULL, {cols}, asset_id bigint, seen_version integer, "
@@ -140,12 +138,12 @@ def create_staging(session: Session, dialect: Dialect) -> None:
         # the COPY streams in (while Python is still validating the next rows), not in the
         # write phase afterwards. Unused ids are gaps, as after any rolled-back insert.
         changes = dialect.created(IMPORT_FIELDS, row="NEW")
-        _exec(
+        exec_sql(
             session,
             "CREATE FUNCTION pg_temp.assetctl_import_changes() RETURNS trigger "
             f"LANGUAGE plpgsql AS $$ BEGIN NEW.created_changes := {changes}; RETURN NEW; END $$",
         )
-        _exec(
+        exec_sql(
             session,
             f"CREATE TRIGGER assetctl_import_changes BEFORE INSERT ON {STAGING} "
             "FOR EACH ROW EXECUTE FUNCTION pg_temp.assetctl_import_changes()",
@@ -154,8 +152,8 @@ def create_staging(session: Session, dialect: Dialect) -> None:
     cols = ", ".join(
         f"{c} {'INTEGER' if c == 'purchase_cost_cents' else 'TEXT'}" for c in COLUMN.values()
     )
-    _exec(session, f"DROP TABLE IF EXISTS temp.{STAGING}")
-    _exec(
+    exec_sql(session, f"DROP TABLE IF EXISTS temp.{STAGING}")
+    exec_sql(
         session,
         f"CREATE TEMP TABLE {STAGING} (line INTEGER NOT NULL, ok INTEGER NOT NULL, "
         f"given INTEGER NOT NULL, {cols}, asset_id INTEGER, seen_version INTEGER)",
@@ -165,7 +163,7 @@ def create_staging(session: Session, dialect: Dialect) -> None:
 def drop_staging(session: Session, dialect: Dialect) -> None:
     # PostgreSQL drops it at commit (ON COMMIT DROP); SQLite keeps temp tables per connection.
     if not dialect.postgres:
-        _exec(session, f"DROP TABLE IF EXISTS temp.{STAGING}")
+        exec_sql(session, f"DROP TABLE IF EXISTS temp.{STAGING}")
 
 
 class _CopyStream:
@@ -236,18 +234,12 @@ def load_staging(session: Session, dialect: Dialect, rows: Iterator[tuple[Any, .
         conn.exec_driver_sql(sql, batch)
 
 
-def _pg_bool(dialect: Dialect, value: bool) -> str:
-    if dialect.postgres:
-        return "true" if value else "false"
-    return "1" if value else "0"
-
-
 def resolve(session: Session, dialect: Dialect, *, update: bool) -> None:
     """Match rows to active assets by tag; with --update complete each matched row with the
     asset's current values for the fields the file does not give, so the staging row is the
     asset as it will be."""
     if not update:
-        _exec(
+        exec_sql(
             session,
             f"UPDATE {STAGING} AS s SET asset_id = a.id, seen_version = a.version "
             "FROM assets AS a WHERE a.tag = s.tag AND a.deleted_at IS NULL",
@@ -267,13 +259,13 @@ def resolve(session: Session, dialect: Dialect, *, update: bool) -> None:
             else:
                 value = f"CASE WHEN s.given & {BIT[field]} <> 0 THEN s.{col} ELSE a.{col} END"
             sets.append(f"{col} = {value}")
-        _exec(
+        exec_sql(
             session,
             f"UPDATE {STAGING} AS s SET asset_id = a.id, seen_version = a.version, "
             f"{', '.join(sets)} FROM assets AS a "
             "WHERE a.tag = s.tag AND a.deleted_at IS NULL AND s.ok",
         )
-    _exec(
+    exec_sql(
         session,
         f"UPDATE {STAGING} SET status = CASE WHEN assignee IS NOT NULL THEN 'assigned' "
         "ELSE 'in_stock' END WHERE asset_id IS NULL AND status IS NULL",
@@ -296,7 +288,7 @@ def find_problems(
 
     problems: list[Problem] = []
     for field in ("tag", "serial"):
-        rows = _exec(
+        rows = exec_sql(
             session,
             f"SELECT line, {field}, first FROM (SELECT line, {field}, "
             f"MIN(line) OVER (PARTITION BY {field}) AS first FROM {STAGING} "
@@ -313,7 +305,7 @@ def find_problems(
             for line, value, first in rows
         ]
     if not update:
-        rows = _exec(session, f"SELECT line, tag FROM {STAGING} WHERE asset_id IS NOT NULL")
+        rows = exec_sql(session, f"SELECT line, tag FROM {STAGING} WHERE asset_id IS NOT NULL")
         problems += [
             Problem(
                 line,
@@ -330,7 +322,7 @@ def find_problems(
         if update
         else ""
     )
-    rows = _exec(
+    rows = exec_sql(
         session,
         f"SELECT s.line, s.serial, a.tag FROM {STAGING} AS s JOIN assets AS a "
         "ON a.serial = s.serial AND a.deleted_at IS NULL "
@@ -349,7 +341,7 @@ def find_problems(
     for field in ("name", "category"):
         if field in missing:
             continue
-        rows = _exec(
+        rows = exec_sql(
             session,
             f"SELECT line FROM {STAGING} WHERE ok AND asset_id IS NULL AND {field} IS NULL",
         )
@@ -357,7 +349,7 @@ def find_problems(
             Problem(line, col(field), None, f"{field} is required for a new asset")
             for (line,) in rows
         ]
-    rows = _exec(
+    rows = exec_sql(
         session,
         f"SELECT line, status, assignee FROM {STAGING} WHERE ok AND ("
         "(status = 'assigned' AND assignee IS NULL) OR "
@@ -388,105 +380,3 @@ def find_problems(
                 )
             )
     return problems
-
-
-def _changed(dialect: Dialect) -> str:
-    return " OR ".join(dialect.distinct(f"s.{COLUMN[f]}", f"a.{COLUMN[f]}", f) for f in DATA_FIELDS)
-
-
-@dataclass(frozen=True)
-class Plan:
-    create: int
-    update: int
-    unchanged: int
-
-
-def plan(session: Session, dialect: Dialect) -> Plan:
-    """How many rows would create, change and leave alone an asset."""
-    create = _exec(session, f"SELECT count(*) FROM {STAGING} WHERE asset_id IS NULL").scalar()
-    update = _exec(
-        session,
-        f"SELECT count(*) FROM {STAGING} AS s JOIN assets AS a ON a.id = s.asset_id "
-        f"WHERE {_changed(dialect)}",
-    ).scalar()
-    matched = _exec(session, f"SELECT count(*) FROM {STAGING} WHERE asset_id IS NOT NULL").scalar()
-    return Plan(int(create or 0), int(update or 0), int(matched or 0) - int(update or 0))
-
-
-def write(session: Session, dialect: Dialect, actor: str, now: datetime, expected: Plan) -> None:
-    """Apply the staged rows: updates (with `updated` events holding real old -> new values),
-    then inserts (with `imported` events). A row changed by someone else since it was read
-    makes the whole import fail (exit 6) rather than overwrite that change."""
-    from sqlalchemy import bindparam, text
-    from sqlalchemy.exc import IntegrityError
-
-    from assetctl.db.models import UTCDateTime
-
-    def run(sql: str) -> Any:
-        stmt = text(sql).bindparams(bindparam("now", type_=UTCDateTime()))
-        return session.execute(stmt, {"now": now, "actor": actor})
-
-    changed = _changed(dialect)
-    data_cols = [COLUMN[f] for f in DATA_FIELDS]
-    try:
-        if expected.update:
-            update_changes = dialect.changes(
-                (
-                    f,
-                    dialect.distinct(f"s.{COLUMN[f]}", f"a.{COLUMN[f]}", f),
-                    f"a.{COLUMN[f]}",
-                    f"s.{COLUMN[f]}",
-                )
-                for f in DATA_FIELDS
-            )
-            run(
-                "INSERT INTO asset_events (asset_id, action, actor, at, changes) "
-                f"SELECT a.id, 'updated', :actor, :now, {update_changes} "
-                f"FROM {STAGING} AS s JOIN assets AS a ON a.id = s.asset_id "
-                f"WHERE {changed} ORDER BY s.line"
-            )
-            result = run(
-                f"UPDATE assets AS a SET {', '.join(f'{c} = s.{c}' for c in data_cols)}, "
-                "version = a.version + 1, updated_at = :now, updated_by = :actor "
-                f"FROM {STAGING} AS s WHERE a.id = s.asset_id AND a.version = s.seen_version "
-                f"AND ({changed})"
-            )
-            if result.rowcount != expected.update:
-                raise ConflictError(
-                    "assets in the file were changed by someone else while importing; "
-                    "nothing was imported",
-                    hint="run the import again",
-                )
-        if expected.create:
-            all_cols = ", ".join(["tag", *data_cols])
-            insert = (
-                f"INSERT INTO assets ({all_cols}, version, created_at, updated_at, created_by, "
-                f"updated_by) SELECT {all_cols}, 1, :now, :now, :actor, :actor FROM {STAGING} "
-                "WHERE asset_id IS NULL ORDER BY line"
-            )
-            create_changes = dialect.created(IMPORT_FIELDS)
-            event = "INSERT INTO asset_events (asset_id, action, actor, at, changes) "
-            if dialect.postgres:
-                run(
-                    f"INSERT INTO assets (id, {all_cols}, version, created_at, updated_at, "
-                    f"created_by, updated_by) SELECT new_id, {all_cols}, 1, :now, :now, :actor, "
-                    f":actor FROM {STAGING} WHERE asset_id IS NULL ORDER BY line"
-                )
-                run(
-                    f"{event}SELECT new_id, 'imported', :actor, :now, created_changes "
-                    f"FROM {STAGING} WHERE asset_id IS NULL ORDER BY line"
-                )
-            else:
-                run(insert)
-                run(
-                    f"{event}SELECT a.id, 'imported', :actor, :now, {create_changes} "
-                    f"FROM {STAGING} AS s JOIN assets AS a ON a.tag = s.tag "
-                    "AND a.deleted_at IS NULL WHERE s.asset_id IS NULL ORDER BY s.line"
-                )
-    except IntegrityError as exc:
-        message = str(exc.orig).lower()
-        field = "serial" if "serial" in message else "tag"
-        raise ConflictError(
-            f"another asset with the same {field} was saved while importing; nothing was imported",
-            hint="run the import again to see which rows conflict",
-        ) from None

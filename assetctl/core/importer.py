@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from assetctl.core import import_sql
+from assetctl.core import import_sql, import_write
 from assetctl.core.fields import PARSERS
 from assetctl.core.import_reader import (
     IMPORT_FIELDS,
@@ -247,11 +247,11 @@ def import_assets(
         if result.problem_count:
             result.problems.sort(key=lambda p: (p.line, p.column or ""))
             raise ImportRejected(result)
-        expected = import_sql.plan(session, dialect)
+        expected = import_write.plan(session, dialect)
         result.created, result.updated = expected.create, expected.update
         result.unchanged = expected.unchanged
         if not options.dry_run:
-            import_sql.write(session, dialect, actor, datetime.now(UTC), expected)
+            import_write.write(session, dialect, actor, datetime.now(UTC), expected)
     finally:
         import_sql.drop_staging(session, dialect)
     return result
