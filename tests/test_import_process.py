@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from .asset_fixtures import connect, counts, insert_assets, snapshot
-from .conftest import ASSETCTL_BIN, Cli
+from .conftest import ASSETCTL_BIN, Cli, _service_missing
 
 WAIT_S = 60
 
@@ -220,3 +220,35 @@ def test_progress_bar_only_on_a_terminal(cli: Cli, db_url: str, tmp_path: Path) 
     assert piped.exit_code == 0
     assert "Importing" not in piped.stderr
     assert piped.stderr.strip() == "Imported 1 row (csv): 1 created, 0 updated, 0 unchanged."
+
+
+def test_import_bumps_the_cache_generation_once(cli: Cli, db_url: str, tmp_path: Path) -> None:
+    """A listing cached before the import is never served after it, and the whole import
+    costs one generation bump however many rows it writes."""
+    import redis
+
+    from assetctl.cache import PREFIX
+    from assetctl.db.engine import unit_of_work
+    from assetctl.db.identity import database_identity
+
+    url = "redis://127.0.0.1:6379/0"
+    client = redis.Redis.from_url(url, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        _service_missing("Redis", f"{url}: {exc}")
+    rcli = Cli({**cli.env, "ASSETCTL_REDIS_URL": url})
+    rcli.ok("asset", "import", "-", input="tag,name,category\nC-0,first,c\n")
+    with unit_of_work(db_url) as session:
+        db_id = database_identity(session)
+    key = f"{PREFIX}:{db_id}:gen:data"
+    assert [r["tag"] for r in rcli.ok("asset", "list", "-o", "json").json()["items"]] == ["C-0"]
+    before = int(client.get(key) or 0)
+    body = "tag,name,category\n" + "".join(f"C-{i},n,c\n" for i in range(1, 501))
+    rcli.ok("asset", "import", "-", input=body)
+    assert int(client.get(key) or 0) == before + 1
+    listed = rcli.ok("asset", "list", "--limit", "1000", "-o", "json").json()["items"]
+    assert len(listed) == 501
+    # A rejected import writes nothing and leaves the generation alone.
+    assert rcli("asset", "import", "-", input="tag,name,category\nC-1,n,c\n").exit_code == 6
+    assert int(client.get(key) or 0) == before + 1
