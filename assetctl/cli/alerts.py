@@ -6,8 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from assetctl.cli.auth import Output
-from assetctl.cli.render import render_list, render_record, resolve_format
+from assetctl.cli.render import Output, render_list, render_record, resolve_format
 from assetctl.cli.state import get_state
 
 app = typer.Typer(help="Security alerts: logins from new locations.", no_args_is_help=True)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from assetctl.cli.render import OutputFormat, render_list, render_record, resolve_format
+from assetctl.cli.render import Output, OutputFormat, render_list, render_record, resolve_format
 from assetctl.cli.state import AppState, get_state
 from assetctl.core.permissions import Permission
 from assetctl.errors import ExitStatus, InvalidInputError
@@ -22,10 +22,6 @@ LIST_COLUMNS = ("tag", "name", "category", "status", "assignee", "location", "se
 HISTORY_FIELDS = ("id", "asset_id", "tag", "at", "actor", "action", "changes")
 HISTORY_COLUMNS = ("at", "actor", "action", "summary")
 
-Output = Annotated[
-    OutputFormat | None,
-    typer.Option("-o", "--output", help="table, json, jsonl, csv or tsv.", case_sensitive=False),
-]
 NoCache = Annotated[
     bool, typer.Option("--no-cache", help="Ask the database even if Redis has the answer.")
 ]

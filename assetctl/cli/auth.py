@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from assetctl.cli.passwords import read_passwords
-from assetctl.cli.render import OutputFormat, render_list, render_record, resolve_format
+from assetctl.cli.render import Output, render_list, render_record, resolve_format
 from assetctl.cli.state import AppState, get_state
 from assetctl.errors import NotAuthenticatedError
 
@@ -18,10 +18,6 @@ app = typer.Typer(
     help="Log in and out, register users, inspect your session.", no_args_is_help=True
 )
 
-Output = Annotated[
-    OutputFormat | None,
-    typer.Option("-o", "--output", help="table, json, jsonl, csv or tsv.", case_sensitive=False),
-]
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from standard input.")
 ]

@@ -6,8 +6,7 @@ from typing import Any
 
 import typer
 
-from assetctl.cli.auth import Output
-from assetctl.cli.render import render_record, resolve_format
+from assetctl.cli.render import Output, render_record, resolve_format
 from assetctl.cli.state import AppState, get_state
 from assetctl.core.permissions import Permission
 from assetctl.errors import InvalidInputError, ServiceUnavailableError

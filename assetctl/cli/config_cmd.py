@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
-from assetctl.cli.render import OutputFormat, render_list, resolve_format
+from assetctl.cli.render import Output, render_list, resolve_format
 from assetctl.cli.state import get_state
 
 app = typer.Typer(help="Inspect configuration.", no_args_is_help=True)
@@ -15,12 +13,7 @@ app = typer.Typer(help="Inspect configuration.", no_args_is_help=True)
 @app.command()
 def show(
     ctx: typer.Context,
-    output: Annotated[
-        OutputFormat | None,
-        typer.Option(
-            "-o", "--output", help="table, json, jsonl, csv or tsv.", case_sensitive=False
-        ),
-    ] = None,
+    output: Output = None,
 ) -> None:
     """Print every effective setting and where it came from (secrets masked)."""
     from assetctl.config_specs import SPECS

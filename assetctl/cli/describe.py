@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from assetctl.cli.render import OutputFormat, dumps, render_list, resolve_format
+from assetctl.cli.render import Output, dumps, render_list, resolve_format
 from assetctl.cli.state import AppState, get_state
 from assetctl.core.permissions import Permission
 from assetctl.errors import InvalidInputError
@@ -82,12 +82,7 @@ def describe(
             "--check", help="Only check that the server answers and has the model; no photos."
         ),
     ] = False,
-    output: Annotated[
-        OutputFormat | None,
-        typer.Option(
-            "-o", "--output", help="table, json, jsonl, csv or tsv.", case_sensitive=False
-        ),
-    ] = None,
+    output: Output = None,
 ) -> None:
     """Describe assets from photos with a vision model (Ollama, LM Studio, llama.cpp, vLLM
     or any OpenAI-compatible server); photos are never stored. With --save the description

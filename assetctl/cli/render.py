@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from assetctl.cli.state import AppState
 
@@ -22,6 +24,13 @@ class OutputFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     tsv = "tsv"
+
+
+# The `-o/--output` option every data-printing command takes.
+Output = Annotated[
+    OutputFormat | None,
+    typer.Option("-o", "--output", help="table, json, jsonl, csv or tsv.", case_sensitive=False),
+]
 
 
 def resolve_format(state: AppState, requested: OutputFormat | None) -> str:

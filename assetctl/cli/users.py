@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from assetctl.cli.auth import USER_FIELDS, Output
-from assetctl.cli.render import render_list, render_record, resolve_format
+from assetctl.cli.auth import USER_FIELDS
+from assetctl.cli.render import Output, render_list, render_record, resolve_format
 from assetctl.cli.state import get_state
 
 app = typer.Typer(help="Manage users (admin only).", no_args_is_help=True)
