@@ -151,18 +151,21 @@ def import_assets(
         ignore_unknown=ignore_unknown,
     )
     as_json = output == ReportFormat.json
+    rejected: ImportRejected | None = None
     with _open_input(file) as (stream, size), _progress(state, size, "Importing") as progress:
         try:
             result = state.write(
                 run_import, stream, file, options, progress, permission=Permission.WRITE
             )
         except ImportRejected as exc:
-            _report_problems(state, exc.result)
-            if as_json:
-                from assetctl.cli.render import dumps
+            rejected = exc  # reported once the progress bar is gone
+    if rejected is not None:
+        _report_problems(state, rejected.result)
+        if as_json:
+            from assetctl.cli.render import dumps
 
-                state.out.write(dumps(exc.result.as_dict()) + "\n")
-            raise
+            state.out.write(dumps(rejected.result.as_dict()) + "\n")
+        raise rejected
     if result.ignored_columns:
         state.info(f"Ignored columns: {', '.join(result.ignored_columns)}.")
     if as_json:
