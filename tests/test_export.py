@@ -123,7 +123,7 @@ def instants(record: dict[str, Any]) -> dict[str, Any]:
 def test_json_and_jsonl_match_list_json(cli: Cli, db_url: str) -> None:
     seed(db_url)
     cli.ok("asset", "update", "B-2", "--location", "Lab")  # a timestamp with a fraction
-    listed = [instants(r) for r in cli.ok("asset", "list", "--all", "-o", "json").json()]
+    listed = [instants(r) for r in cli.ok("asset", "list", "--all", "-o", "json").json()["items"]]
     exported = json.loads(export(cli, "-o", "json"))
     assert list(exported[0]) == ASSET_JSON_FIELDS
     assert [instants(r) for r in exported] == listed
@@ -182,7 +182,7 @@ def test_export_import_round_trips(
     cli: Cli, db_url: str, tmp_path: Path, fmt: str, suffix: str
 ) -> None:
     seed(db_url)
-    before = cli.ok("asset", "list", "--all", "-o", "json").json()
+    before = cli.ok("asset", "list", "--all", "-o", "json").json()["items"]
     path = tmp_path / f"export.{suffix}"
     path.write_text(export(cli, "-o", fmt), encoding="utf-8")
     # Into the same database with --update: nothing to do.
@@ -195,7 +195,7 @@ def test_export_import_round_trips(
     result = cli("asset", "import", str(path))
     assert result.exit_code == 0, result.stderr
     assert "Ignored columns" in result.stderr or fmt == "jsonl"
-    after = cli.ok("asset", "list", "--all", "-o", "json").json()
+    after = cli.ok("asset", "list", "--all", "-o", "json").json()["items"]
     assert data_columns(after) == data_columns(before)
     assert export(cli, "-o", fmt).count("\n") == path.read_text().count("\n")
 

@@ -25,7 +25,9 @@ def write(tmp_path: Path, name: str, content: str | bytes) -> str:
 
 
 def listed(cli: Cli) -> dict[str, dict[str, Any]]:
-    return {row["tag"]: row for row in cli.ok("asset", "list", "--all", "-o", "json").json()}
+    return {
+        row["tag"]: row for row in cli.ok("asset", "list", "--all", "-o", "json").json()["items"]
+    }
 
 
 def problem_lines(result: CliResult) -> list[str]:

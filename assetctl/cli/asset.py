@@ -192,9 +192,13 @@ def list_(
     order = Sort.parse(sort)
     fmt = resolve_format(state, output)
     if all_:
+        # The same JSON shape as a page (scripts read `.items`), with nothing after it.
+        extra_all = {"next_cursor": None} if fmt == "json" else None
         with state.reading() as session:
             rows = iter_assets(session, filters, order, cursor)
-            render_list(state, fmt, rows, columns=LIST_COLUMNS, fields=ASSET_FIELDS)
+            render_list(
+                state, fmt, rows, columns=LIST_COLUMNS, fields=ASSET_FIELDS, extra=extra_all
+            )
         return
     state.no_cache = no_cache
     size = limit or state.settings.list_limit

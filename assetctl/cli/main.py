@@ -3,6 +3,7 @@ boundary that maps every failure to one line on stderr and a documented exit cod
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -183,6 +184,13 @@ def _report(
         print(f"hint: {hint}", file=stderr)
 
 
+@functools.cache
+def _root_command() -> Any:
+    """The click command tree, built once per process (subcommands are built lazily and kept
+    on it), so repeated in-process runs do not rebuild it."""
+    return typer.main.get_command(app)
+
+
 def run(
     argv: Sequence[str] | None = None,
     *,
@@ -203,7 +211,7 @@ def run(
     state = AppState(env=dict(os.environ if env is None else env), stdout=stdout, stderr=stderr)
     as_json = _wants_json(args)
     debug = "--debug" in args
-    command = typer.main.get_command(app)
+    command = _root_command()
     try:
         args = _hoist_global_options(args, command)
         result = command.main(args=args, prog_name="assetctl", standalone_mode=False, obj=state)
