@@ -152,7 +152,7 @@ def _check_state(status: str, assignee: str | None) -> None:
         )
 
 
-def _flush(session: Session) -> None:
+def _flush(session: Session, asset: Asset) -> None:
     """Flush, turning constraint races and stale versions into exit-6 conflicts."""
     from sqlalchemy.exc import IntegrityError
     from sqlalchemy.orm.exc import StaleDataError
@@ -165,10 +165,14 @@ def _flush(session: Session) -> None:
             hint="show it again and retry",
         ) from None
     except IntegrityError as exc:
-        message = str(exc.orig).lower()
-        field = "serial" if "serial" in message else "tag"
+        # Which rule a concurrent writer beat us to: PostgreSQL names the index, SQLite the
+        # column ("UNIQUE constraint failed: assets.serial"); never the values' text.
+        diag = getattr(exc.orig, "diag", None)
+        rule = getattr(diag, "constraint_name", None) or str(exc.orig).split("\n")[0]
+        field = "serial" if "serial" in rule else "tag"
         raise ConflictError(
-            f"another asset with the same {field} was saved at the same time"
+            f"{field} {getattr(asset, field)!r} was just taken by another asset",
+            hint="another command saved it at the same moment; pick another value",
         ) from None
 
 
@@ -193,7 +197,7 @@ def add_asset(session: Session, actor: str, fields: Mapping[str, Any]) -> dict[s
         setattr(asset, attr, stored)
         changes[field] = {"old": None, "new": _history_value(field, stored)}
     session.add(asset)
-    _flush(session)
+    _flush(session, asset)
     _record_event(session, asset, "created", actor, changes, now)
     return asset_record(asset)
 
@@ -230,7 +234,7 @@ def _apply(
         setattr(asset, attr, stored)
     asset.updated_at = now
     asset.updated_by = actor
-    _flush(session)
+    _flush(session, asset)
     _record_event(session, asset, action, actor, changes, now)
     return Change(asset_record(asset), changed=True)
 
