@@ -157,5 +157,5 @@ def test_two_processes_adding_the_same_tag(cli: Cli) -> None:
     results = [_finish(p) for p in procs]
     assert sorted(r.exit_code for r in results) == [0, 6], [r.stderr for r in results]
     loser = next(r for r in results if r.exit_code == 6)
-    assert "tag" in loser.stderr and "Traceback" not in loser.stderr
+    assert "tag 'TWIN-1'" in loser.stderr and "Traceback" not in loser.stderr
     assert len(events_of(url, "TWIN-1")) == 1
