@@ -7,6 +7,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from assetctl.cli.filters import (
+    AssigneeFilter,
+    CategoryFilter,
+    LocationFilter,
+    SearchFilter,
+    SortOption,
+    StatusFilter,
+)
 from assetctl.cli.render import Output, OutputFormat, render_list, render_record, resolve_format
 from assetctl.cli.state import AppState, get_state
 from assetctl.core.permissions import Permission
@@ -152,14 +160,12 @@ def show(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    status: Annotated[str | None, _opt("Only this status.")] = None,
-    category: Annotated[str | None, _opt("Only this category.")] = None,
-    assignee: Annotated[str | None, _opt("Only assets assigned to this person.")] = None,
-    location: Annotated[str | None, _opt("Only assets at this location.")] = None,
-    search: Annotated[
-        str | None, _opt("Case-insensitive text in tag, name, serial, model or assignee.")
-    ] = None,
-    sort: Annotated[str | None, _opt("FIELD or FIELD:desc (default: tag).")] = None,
+    status: StatusFilter = None,
+    category: CategoryFilter = None,
+    assignee: AssigneeFilter = None,
+    location: LocationFilter = None,
+    search: SearchFilter = None,
+    sort: SortOption = None,
     limit: Annotated[
         int | None, typer.Option(min=1, max=1000, help="Rows per page (default 50).")
     ] = None,

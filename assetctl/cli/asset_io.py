@@ -10,10 +10,18 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
+from assetctl.cli.filters import (
+    AssigneeFilter,
+    CategoryFilter,
+    LocationFilter,
+    SearchFilter,
+    SortOption,
+    StatusFilter,
+)
 from assetctl.cli.state import AppState, get_state
 from assetctl.core.permissions import Permission
 from assetctl.errors import InvalidInputError
@@ -39,10 +47,6 @@ class ExportFormat(StrEnum):
     csv = "csv"
     json = "json"
     jsonl = "jsonl"
-
-
-def _opt(help_text: str) -> Any:
-    return typer.Option(help=help_text)
 
 
 @contextmanager
@@ -182,14 +186,12 @@ def import_assets(
 
 def export_assets(
     ctx: typer.Context,
-    status: Annotated[str | None, _opt("Only this status.")] = None,
-    category: Annotated[str | None, _opt("Only this category.")] = None,
-    assignee: Annotated[str | None, _opt("Only assets assigned to this person.")] = None,
-    location: Annotated[str | None, _opt("Only assets at this location.")] = None,
-    search: Annotated[
-        str | None, _opt("Case-insensitive text in tag, name, serial, model or assignee.")
-    ] = None,
-    sort: Annotated[str | None, _opt("FIELD or FIELD:desc (default: tag).")] = None,
+    status: StatusFilter = None,
+    category: CategoryFilter = None,
+    assignee: AssigneeFilter = None,
+    location: LocationFilter = None,
+    search: SearchFilter = None,
+    sort: SortOption = None,
     deleted: Annotated[
         bool, typer.Option("--deleted", help="Export deleted assets instead.")
     ] = False,
