@@ -482,3 +482,16 @@ def test_partial_unique_indexes_enforce_the_rules_in_the_database(db_url: str) -
             conn.execute(insert(table), [_row("SQL-1", "S-1")])
     finally:
         engine.dispose()
+
+
+def test_an_asset_without_a_description_source_stores_sql_null(cli: Cli, db_url: str) -> None:
+    cli.ok(*add_args("LAP-1"))
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            nulls = conn.execute(
+                text("SELECT count(*) FROM assets WHERE description_source IS NULL")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert nulls == 1

@@ -107,7 +107,8 @@ class Asset(Base):
     purchase_cost_cents: Mapped[int | None] = mapped_column(BigInteger)
     warranty_until: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str | None] = mapped_column(Text)
-    description_source: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # none_as_null: no source is SQL NULL, not the JSON text "null".
+    description_source: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     notes: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
