@@ -462,3 +462,31 @@ def test_hash_made_with_older_parameters_is_upgraded_at_login(cli: Cli, db_url: 
     token_for(cli, "v@example.com")
     (row,) = query(db_url, "SELECT password_hash FROM users WHERE email = 'v@example.com'")
     assert row["password_hash"].startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def test_real_process_skips_the_crypto_backend_and_still_refuses_rs256(
+    cli: Cli, db_url: str
+) -> None:
+    import subprocess
+    import sys
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    probe = (
+        "import sys\nfrom assetctl.cli.main import run\n"
+        "code = run(['asset', 'list', '-o', 'json'])\n"
+        "print(code, 'cryptography' in sys.modules, file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], env=cli.env, capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert proc.stderr.strip().splitlines()[-1] == "0 False"
+
+    register(cli, "v@example.com", "viewer")
+    claims = claims_of(token_for(cli, "v@example.com"))
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode(claims, key, algorithm="RS256")
+    refused = cli.sub("asset", "list", env={"ASSETCTL_TOKEN": forged})
+    assert refused.exit_code == 4
+    assert NOT_VALID in refused.stderr

@@ -8,8 +8,10 @@ database is consulted.
 from __future__ import annotations
 
 import secrets
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import ModuleType
 
 from assetctl.errors import NotAuthenticatedError
 
@@ -30,12 +32,30 @@ class Claims:
     expires_at: datetime
 
 
+def _jwt() -> ModuleType:
+    """PyJWT, imported without its optional `cryptography` backend when nothing else has
+    loaded it yet: we only sign and verify HS256, and the RSA/EC support costs about 100 ms
+    on every command. (A later `import cryptography`, e.g. by the keyring, still works.)"""
+    loaded = sys.modules.get("jwt")
+    if loaded is not None:
+        return loaded
+    blocked = "cryptography" not in sys.modules
+    if blocked:
+        sys.modules["cryptography"] = None  # type: ignore[assignment]
+    try:
+        import jwt
+    finally:
+        if blocked:
+            del sys.modules["cryptography"]
+    return jwt
+
+
 def new_jti() -> str:
     return secrets.token_urlsafe(24)
 
 
 def issue(secret: str, *, user_id: int, role: str, jti: str, now: datetime, lifetime_s: int) -> str:
-    import jwt
+    jwt = _jwt()
 
     payload = {
         "iss": ISSUER,
@@ -47,7 +67,7 @@ def issue(secret: str, *, user_id: int, role: str, jti: str, now: datetime, life
         "jti": jti,
         "role": role,
     }
-    return jwt.encode(payload, secret, algorithm=ALGORITHM)
+    return str(jwt.encode(payload, secret, algorithm=ALGORITHM))
 
 
 def invalid_token(reason: str) -> NotAuthenticatedError:
@@ -59,7 +79,7 @@ def invalid_token(reason: str) -> NotAuthenticatedError:
 
 def verify(secret: str, token: str, *, now: datetime | None = None) -> Claims:
     """Decode and check a token's signature and claims; raise NotAuthenticatedError."""
-    import jwt
+    jwt = _jwt()
 
     token = token.strip()
     if not token or len(token) > MAX_TOKEN_CHARS:
