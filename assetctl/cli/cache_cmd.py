@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -16,9 +18,19 @@ app = typer.Typer(help="Inspect and clear the Redis listing cache.", no_args_is_
 STATS_FIELDS = ("redis", "hits", "misses", "keys", "memory_bytes", "server_memory", "ttl_seconds")
 
 
+@contextmanager
+def _redis_required() -> Iterator[None]:
+    """These commands exist to talk to Redis: unlike listings, they fail (exit 7) without it."""
+    from assetctl.cache import CacheUnavailable
+
+    try:
+        yield
+    except CacheUnavailable as exc:
+        raise ServiceUnavailableError(str(exc), hint="check ASSETCTL_REDIS_URL") from None
+
+
 def _namespace(state: AppState, permission: Permission) -> tuple[Any, str]:
     """Check the caller may do this, then return (cache, database id)."""
-    from assetctl.cache import CacheUnavailable
     from assetctl.db.identity import database_identity
 
     cache = state.cache()
@@ -29,36 +41,26 @@ def _namespace(state: AppState, permission: Permission) -> tuple[Any, str]:
     with state.transaction() as session:
         state.principal(session, permission)
         db_id = database_identity(session) or ""
-    try:
+    with _redis_required():
         cache.remember_db_id(db_id)
-    except CacheUnavailable as exc:
-        raise ServiceUnavailableError(str(exc), hint="check ASSETCTL_REDIS_URL") from None
     return cache, db_id
 
 
 @app.command()
 def stats(ctx: typer.Context, output: Output = None) -> None:
     """Hits, misses, keys and memory of this database's cache entries."""
-    from assetctl.cache import CacheUnavailable
-
     state = get_state(ctx)
     cache, db_id = _namespace(state, Permission.READ)
-    try:
+    with _redis_required():
         record = cache.stats(db_id)
-    except CacheUnavailable as exc:
-        raise ServiceUnavailableError(str(exc), hint="check ASSETCTL_REDIS_URL") from None
     render_record(state, resolve_format(state, output), record, fields=STATS_FIELDS)
 
 
 @app.command()
 def clear(ctx: typer.Context) -> None:
     """Drop every cached entry of this database (admin only)."""
-    from assetctl.cache import CacheUnavailable
-
     state = get_state(ctx)
     cache, db_id = _namespace(state, Permission.ADMIN)
-    try:
+    with _redis_required():
         removed = cache.clear(db_id)
-    except CacheUnavailable as exc:
-        raise ServiceUnavailableError(str(exc), hint="check ASSETCTL_REDIS_URL") from None
     state.info(f"Removed {removed} cache keys.")

@@ -9,13 +9,13 @@ attempts cannot slip past the limit.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from assetctl.config import Settings
 from assetctl.core import passwords, tokens
+from assetctl.core.fields import has_control
 from assetctl.core.permissions import ROLES, Permission, allows
 from assetctl.errors import (
     ConflictError,
@@ -64,8 +64,7 @@ class LoginFailed(NotAuthenticatedError):
 
 def normalise_email(raw: str) -> str:
     email = raw.strip().lower()
-    invisible = any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in email)
-    if len(email) > 254 or invisible or not _EMAIL_RE.fullmatch(email):
+    if len(email) > 254 or has_control(email) or not _EMAIL_RE.fullmatch(email):
         raise InvalidInputError(f"{raw!r} is not a valid email address")
     return email
 

@@ -31,7 +31,8 @@ def _show(value: str) -> str:
     return repr(shown)
 
 
-def _has_control(value: str) -> bool:
+def has_control(value: str) -> bool:
+    """Whether `value` holds control, format (bidi) or line/paragraph separator characters."""
     # isprintable() is False for every Cc/Cf/Zl/Zp character, so the common case needs no
     # per-character lookup (file import calls this for every cell).
     if value.isprintable():
@@ -49,7 +50,7 @@ def _text(field: str, max_len: int, *, multiline: bool = False) -> Callable[[str
                 f"{field} is longer than {max_len} characters ({len(value)}): {_show(value)}"
             )
         checked = value.replace("\n", "").replace("\t", "") if multiline else value
-        if _has_control(checked):
+        if has_control(checked):
             raise InvalidInputError(f"{field} contains control characters: {_show(value)}")
         return value
 
