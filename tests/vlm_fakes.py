@@ -72,6 +72,10 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # The real servers set TCP_NODELAY (Go's net/http behind Ollama, uvicorn behind vLLM).
+    # Without it the body written after the headers waits for the client's delayed ACK:
+    # 40 ms added to every answer, which is not the provider's and not ours.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         del format, args
