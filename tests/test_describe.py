@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -272,6 +273,36 @@ def test_connection_refused_exits_7_with_the_url(tmp_path: Path) -> None:
     assert result.exit_code == 7
     assert f"cannot connect to ollama at {url}: connection refused" in result.stderr
     assert "2 of 2 photos failed" in result.stderr
+
+
+def test_https_verifies_the_server_certificate(tmp_path: Path) -> None:
+    """Plain-http servers skip the CA bundle; an https:// one is verified, and trusting its
+    CA through SSL_CERT_FILE is enough."""
+    from tests.alert_fakes import self_signed_cert
+
+    cert, key = self_signed_cert(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = FakeOllama().start(tls=context)
+    try:
+        assert server.url.startswith("https://")
+        env = {**base_env(tmp_path), **ollama_env(server)}
+        env.pop("SSL_CERT_FILE", None)
+        result = Cli(env)("describe", photo(tmp_path))
+        assert result.exit_code == 7
+        assert (
+            f"cannot connect to ollama at {server.url}: its TLS certificate is not trusted "
+            "(self-signed certificate)" in result.stderr
+        )
+        assert "set SSL_CERT_FILE to it" in result.stderr
+        assert server.chat_requests() == []
+
+        trusted = Cli({**env, "SSL_CERT_FILE": str(cert)})("describe", photo(tmp_path))
+        assert trusted.exit_code == 0, trusted.stderr
+        assert DESCRIPTION in trusted.stdout
+        assert len(server.chat_requests()) == 1
+    finally:
+        server.stop()
 
 
 def test_a_hanging_server_times_out_with_7_and_later_photos_are_not_sent(

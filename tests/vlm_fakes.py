@@ -18,6 +18,7 @@ import binascii
 import io
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -139,6 +140,7 @@ class FakeServer:
         # Decode every image fully (tests); the benchmark only parses the header, because a
         # real server's CPU is not the client's and this fake shares the machine.
         self.decode_images = True
+        self.scheme = "http"
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -147,9 +149,13 @@ class FakeServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> Self:
+    def start(self, tls: ssl.SSLContext | None = None) -> Self:
+        """Serve in a thread; with `tls`, over HTTPS (its `url` says https)."""
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self.scheme = "https"
         self._thread.start()
         return self
 
