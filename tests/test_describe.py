@@ -6,6 +6,7 @@ import base64
 import json
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,45 @@ def test_photos_are_sent_concurrently_but_never_more_than_the_limit(
     assert result.exit_code == 0, result.stderr
     assert len(records(result)) == 6
     assert ollama.max_in_flight == 3
+
+
+def test_photos_are_prepared_ahead_of_sending_but_only_a_bounded_number(
+    vcli: Cli, ollama: FakeOllama, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assetctl.core import describe_run
+    from assetctl.core.images import prepare_image
+
+    files = [photo(tmp_path, f"p{i}.jpg") for i in range(30)]
+    prepared: list[str] = []
+
+    def counting_prepare(path: Path, **kwargs: Any) -> Any:
+        prepared.append(path.name)
+        return prepare_image(path, **kwargs)
+
+    monkeypatch.setattr("assetctl.core.describe_run.prepare_image", counting_prepare)
+    release = threading.Event()
+    ollama.reply = lambda _captured: None if release.wait(20) else Reply(500, {"error": "held"})
+    outcome: list[CliResult] = []
+    command = threading.Thread(
+        target=lambda: outcome.append(vcli("describe", *files, "--concurrency", "2"))
+    )
+    command.start()
+    try:
+        # Two requests held by the server, two prepared photos queued for the senders, and
+        # at most one more being prepared (or waiting to be queued) per preparing thread.
+        limit = 2 + 2 + describe_run._cpus()
+        deadline = time.monotonic() + 10
+        while len(ollama.chat_requests()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.5)  # time to run further ahead, if it were unbounded
+        assert len(ollama.chat_requests()) == 2
+        assert 4 <= len(prepared) <= limit
+    finally:
+        release.set()
+        command.join(30)
+    assert outcome[0].exit_code == 0, outcome[0].stderr
+    assert sorted(prepared) == sorted(Path(f).name for f in files)
+    assert len(ollama.chat_requests()) == 30
 
 
 # --- bad input ------------------------------------------------------------------------------

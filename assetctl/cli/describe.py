@@ -90,6 +90,7 @@ def describe(
     severe failure: 7 provider, 3 unknown asset, 2 bad input."""
     from assetctl.config import load_settings
     from assetctl.core import describe as core
+    from assetctl.core.describe_run import describe_files
 
     state = get_state(ctx)
     flags = {
@@ -145,7 +146,7 @@ def describe(
             finished(result)
             advance(result)
 
-        results = core.describe_files(settings, targets, options, on_result)
+        results = describe_files(settings, targets, options, on_result)
     if not stream:
         rows = [r.record() for r in results]
         # People need no empty ASSET/ERROR columns; scripts' TSV keeps every column.

@@ -1,31 +1,23 @@
 """AI descriptions of assets from local photos.
 
 `collect_targets` expands the command line into files (and the asset each belongs to),
-`check_assets` confirms those assets exist before any model time is spent, `describe_all`
-normalises and sends the photos with bounded concurrency and returns one result per file
-(a failure never loses the others), and `save_descriptions` stores the successful ones.
+`check_assets` confirms those assets exist before any model time is spent,
+`describe_run.describe_all` normalises and sends the photos with bounded concurrency and
+returns one result per file (a failure never loses the others), and `save_descriptions`
+stores the successful ones.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assetctl.config import Settings
-from assetctl.core.describe_prompt import (
-    DEFAULT_PROMPT,
-    SCHEMA,
-    STRUCTURED_SUFFIX,
-    validate_structured,
-)
-from assetctl.core.images import IMAGE_SUFFIXES, SUPPORTED, prepare_image
+from assetctl.core.images import IMAGE_SUFFIXES, SUPPORTED
 from assetctl.errors import AssetctlError, ExitStatus, InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -35,14 +27,10 @@ if TYPE_CHECKING:
     from assetctl.providers.base import (
         ProviderCheck,
         ProviderConfig,
-        VisionProvider,
-        VisionRequest,
     )
 
 log = logging.getLogger(__name__)
 
-MAX_TOKENS = 512
-TEMPERATURE = 0.1
 # Failure classes, most severe first: the command exits with the most severe one seen.
 SEVERITY = (ExitStatus.UNAVAILABLE, ExitStatus.NOT_FOUND, ExitStatus.USAGE)
 
@@ -201,7 +189,8 @@ def apply_asset_check(
     return marked
 
 
-def _failed(target: Target, provider: str, error: AssetctlError) -> FileResult:
+def failed_result(target: Target, provider: str, error: AssetctlError) -> FileResult:
+    """The result of a file that failed with `error` (its message, hint and exit class)."""
     return FileResult(
         file=target.file,
         asset=target.asset,
@@ -211,174 +200,6 @@ def _failed(target: Target, provider: str, error: AssetctlError) -> FileResult:
         exit_status=int(error.exit_status),
         error_type=error.kind,
     )
-
-
-def describe_all(
-    targets: Sequence[Target],
-    provider: VisionProvider,
-    options: DescribeOptions,
-    on_result: Callable[[FileResult], None] | None = None,
-) -> list[FileResult]:
-    """Describe every target with at most `options.concurrency` in flight; results are in
-    input order. `on_result` is called (in this thread) as each file finishes.
-
-    If the server refuses connections or times out, files not yet sent are failed with
-    that reason instead of each waiting for the same timeout.
-    """
-    name = provider.config.preset
-    results: list[FileResult | None] = [None] * len(targets)
-    work: queue.SimpleQueue[int] = queue.SimpleQueue()
-    done: queue.SimpleQueue[tuple[int, FileResult]] = queue.SimpleQueue()
-    stop = _Stop()
-    # Decoding and resizing is CPU work: more of it at once than there are cores only adds
-    # thrashing, while the network side keeps `concurrency` requests in flight.
-    cpu_slots = threading.BoundedSemaphore(max(1, min(_cpus(), options.concurrency)))
-    pending = 0
-    for index, target in enumerate(targets):
-        if target.error is not None:
-            results[index] = _failed(target, name, target.error)
-            if on_result:
-                on_result(results[index])  # type: ignore[arg-type]
-        else:
-            work.put(index)
-            pending += 1
-
-    def worker() -> None:
-        while True:
-            try:
-                index = work.get_nowait()
-            except queue.Empty:
-                return
-            target = targets[index]
-            try:
-                result = _describe_one(target, provider, options, stop, cpu_slots)
-            except Exception as exc:
-                log.debug("describing %s failed", target.file, exc_info=True)
-                result = FileResult(
-                    target.file, target.asset, name, error=f"{target.file}: internal error: "
-                    f"{type(exc).__name__}: {exc}", exit_status=int(ExitStatus.ERROR),
-                )  # fmt: skip
-            done.put((index, result))
-
-    # Daemon threads: Ctrl-C ends the command at once instead of waiting for model answers.
-    for _ in range(min(options.concurrency, pending)):
-        threading.Thread(target=worker, name="assetctl-describe", daemon=True).start()
-    for _ in range(pending):
-        index, result = _next(done)
-        results[index] = result
-        if on_result:
-            on_result(result)
-    return [r for r in results if r is not None]
-
-
-def _next(done: queue.SimpleQueue[tuple[int, FileResult]]) -> tuple[int, FileResult]:
-    while True:  # a timeout keeps the main thread responsive to Ctrl-C
-        try:
-            return done.get(timeout=0.5)
-        except queue.Empty:
-            continue
-
-
-class _Stop:
-    """Set by the first unreachable-server error; later files are not sent."""
-
-    def __init__(self) -> None:
-        self.error: AssetctlError | None = None
-        self._lock = threading.Lock()
-
-    def set(self, error: AssetctlError) -> None:
-        with self._lock:
-            if self.error is None:
-                self.error = error
-
-
-def _cpus() -> int:
-    import os
-
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _describe_one(
-    target: Target,
-    provider: VisionProvider,
-    options: DescribeOptions,
-    stop: _Stop,
-    cpu_slots: threading.BoundedSemaphore,
-) -> FileResult:
-    from assetctl.providers.base import ProviderUnreachableError, VisionRequest
-
-    name = provider.config.preset
-    started = time.perf_counter()
-    assert target.path is not None
-    try:
-        with cpu_slots:
-            image = prepare_image(
-                target.path, max_bytes=options.max_bytes, max_edge=options.max_edge
-            )
-    except AssetctlError as exc:
-        return _failed(target, name, exc)
-    if stop.error is not None:
-        return _failed(target, name, _not_sent(target, stop.error))
-    prompt = options.prompt or DEFAULT_PROMPT
-    result = FileResult(target.file, target.asset, name)
-    try:
-        if options.structured:
-            request = VisionRequest(prompt + STRUCTURED_SUFFIX, image.jpeg, SCHEMA, MAX_TOKENS)
-            _structured(result, provider, request, VisionRequest(prompt, image.jpeg))
-        else:
-            _plain(result, provider, VisionRequest(prompt, image.jpeg, None, MAX_TOKENS))
-    except ProviderUnreachableError as exc:
-        stop.set(exc)
-        return _failed(target, name, _named(target, exc))
-    except AssetctlError as exc:
-        return _failed(target, name, _named(target, exc))
-    result.seconds = round(time.perf_counter() - started, 3)
-    result.described_at = datetime.now(UTC)
-    return result
-
-
-def _named(target: Target, exc: AssetctlError) -> AssetctlError:
-    return type(exc)(f"{target.file}: {exc.message}", hint=exc.hint)
-
-
-def _not_sent(target: Target, cause: AssetctlError) -> AssetctlError:
-    return type(cause)(f"{target.file}: not sent, because {cause.message}", hint=cause.hint)
-
-
-def _plain(result: FileResult, provider: VisionProvider, request: VisionRequest) -> None:
-    reply = provider.describe(request)
-    result.description, result.model = reply.text, reply.model
-    if reply.truncated:
-        result.warnings.append(
-            f"{result.file}: the model stopped at its {request.max_tokens}-token limit; "
-            "the description may be cut short"
-        )
-
-
-def _structured(
-    result: FileResult,
-    provider: VisionProvider,
-    request: VisionRequest,
-    fallback: VisionRequest,
-) -> None:
-    """Ask for JSON against SCHEMA, validate, retry once, then fall back to plain text."""
-    problem = ""
-    for _attempt in range(2):
-        reply = provider.describe(request)
-        details, problem = validate_structured(reply.text)
-        if details is not None:
-            result.details, result.model = details, reply.model
-            result.description = details["description"]
-            return
-        log.info("%s: structured answer rejected: %s", result.file, problem)
-    result.warnings.append(
-        f"{result.file}: the model's JSON did not match the schema twice ({problem}); "
-        "fell back to a plain-text description"
-    )
-    _plain(result, provider, fallback)
 
 
 def exit_status(results: Sequence[FileResult]) -> int:
@@ -411,21 +232,5 @@ def check_provider(settings: Settings) -> list[ProviderCheck]:
     provider = make_provider(provider_config(settings))
     try:
         return provider.check()
-    finally:
-        provider.close()
-
-
-def describe_files(
-    settings: Settings,
-    targets: Sequence[Target],
-    options: DescribeOptions,
-    on_result: Callable[[FileResult], None] | None = None,
-) -> list[FileResult]:
-    """Describe `targets` with the provider `settings` name (see `describe_all`)."""
-    from assetctl.providers.registry import make_provider
-
-    provider = make_provider(provider_config(settings))
-    try:
-        return describe_all(targets, provider, options, on_result)
     finally:
         provider.close()
