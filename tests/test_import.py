@@ -168,6 +168,44 @@ def test_update_counts_and_records_real_changes(cli: Cli, db_url: str, tmp_path:
     assert len(events_of(db_url, "U-3")) == 1
 
 
+def test_update_can_swap_and_move_serials_between_assets(
+    cli: Cli, db_url: str, tmp_path: Path
+) -> None:
+    """Correcting two swapped serials is one file: the unique index must never see the
+    halfway state in which both assets hold the same serial."""
+    insert_assets(
+        db_url,
+        [
+            {"tag": "W-1", "name": "One", "category": "laptop", "serial": "S-A"},
+            {"tag": "W-2", "name": "Two", "category": "laptop", "serial": "S-B"},
+            {"tag": "W-3", "name": "Three", "category": "laptop", "serial": "S-C"},
+            {"tag": "W-4", "name": "Four", "category": "laptop"},
+        ],
+    )  # fmt: skip
+    path = write(
+        tmp_path,
+        "swap.csv",
+        "tag,name,category,serial\n"
+        "W-2,Two,laptop,S-A\n"  # takes W-1's serial...
+        "W-1,One,laptop,S-B\n"  # ...which takes W-2's
+        "W-4,Four,laptop,S-C\n"  # takes W-3's serial, which W-3 gives up below
+        "W-3,Three,laptop,\n"
+        "W-5,Five,laptop,S-D\n",  # a new asset alongside
+    )
+    result = cli("asset", "import", path, "--update", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    report = result.json()
+    assert (report["created"], report["updated"], report["unchanged"]) == (1, 4, 0)
+    serials = {tag: row["serial"] for tag, row in listed(cli).items()}
+    assert serials == {"W-1": "S-B", "W-2": "S-A", "W-3": None, "W-4": "S-C", "W-5": "S-D"}
+    assert events_of(db_url, "W-1")[-1]["changes"] == {"serial": {"old": "S-A", "new": "S-B"}}
+    assert events_of(db_url, "W-3")[-1]["changes"] == {"serial": {"old": "S-C", "new": None}}
+    assert [e["action"] for e in events_of(db_url, "W-4")] == ["created", "updated"]
+    assert {tag: row["version"] for tag, row in listed(cli).items() if tag != "W-5"} == {
+        "W-1": 2, "W-2": 2, "W-3": 2, "W-4": 2
+    }  # fmt: skip
+
+
 def test_existing_tag_without_update_is_a_conflict(cli: Cli, db_url: str, tmp_path: Path) -> None:
     insert_assets(db_url, [{"tag": "E-1", "name": "x", "category": "c", "serial": "SER"}])
     before = snapshot(db_url)

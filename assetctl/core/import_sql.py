@@ -137,7 +137,7 @@ def create_staging(session: Session, dialect: Dialect) -> None:
             f"CREATE TEMP TABLE {STAGING} (line integer NOT NULL, ok boolean NOT NULL, "
             f"given integer NOT NULL, {cols}, asset_id bigint, seen_version integer, "
             "new_id bigint DEFAULT nextval(pg_get_serial_sequence('assets', 'id')), "
-            "created_changes json) ON COMMIT DROP",
+            "created_changes json, changed boolean) ON COMMIT DROP",
         )
         # The id and the `imported` history of each row are computed by the server while
         # the COPY streams in (while Python is still validating the next rows), not in the
@@ -161,7 +161,8 @@ def create_staging(session: Session, dialect: Dialect) -> None:
     exec_sql(
         session,
         f"CREATE TEMP TABLE {STAGING} (line INTEGER NOT NULL, ok INTEGER NOT NULL, "
-        f"given INTEGER NOT NULL, {cols}, asset_id INTEGER, seen_version INTEGER)",
+        f"given INTEGER NOT NULL, {cols}, asset_id INTEGER, seen_version INTEGER, "
+        "changed INTEGER)",
     )
 
 

@@ -71,17 +71,35 @@ def write(session: Session, dialect: Dialect, actor: str, now: datetime, expecte
                 )
                 for f in DATA_FIELDS
             )
+            # Decided once, before the serials below are released and the comparison with
+            # the stored row would no longer tell.
+            exec_sql(
+                session,
+                f"UPDATE {STAGING} AS s SET changed = TRUE FROM assets AS a "
+                f"WHERE a.id = s.asset_id AND ({changed})",
+            )
             run(
                 "INSERT INTO asset_events (asset_id, action, actor, at, changes) "
                 f"SELECT a.id, 'updated', :actor, :now, {update_changes} "
                 f"FROM {STAGING} AS s JOIN assets AS a ON a.id = s.asset_id "
-                f"WHERE {changed} ORDER BY s.line"
+                "WHERE s.changed ORDER BY s.line"
+            )
+            # The unique index on serial is checked row by row: when a file swaps two
+            # serials, or gives one asset the serial another gives up, the first row
+            # updated would collide with a row not yet updated. Release the serials that
+            # move first (in this transaction only; nobody else sees the interim state).
+            exec_sql(
+                session,
+                "UPDATE assets AS a SET serial = NULL "
+                f"FROM {STAGING} AS s WHERE a.id = s.asset_id AND s.changed "
+                "AND a.version = s.seen_version AND a.serial IS NOT NULL "
+                "AND (s.serial IS NULL OR s.serial <> a.serial)",
             )
             result = run(
                 f"UPDATE assets AS a SET {', '.join(f'{c} = s.{c}' for c in data_cols)}, "
                 "version = a.version + 1, updated_at = :now, updated_by = :actor "
                 f"FROM {STAGING} AS s WHERE a.id = s.asset_id AND a.version = s.seen_version "
-                f"AND ({changed})"
+                "AND s.changed"
             )
             if result.rowcount != expected.update:
                 raise ConflictError(
