@@ -249,6 +249,20 @@ def test_import_bumps_the_cache_generation_once(cli: Cli, db_url: str, tmp_path:
     assert int(client.get(key) or 0) == before + 1
     listed = rcli.ok("asset", "list", "--limit", "1000", "-o", "json").json()["items"]
     assert len(listed) == 501
-    # A rejected import writes nothing and leaves the generation alone.
+    # A rejected import writes nothing and leaves the generation alone; so does a dry run.
     assert rcli("asset", "import", "-", input="tag,name,category\nC-1,n,c\n").exit_code == 6
     assert int(client.get(key) or 0) == before + 1
+    rcli.ok("asset", "import", "--dry-run", "-", input="tag,name,category\nC-999,n,c\n")
+    assert int(client.get(key) or 0) == before + 1
+
+
+def test_a_dry_run_uses_up_no_asset_ids(cli: Cli, tmp_path: Path) -> None:
+    """Ids are not promised to be gapless, but a dry run must leave no trace at all."""
+    first = cli.ok("asset", "add", "--tag", "ID-1", "--name", "n", "--category", "c",
+                   "-o", "json").json()  # fmt: skip
+    body = "tag,name,category\n" + "".join(f"DRY-{i},n,c\n" for i in range(50))
+    result = cli.ok("asset", "import", "--dry-run", "-", input=body)
+    assert "Would import 50 rows (csv): 50 created" in result.stderr
+    second = cli.ok("asset", "add", "--tag", "ID-2", "--name", "n", "--category", "c",
+                    "-o", "json").json()  # fmt: skip
+    assert second["id"] == first["id"] + 1

@@ -159,7 +159,13 @@ def import_assets(
     with _open_input(file) as (stream, size), _progress(state, size, "Importing") as progress:
         try:
             result = state.write(
-                run_import, stream, file, options, progress, permission=Permission.WRITE
+                run_import,
+                stream,
+                file,
+                options,
+                progress,
+                permission=Permission.WRITE,
+                changes_data=not dry_run,
             )
         except ImportRejected as exc:
             rejected = exc  # reported once the progress bar is gone

@@ -169,13 +169,15 @@ class AppState:
         fn: Callable[..., T],
         *args: Any,
         permission: Permission = Permission.WRITE,
+        changes_data: bool = True,
         **kwargs: Any,
     ) -> T:
-        """Run core `fn(session, actor, *args)` as one write transaction."""
+        """Run core `fn(session, actor, *args)` as one write transaction. Cached listings
+        are invalidated after the commit unless `changes_data` is off (a dry run)."""
         with self.transaction(write=True) as session:
             actor = self.authorize(session, permission)
             result = fn(session, actor, *args, **kwargs)
-            db_id = self._db_id(session)
+            db_id = self._db_id(session) if changes_data else None
         # Only after the commit: a reader that raced this write stored its page under the
         # old generation, which is now unreachable.
         self._bump_after_commit(db_id, "data")

@@ -122,7 +122,9 @@ def exec_sql(session: Session, sql: str, params: dict[str, Any] | None = None) -
     return session.execute(text(sql), params or {})
 
 
-def create_staging(session: Session, dialect: Dialect) -> None:
+def create_staging(session: Session, dialect: Dialect, *, allocate_ids: bool = True) -> None:
+    """The TEMP staging table; on PostgreSQL each row draws its asset id from the sequence
+    as it streams in, unless `allocate_ids` is off (a dry run must leave no trace)."""
     if dialect.postgres:
         # The write phase sorts the staged rows by line; with the default 4 MB the sorts of
         # 100,000 rows (history JSON included) spill ~150 MB to temp files. Scoped to this
@@ -132,12 +134,15 @@ def create_staging(session: Session, dialect: Dialect) -> None:
             f"{c} {_PG_TYPES.get(c, 'bigint' if c == 'purchase_cost_cents' else 'text')}"
             for c in COLUMN.values()
         )
+        default_id = (
+            "DEFAULT nextval(pg_get_serial_sequence('assets', 'id'))" if allocate_ids else ""
+        )
         exec_sql(
             session,
             f"CREATE TEMP TABLE {STAGING} (line integer NOT NULL, ok boolean NOT NULL, "
             f"given integer NOT NULL, {cols}, asset_id bigint, seen_version integer, "
-            "new_id bigint DEFAULT nextval(pg_get_serial_sequence('assets', 'id')), "
-            "created_changes json, changed boolean) ON COMMIT DROP",
+            f"new_id bigint {default_id}, created_changes json, changed boolean) "
+            "ON COMMIT DROP",
         )
         # The id and the `imported` history of each row are computed by the server while
         # the COPY streams in (while Python is still validating the next rows), not in the
