@@ -13,8 +13,9 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ PG_ADMIN_URL = os.environ.get(
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ASSETCTL_BIN = Path(sys.executable).parent / "assetctl"
+# How long a test waits for another process to reach a state before it fails.
+WAIT_S = 60
 _unavailable: dict[str, str] = {}
 
 
@@ -186,6 +189,16 @@ class CliResult:
         import json
 
         return json.loads(self.stdout)
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    """Poll `condition` until it holds; fail naming `what` after WAIT_S seconds."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def base_env(tmp_path: Path, db_url: str | None = None) -> dict[str, str]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import signal
 import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Cli, CliResult, add_args, base_env
+from tests.conftest import ASSETCTL_BIN, Cli, CliResult, add_args, base_env, wait_for
 from tests.vlm_fakes import (
     DESCRIPTION,
     STRUCTURED,
@@ -363,6 +365,34 @@ def test_a_hanging_server_times_out_with_7_and_later_photos_are_not_sent(
 
 
 OLLAMA_MEMORY = "model requires more system memory (5.6 GiB) than is available (3.1 GiB)"
+
+
+def test_ctrl_c_while_the_model_works_exits_130_without_waiting(
+    vcli: Cli, ollama: FakeOllama, tmp_path: Path
+) -> None:
+    """The threads preparing and sending photos must not keep a user's Ctrl-C waiting for
+    answers (the read timeout is minutes, for cold model loads)."""
+    ollama.hang = True
+    files = [photo(tmp_path, f"p{i}.jpg") for i in range(6)]
+    proc = subprocess.Popen(
+        [str(ASSETCTL_BIN), "describe", *files, "--concurrency", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=vcli.env,
+    )
+    try:
+        wait_for(lambda: len(ollama.chat_requests()) == 2, "two requests in flight")
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=15)  # the server would hold them for 60 s
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert "Traceback" not in stderr
+    assert len(ollama.chat_requests()) == 2
 
 
 @pytest.mark.parametrize(

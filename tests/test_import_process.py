@@ -8,8 +8,7 @@ import os
 import signal
 import sqlite3
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -17,23 +16,12 @@ import pytest
 from sqlalchemy import text
 
 from .asset_fixtures import connect, counts, insert_assets, snapshot
-from .conftest import ASSETCTL_BIN, Cli, _service_missing
-
-WAIT_S = 60
+from .conftest import ASSETCTL_BIN, WAIT_S, Cli, _service_missing, wait_for
 
 
 def rows(start: int, count: int) -> Iterator[str]:
     for i in range(start, start + count):
         yield f"K-{i:07d},Laptop {i},laptop,,SER-{i:07d},,2024-01-01,999.00,note {i}\n"
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_import_and_export_as_subprocesses(cli: Cli, db_url: str, tmp_path: Path) -> None:
