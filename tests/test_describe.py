@@ -172,6 +172,16 @@ def test_photos_are_sent_concurrently_but_never_more_than_the_limit(
     assert ollama.max_in_flight == 3
 
 
+def test_photos_are_sent_in_the_order_given(vcli: Cli, ollama: FakeOllama, tmp_path: Path) -> None:
+    """Preparation runs on several threads, but a slow first photo is still sent first."""
+    files = [photo(tmp_path, "p0.png", fmt="PNG", size=(6000, 4000))]  # slow to prepare
+    files += [photo(tmp_path, f"p{i}.jpg", size=(40 + i, 30)) for i in range(1, 6)]
+    result = vcli("describe", *files, "--concurrency", "1", "-o", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    widths = [r.image_sizes[0][0] for r in ollama.chat_requests()]
+    assert widths == [1536, 41, 42, 43, 44, 45]
+
+
 def test_photos_are_prepared_ahead_of_sending_but_only_a_bounded_number(
     vcli: Cli, ollama: FakeOllama, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

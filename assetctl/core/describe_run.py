@@ -4,9 +4,9 @@ Each photo costs CPU (decode, resize, re-encode: tens of milliseconds for a came
 and then a long wait for the model. If one thread did both for a photo, every round trip
 would carry its preparation time, and the CPU would sit idle whenever all requests were
 waiting. So preparation runs ahead on as many threads as there are cores (Pillow releases
-the GIL), handing finished JPEGs through a small bounded queue to `concurrency` sender
-threads that keep that many requests in flight. The queue bound keeps memory flat however
-many photos are given.
+the GIL), handing the photos, in input order, through a small bounded queue to `concurrency`
+sender threads that keep that many requests in flight. Photos are sent in the order given,
+and the queue bound keeps memory flat however many photos there are.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -43,9 +44,9 @@ log = logging.getLogger(__name__)
 
 MAX_TOKENS = 512
 
-# What the preparers hand to the senders: the target's index, its JPEG and the seconds the
-# preparation took; None tells a sender there is nothing more to come.
-_Prepared = tuple[int, PreparedImage, float] | None
+# What the preparers hand to the senders, in input order: the target's index and the future
+# of its JPEG with the seconds the preparation took; None: there is nothing more to come.
+_Prepared = tuple[int, "Future[tuple[PreparedImage, float]]"] | None
 
 
 def describe_files(
@@ -124,6 +125,7 @@ class _Run:
         # Set by the first unreachable-server error; later files are not sent.
         self.stop_error: AssetctlError | None = None
         self._lock = threading.Lock()
+        self._claim = threading.Lock()
         self._preparers_left = 0
         self._senders = 0
 
@@ -148,10 +150,16 @@ class _Run:
     def _prepare_all(self, todo: queue.SimpleQueue[int]) -> None:
         try:
             while True:
-                try:
-                    index = todo.get_nowait()
-                except queue.Empty:
-                    return
+                # Claiming and queueing under one lock keeps `ready` in input order, so
+                # photos are sent in the order given however the preparations interleave.
+                # The photo is queued before it is prepared: its future says when it is.
+                with self._claim:
+                    try:
+                        index = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    future: Future[tuple[PreparedImage, float]] = Future()
+                    self.ready.put((index, future))  # blocks while `concurrency` are ahead
                 target = self.targets[index]
                 started = time.perf_counter()
                 try:
@@ -161,27 +169,27 @@ class _Run:
                         max_bytes=self.options.max_bytes,
                         max_edge=self.options.max_edge,
                     )
-                except AssetctlError as exc:
-                    self.done.put((index, failed_result(target, self.name, exc)))
-                except Exception as exc:
-                    log.debug("preparing %s failed", target.file, exc_info=True)
-                    self.done.put((index, self._internal_error(target, exc)))
+                except Exception as exc:  # noqa: BLE001 - re-raised by the sender's result()
+                    future.set_exception(exc)
                 else:
-                    self.ready.put((index, image, time.perf_counter() - started))
+                    future.set_result((image, time.perf_counter() - started))
         finally:
             with self._lock:
                 self._preparers_left -= 1
                 last = self._preparers_left == 0
-            if last:
+            if last:  # every photo is in `ready` by now: the sentinels come after them
                 for _ in range(self._senders):
                     self.ready.put(None)
 
     def _send_all(self, provider: VisionProvider) -> None:
         while (item := self.ready.get()) is not None:
-            index, image, prepare_seconds = item
+            index, future = item
             target = self.targets[index]
             try:
+                image, prepare_seconds = future.result()
                 result = self._send(provider, target, image, prepare_seconds)
+            except AssetctlError as exc:  # the photo itself: missing, empty, corrupt...
+                result = failed_result(target, self.name, exc)
             except Exception as exc:
                 log.debug("describing %s failed", target.file, exc_info=True)
                 result = self._internal_error(target, exc)
