@@ -122,9 +122,10 @@ def exec_sql(session: Session, sql: str, params: dict[str, Any] | None = None) -
     return session.execute(text(sql), params or {})
 
 
-def create_staging(session: Session, dialect: Dialect, *, allocate_ids: bool = True) -> None:
-    """The TEMP staging table; on PostgreSQL each row draws its asset id from the sequence
-    as it streams in, unless `allocate_ids` is off (a dry run must leave no trace)."""
+def create_staging(session: Session, dialect: Dialect, *, for_write: bool = True) -> None:
+    """The TEMP staging table. On PostgreSQL, when the rows are to be written, each draws
+    its asset id from the sequence and gets its history as it streams in; a dry run
+    (`for_write` off) does neither: it must leave no trace and needs no history."""
     if dialect.postgres:
         # The write phase sorts the staged rows by line; with the default 4 MB the sorts of
         # 100,000 rows (history JSON included) spill ~150 MB to temp files. Scoped to this
@@ -134,9 +135,7 @@ def create_staging(session: Session, dialect: Dialect, *, allocate_ids: bool = T
             f"{c} {_PG_TYPES.get(c, 'bigint' if c == 'purchase_cost_cents' else 'text')}"
             for c in COLUMN.values()
         )
-        default_id = (
-            "DEFAULT nextval(pg_get_serial_sequence('assets', 'id'))" if allocate_ids else ""
-        )
+        default_id = "DEFAULT nextval(pg_get_serial_sequence('assets', 'id'))" if for_write else ""
         exec_sql(
             session,
             f"CREATE TEMP TABLE {STAGING} (line integer NOT NULL, ok boolean NOT NULL, "
@@ -144,6 +143,8 @@ def create_staging(session: Session, dialect: Dialect, *, allocate_ids: bool = T
             f"new_id bigint {default_id}, created_changes json, changed boolean) "
             "ON COMMIT DROP",
         )
+        if not for_write:
+            return
         # The id and the `imported` history of each row are computed by the server while
         # the COPY streams in (while Python is still validating the next rows), not in the
         # write phase afterwards. Unused ids are gaps, as after any rolled-back insert.

@@ -232,7 +232,7 @@ def import_assets(
     )
     validator = _Validator(source, result)
     dialect = import_sql.dialect_of(session)
-    import_sql.create_staging(session, dialect, allocate_ids=not options.dry_run)
+    import_sql.create_staging(session, dialect, for_write=not options.dry_run)
     try:
         import_sql.load_staging(session, dialect, validator.rows())
         import_sql.resolve(session, dialect, update=options.update)
