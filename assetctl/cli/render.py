@@ -9,13 +9,14 @@ rows are written as they come, so `--all` keeps memory bounded in every format b
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
 from assetctl.cli.state import AppState
+from assetctl.json_values import json_value, rfc3339
 
 
 class OutputFormat(StrEnum):
@@ -37,23 +38,6 @@ def resolve_format(state: AppState, requested: OutputFormat | None) -> str:
     if requested is not None:
         return requested.value
     return "table" if state.out.isatty() else "plain"
-
-
-def rfc3339(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return rfc3339(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        # A JSON number: scripts compare costs numerically; two decimals survive float repr.
-        return float(value)
-    return value
 
 
 def _json_default(value: Any) -> Any:

@@ -23,6 +23,7 @@ from assetctl.config import Settings
 from assetctl.core.auth import Principal, normalise_email, require
 from assetctl.core.permissions import Permission
 from assetctl.errors import NotFoundError, PermissionDeniedError
+from assetctl.json_values import rfc3339
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -49,10 +50,6 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
-
-
-def _rfc3339(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _details(event: LoginEvent) -> dict[str, Any]:
@@ -87,7 +84,7 @@ def _travel(previous: LoginEvent, event: LoginEvent) -> dict[str, Any] | None:
             "ip": previous.ip,
             "country": previous.country,
             "city": previous.city,
-            "at": _rfc3339(previous.at),
+            "at": rfc3339(previous.at),
         },
         "distance_km": round(km, 1),
         "hours": round(hours, 3),

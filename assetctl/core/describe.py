@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from assetctl.config import Settings
 from assetctl.core.images import IMAGE_SUFFIXES, SUPPORTED
 from assetctl.errors import AssetctlError, ExitStatus, InvalidInputError, NotFoundError
+from assetctl.json_values import rfc3339
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -94,7 +95,7 @@ class FileResult:
         source: dict[str, Any] = {
             "provider": self.provider,
             "model": self.model,
-            "at": at.isoformat().replace("+00:00", "Z"),
+            "at": rfc3339(at),
         }
         if self.details is not None:
             source["details"] = self.details

@@ -12,13 +12,13 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from assetctl.core.assets import ASSET_FIELDS, asset_record
 from assetctl.core.listing import Filters, Sort, _ordered, _where, stream_rows
 from assetctl.errors import InvalidInputError
+from assetctl.json_values import json_value, rfc3339
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -35,25 +35,11 @@ TEXT_FIELDS = frozenset(
 STREAM_BATCH = 2000  # rows between progress callbacks
 
 
-def _rfc3339(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return _rfc3339(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)  # the same JSON number `asset list -o json` prints
-    return value
-
-
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return _rfc3339(value)
+        return rfc3339(value)
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
@@ -87,11 +73,11 @@ def _write_rows(
             if progress is not None and count % STREAM_BATCH == 0:
                 progress(count)
     else:
-        dumps = json.JSONEncoder(ensure_ascii=False, default=_json_value).encode
+        dumps = json.JSONEncoder(ensure_ascii=False, default=json_value).encode
         if fmt == "json":
             out.write("[")
         for record in records:
-            line = dumps({f: _json_value(record[f]) for f in ASSET_FIELDS})
+            line = dumps({f: json_value(record[f]) for f in ASSET_FIELDS})
             if fmt == "json":
                 out.write(("," if count else "") + "\n  " + line)
             else:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from assetctl.config import Settings
+from assetctl.json_values import rfc3339
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -95,7 +96,7 @@ def alert_payload(alert: SecurityAlert, email: str) -> dict[str, Any]:
         "severity": alert.severity,
         "user": email,
         "location": alert.location,
-        "at": alert.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "at": rfc3339(alert.at),
         "details": alert.details,
     }
 

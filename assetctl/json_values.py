@@ -1,0 +1,30 @@
+"""How our records' values look in JSON and CSV output: timestamps as RFC 3339 UTC with a
+`Z` (DESIGN.md, "Output"), dates as ISO dates, money as JSON numbers.
+
+Shared by the CLI renderer, the exporter, history and alert records, so every command spells
+a value the same way. Light on purpose: it sits on the CLI's start-up path.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+
+def rfc3339(value: datetime) -> str:
+    """`2026-11-26T14:00:00.123456Z`: UTC, whatever zone `value` carries."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def json_value(value: Any) -> Any:
+    """A record value as JSON carries it; anything JSON knows already is returned as is."""
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        # A JSON number: scripts compare costs numerically; two decimals survive float repr.
+        return float(value)
+    return value
