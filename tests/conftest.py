@@ -25,6 +25,9 @@ from typer.testing import CliRunner
 
 from assetctl.cli.main import run
 
+# The fake VLM servers' fixtures (`ollama`, `openai_server`), shared by the describe tests.
+pytest_plugins = ("tests.vlm_fakes",)
+
 PG_ADMIN_URL = os.environ.get(
     "ASSETCTL_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

@@ -9,7 +9,6 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 
 from tests.conftest import ASSETCTL_BIN, Cli, CliResult, add_args, base_env, wait_for
 from tests.vlm_fakes import (
+    API_KEY,
     DESCRIPTION,
     STRUCTURED,
     FakeOllama,
@@ -26,22 +26,7 @@ from tests.vlm_fakes import (
     refused_url,
 )
 
-API_KEY = "sk-test-0123456789abcdef-SECRET"
 RECORD_FIELDS = {"file", "asset", "description", "details", "model", "provider", "seconds", "error"}
-
-
-@pytest.fixture
-def ollama() -> Iterator[FakeOllama]:
-    server = FakeOllama().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def openai_server() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI(api_key=API_KEY).start()
-    yield server
-    server.stop()
 
 
 def ollama_env(server: FakeOllama) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,24 +18,9 @@ from assetctl.errors import InvalidInputError, ServiceUnavailableError
 from assetctl.providers.base import ProviderConfig, VisionRequest, server_message
 from assetctl.providers.ollama import KEEP_ALIVE, OllamaProvider
 from assetctl.providers.openai_compat import OpenAICompatProvider
-from tests.vlm_fakes import DESCRIPTION, STRUCTURED, FakeOllama, FakeOpenAI, make_photo
+from tests.vlm_fakes import API_KEY, DESCRIPTION, STRUCTURED, FakeOllama, FakeOpenAI, make_photo
 
-API_KEY = "sk-golden-0123456789"
 PROMPT = "Describe the device."
-
-
-@pytest.fixture
-def ollama() -> Iterator[FakeOllama]:
-    server = FakeOllama().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def openai_server() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI(api_key=API_KEY).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -28,6 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
 
+import pytest
+
 DESCRIPTION = "A black Lenovo ThinkPad laptop in good condition; asset tag LAP-0042 visible."
 STRUCTURED = {
     "category": "laptop",
@@ -479,3 +481,21 @@ def make_photo(
         kwargs["exif"] = exif
     image.save(path, fmt, **kwargs)
     return path
+
+
+# Fixtures for the describe tests (registered by conftest's pytest_plugins).
+API_KEY = "sk-test-0123456789abcdef-SECRET"
+
+
+@pytest.fixture
+def ollama() -> Iterator[FakeOllama]:
+    server = FakeOllama().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def openai_server() -> Iterator[FakeOpenAI]:
+    server = FakeOpenAI(api_key=API_KEY).start()
+    yield server
+    server.stop()
