@@ -194,6 +194,22 @@ class CliResult:
         return json.loads(self.stdout)
 
 
+def read_terminal(master: int) -> bytes:
+    """Everything a child wrote to the pseudo-terminal `master` until it closed it (then
+    `master` is closed too)."""
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    return seen
+
+
 def wait_for(condition: Callable[[], bool], what: str) -> None:
     """Poll `condition` until it holds; fail naming `what` after WAIT_S seconds."""
     deadline = time.monotonic() + WAIT_S

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from .asset_fixtures import connect, counts, insert_assets, snapshot
-from .conftest import ASSETCTL_BIN, WAIT_S, Cli, _service_missing, wait_for
+from .conftest import ASSETCTL_BIN, WAIT_S, Cli, _service_missing, read_terminal, wait_for
 
 
 def rows(start: int, count: int) -> Iterator[str]:
@@ -186,16 +186,7 @@ def test_progress_bar_only_on_a_terminal(cli: Cli, db_url: str, tmp_path: Path) 
         env={**cli.env, "TERM": "xterm-256color"},
     )
     os.close(slave)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(master)
+    seen = read_terminal(master)
     assert proc.wait(timeout=WAIT_S) == 0, seen
     assert proc.stdout is not None and proc.stdout.read() == b""
     terminal = seen.decode(errors="replace")

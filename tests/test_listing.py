@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from .asset_fixtures import ASSET_JSON_FIELDS, ASSETS, EPOCH, connect, insert_assets
-from .conftest import ASSETCTL_BIN, Cli, add_args
+from .conftest import ASSETCTL_BIN, Cli, add_args, read_terminal
 
 LIST_COLUMNS = ["tag", "name", "category", "status", "assignee", "location", "serial"]
 CURSOR_ON_STDERR = re.compile(r"--cursor (\S+)")
@@ -447,19 +447,10 @@ def _run_on_terminal(cli: Cli, *args: str, env: dict[str, str] | None = None) ->
         env=full_env,
     )
     os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(master)
+    output = read_terminal(master)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr
-    return b"".join(chunks).decode()
+    return output.decode()
 
 
 def test_colour_only_on_a_terminal_and_never_when_disabled(sqlite_cli: Cli) -> None:
