@@ -70,6 +70,8 @@ def test_csv_import_creates_assets_with_history(cli: Cli, db_url: str, tmp_path:
     assert events[0]["actor"] == expected_actor(cli)
     assert events[0]["changes"]["purchase_cost"] == {"old": None, "new": "1299.50"}
     assert events[0]["changes"]["category"] == {"old": None, "new": "laptop"}
+    # The status the file left empty is recorded as it was stored, like `asset add` does.
+    assert events[0]["changes"]["status"] == {"old": None, "new": "in_stock"}
     assert "assignee" not in events[0]["changes"]
     assert counts(db_url) == (3, 3)
 

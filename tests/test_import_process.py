@@ -74,7 +74,7 @@ def _holds_transaction(db_url: str) -> bool:
             text(
                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'assetctl' "
                 "AND datname = current_database() AND xact_start IS NOT NULL "
-                "AND query ILIKE '%import_staging%'"
+                "AND (query ILIKE '%import_staging%' OR query ILIKE 'COPY assets %')"
             )
         ).scalar_one()
     return bool(found)
@@ -111,15 +111,22 @@ def test_killed_import_writes_nothing(
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("database", ["postgres"], indirect=True)
+@pytest.mark.parametrize(
+    ("flags", "statement"),
+    [([], "COPY assets %"), (["--update"], "%INSERT INTO assets%")],
+    ids=["fast-path", "staging-path"],
+)
 def test_import_killed_while_writing_assets_writes_nothing(
-    cli: Cli, db_url: str, tmp_path: Path
+    cli: Cli, db_url: str, tmp_path: Path, flags: list[str], statement: str
 ) -> None:
     """PostgreSQL: make the importer block in the middle of inserting its assets, kill it
-    there, and find none of them.
+    there, and find none of them. Both write paths: a plain import COPYs straight into
+    `assets`; with --update the rows go through the staging table and its checks first.
 
-    Another transaction holds an uncommitted asset with the tag of the file's LAST row: the
-    pre-write checks cannot see it, so the importer inserts the rows before it and then waits
-    on the unique index for that transaction to finish. That is where it is killed."""
+    Another transaction holds an uncommitted asset with the tag of the file's LAST row:
+    neither the fast path nor the staging checks can see it, so the importer inserts the
+    rows before it and then waits on the unique index for that transaction to finish. That
+    is where it is killed."""
     count = 5_000
     path = tmp_path / "big.csv"
     with path.open("w", encoding="utf-8") as handle:
@@ -142,7 +149,7 @@ def test_import_killed_while_writing_assets_writes_nothing(
             ),
             {"tag": last_tag},
         )
-        proc = _spawn(cli, str(path))
+        proc = _spawn(cli, str(path), *flags)
 
         def importer_blocked() -> bool:
             with connect(db_url) as conn:
@@ -150,8 +157,9 @@ def test_import_killed_while_writing_assets_writes_nothing(
                     text(
                         "SELECT count(*) FROM pg_stat_activity "
                         "WHERE application_name = 'assetctl' AND wait_event_type = 'Lock' "
-                        "AND query ILIKE '%INSERT INTO assets%'"
-                    )
+                        "AND query ILIKE :statement"
+                    ),
+                    {"statement": statement},
                 ).scalar_one()
             return bool(waiting)
 
@@ -167,7 +175,7 @@ def test_import_killed_while_writing_assets_writes_nothing(
             proc.wait()
     wait_for(lambda: not _holds_transaction(db_url), "the killed transaction to end")
     assert snapshot(db_url) == before
-    result = cli.sub("asset", "import", str(path), timeout=120)
+    result = cli.sub("asset", "import", str(path), *flags, timeout=120)
     assert result.exit_code == 0, result.stderr
     assert counts(db_url) == (count, count)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -74,16 +75,19 @@ class Dialect:
 
     def created(self, fields: Iterable[str], row: str = "s") -> str:
         """The changes of a new asset: {field: {"old": null, "new": value}} of its non-null
-        fields (alias `s` holds the row, in stored column names)."""
+        fields, the status with its default (alias `s` holds the row, in stored column
+        names)."""
+
+        def value(field: str) -> str:
+            return status_or_default(row) if field == "status" else f"{row}.{COLUMN[field]}"
+
         fields = list(fields)
         if not self.postgres:
-            return self.changes(
-                (f, f"{row}.{COLUMN[f]} IS NOT NULL", "NULL", f"{row}.{COLUMN[f]}") for f in fields
-            )
+            return self.changes((f, f"{value(f)} IS NOT NULL", "NULL", value(f)) for f in fields)
         # A NULL value makes its whole item NULL, and concat_ws leaves NULL items out.
         items = ", ".join(
             f'\'"{f}": {{"old": null, "new": \' || '
-            f"to_json({self.history_value(f'{row}.{COLUMN[f]}', f)})::text || '}}'"
+            f"to_json({self.history_value(value(f), f)})::text || '}}'"
             for f in fields
         )
         return f"('{{' || concat_ws(', ', {items}) || '}}')::json"
@@ -110,6 +114,14 @@ class Dialect:
             f"(SELECT json_group_object(key, value) FROM json_each(json_object({args})) "
             "WHERE value IS NOT NULL)"
         )
+
+
+def status_or_default(row: str) -> str:
+    """A new asset's status: as given, else what `asset add` defaults it to."""
+    return (
+        f"COALESCE({row}.status, "
+        f"CASE WHEN {row}.assignee IS NOT NULL THEN 'assigned' ELSE 'in_stock' END)"
+    )
 
 
 def dialect_of(session: Session) -> Dialect:
@@ -178,32 +190,40 @@ def drop_staging(session: Session, dialect: Dialect) -> None:
         exec_sql(session, f"DROP TABLE IF EXISTS temp.{STAGING}")
 
 
-class _CopyStream:
-    """A read()-able view of rows as CSV text, produced batch by batch for COPY FROM STDIN."""
-
-    def __init__(self, rows: Iterator[tuple[Any, ...]]) -> None:
-        self.rows = rows
-        self.pending = ""
-        # psycopg2 turns an exception raised in read() (Ctrl-C, an I/O error) into
-        # QueryCanceled; keep the original so the caller can re-raise what really happened.
-        self.error: BaseException | None = None
-
-    def _batch(self) -> str:
+def csv_batches(rows: Iterator[tuple[Any, ...]], limit: int | None = None) -> Iterator[str]:
+    """`rows` as CSV text for COPY, COPY_BATCH rows per piece (at most `limit` rows)."""
+    left = limit
+    while left is None or left > 0:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        for count, row in enumerate(self.rows, 1):
+        size = COPY_BATCH if left is None else min(COPY_BATCH, left)
+        count = 0
+        for count, row in enumerate(rows, 1):
             writer.writerow(row)
-            if count == COPY_BATCH:
+            if count == size:
                 break
-        return buffer.getvalue()
+        if count:
+            yield buffer.getvalue()
+        if count < size:
+            return
+        if left is not None:
+            left -= count
+
+
+class _CopyStream:
+    """A read()-able view of text pieces for COPY FROM STDIN, produced as psycopg2 asks."""
+
+    def __init__(self, pieces: Iterator[str]) -> None:
+        self.pieces = pieces
+        # psycopg2 turns an exception raised in read() (Ctrl-C, an I/O error, a row that
+        # must stop the COPY) into QueryCanceled; keep the original so the caller can
+        # re-raise what really happened.
+        self.error: BaseException | None = None
 
     def read(self, size: int = -1) -> str:
-        del size  # psycopg2 sends whatever we return; a batch at a time keeps memory flat
-        if self.pending:
-            chunk, self.pending = self.pending, ""
-            return chunk
+        del size  # psycopg2 sends whatever we return; a piece at a time keeps memory flat
         try:
-            return self._batch()
+            return next(self.pieces, "")
         except BaseException as exc:
             self.error = exc
             raise
@@ -212,24 +232,39 @@ class _CopyStream:
         return self.read(size)
 
 
-def load_staging(session: Session, dialect: Dialect, rows: Iterator[tuple[Any, ...]]) -> None:
-    """Stream validated rows into the staging table (COPY on PostgreSQL)."""
-    if dialect.postgres:
-        raw = session.connection().connection.dbapi_connection
-        assert raw is not None
-        cursor: Any = raw.cursor()
-        stream = _CopyStream(rows)
+@contextmanager
+def raw_cursor(session: Session) -> Iterator[Any]:
+    """A psycopg2 cursor on the session's connection, inside its transaction."""
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
+def copy_in(session: Session, sql: str, pieces: Iterator[str]) -> None:
+    """Run `COPY ... FROM STDIN` (PostgreSQL) fed by `pieces` of text, in the session's
+    transaction. An exception raised while producing a piece is re-raised as itself."""
+    stream = _CopyStream(pieces)
+    with raw_cursor(session) as cursor:
         try:
-            cursor.copy_expert(
-                f"COPY {STAGING} ({', '.join(STAGE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
-                stream,
-            )
+            cursor.copy_expert(sql, stream)
         except Exception:
             if stream.error is not None:
                 raise stream.error from None
             raise
-        finally:
-            cursor.close()
+
+
+def load_staging(session: Session, dialect: Dialect, rows: Iterator[tuple[Any, ...]]) -> None:
+    """Stream validated rows into the staging table (COPY on PostgreSQL)."""
+    if dialect.postgres:
+        copy_in(
+            session,
+            f"COPY {STAGING} ({', '.join(STAGE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
+            csv_batches(rows),
+        )
         return
     conn = session.connection()
     sql = (
@@ -279,8 +314,8 @@ def resolve(session: Session, dialect: Dialect, *, update: bool) -> None:
         )
     exec_sql(
         session,
-        f"UPDATE {STAGING} SET status = CASE WHEN assignee IS NOT NULL THEN 'assigned' "
-        "ELSE 'in_stock' END WHERE asset_id IS NULL AND status IS NULL",
+        f"UPDATE {STAGING} SET status = {status_or_default(STAGING)} "
+        "WHERE asset_id IS NULL AND status IS NULL",
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from assetctl.core import import_sql, import_write
+from assetctl.core import import_direct, import_replay, import_sql, import_write
 from assetctl.core.fields import PARSERS
 from assetctl.core.import_reader import (
     IMPORT_FIELDS,
@@ -141,9 +141,11 @@ def _shown(raw: str) -> str:
 class _Validator:
     """Turns raw rows into staging tuples, recording each bad cell as a Problem."""
 
-    def __init__(self, source: Source, result: ImportResult) -> None:
+    def __init__(self, source: Source, result: ImportResult, options: ImportOptions) -> None:
         self.source = source
         self.result = result
+        self.options = options
+        self.staged = 0  # rows yielded (a row without a tag is counted but not yielded)
         self.columns = source.columns
         # field -> (its bit in `given`, its memo or None, its staging parser)
         self.plan: dict[str, tuple[int, dict[str, Any] | None, Callable[[str], Any]]] = {
@@ -168,6 +170,7 @@ class _Validator:
             self.result.rows += 1
             staged = self.validate(raw)
             if staged is not None:
+                self.staged += 1
                 yield staged
         self.drain_reader_problems()
 
@@ -207,18 +210,12 @@ class _Validator:
         return (raw.line, ok, given, *[get(f) for f in IMPORT_FIELDS])
 
 
-def import_assets(
-    session: Session,
-    actor: str,
+def _open(
     stream: BinaryIO,
     name: str,
     options: ImportOptions,
-    progress: Callable[[int], None] | None = None,
-) -> ImportResult:
-    """Validate every row of `stream`, then (unless dry-run) create/update the assets.
-
-    Raises ImportRejected listing every problem when any row is bad; nothing is written
-    then. `progress` is called with the number of bytes read so far."""
+    progress: Callable[[int], None] | None,
+) -> _Validator:
     fmt = detect_format(stream, name, options.format)
     source = open_source(
         stream,
@@ -230,8 +227,52 @@ def import_assets(
     result = ImportResult(
         format=source.format, dry_run=options.dry_run, ignored_columns=source.ignored
     )
-    validator = _Validator(source, result)
+    return _Validator(source, result, options)
+
+
+def import_assets(
+    session: Session,
+    actor: str,
+    stream: BinaryIO,
+    name: str,
+    options: ImportOptions,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Validate every row of `stream`, then (unless dry-run) create/update the assets.
+
+    Raises ImportRejected listing every problem when any row is bad; nothing is written
+    then. `progress` is called with the number of bytes read so far (from 0 again if the
+    file is read a second time)."""
     dialect = import_sql.dialect_of(session)
+    if not dialect.postgres or options.update or options.dry_run:
+        return _checked_import(session, actor, _open(stream, name, options, progress), dialect)
+    with import_replay.rereadable(stream) as (first, again):
+        validator = _open(first, name, options, progress)
+        result = validator.result
+
+        def still_clean() -> bool:
+            return result.problem_count == 0 and result.rows == validator.staged
+
+        savepoint = session.begin_nested()
+        try:
+            import_direct.insert_new(
+                session, validator.rows(), still_clean, actor, datetime.now(UTC)
+            )
+        except import_direct.NeedsChecks:
+            savepoint.rollback()
+        else:
+            savepoint.commit()
+            result.created = result.rows
+            return result
+        validator = _open(again(), name, options, progress)
+        return _checked_import(session, actor, validator, dialect)
+
+
+def _checked_import(
+    session: Session, actor: str, validator: _Validator, dialect: import_sql.Dialect
+) -> ImportResult:
+    """The staging path: every row into the staging table, every check, then the write."""
+    result, source, options = validator.result, validator.source, validator.options
     import_sql.create_staging(session, dialect, for_write=not options.dry_run)
     try:
         import_sql.load_staging(session, dialect, validator.rows())
