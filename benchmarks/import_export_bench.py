@@ -7,8 +7,9 @@ PATH or at /usr/bin/psql):
         [--export-rows 1000000] [--repeat 3]
 
 Import: the same generated rows are loaded (a) by `psql \\copy` straight into `assets` and
-(b) by `assetctl asset import FILE` (validation, staging COPY, duplicate/conflict checks,
-insert and one history event per asset), each into the emptied table; medians are compared.
+(b) by `assetctl asset import FILE` (validation, COPY straight into `assets`, one history
+event per asset), each into the emptied table; medians are compared. (c) The same rows with
+`--update`, which takes the staging table and its set-based checks, is timed for information.
 Export: `assetctl asset export` (CSV) of N rows against `psql -c "\\copy (SELECT ... ORDER BY
 tag, id) TO STDOUT CSV HEADER"`, both to /dev/null; the peak RSS of the assetctl process is
 read with GNU time (/usr/bin/time -f %M). JSON Lines export is timed too (informational: no target).
@@ -152,7 +153,7 @@ def bench_import(
 ) -> dict[str, float]:
     import_file, table_file = generate(rows, tmp)
     copy = f"\\copy assets ({TABLE_COLUMNS}) FROM '{table_file}' WITH (FORMAT csv, HEADER)"
-    psql_times, ours, rss = [], [], []
+    psql_times, ours, rss, checked = [], [], [], []
     for _ in range(repeat):
         empty(dsn, env)
         psql_times.append(run(psql(dsn, copy), env).seconds)
@@ -160,10 +161,16 @@ def bench_import(
         result = run([str(ASSETCTL), "-q", "asset", "import", str(import_file)], env)
         ours.append(result.seconds)
         rss.append(result.max_rss_mb)
+        # The same rows through the staging table and its checks (--update with no existing
+        # tag creates them all): what a file with problems, or an update, costs.
+        empty(dsn, env)
+        update = [str(ASSETCTL), "-q", "asset", "import", "--update", str(import_file)]
+        checked.append(run(update, env).seconds)
     return {
         "psql": statistics.median(psql_times),
         "assetctl": statistics.median(ours),
         "rss": max(rss),
+        "checked": statistics.median(checked),
     }
 
 
@@ -246,6 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = [
         (f"import {args.import_rows:,} rows (CSV)", imp["psql"], imp["assetctl"], import_ratio,
          imp["rss"], "<= 2.0x"),
+        (f"import {args.import_rows:,} rows --update", imp["psql"], imp["checked"],
+         imp["checked"] / imp["psql"], imp["rss"], "(informational)"),
         (f"export {args.export_rows:,} rows (CSV)", exp["psql"], exp["csv"], export_ratio,
          exp["csv_rss"], "<= 2.0x, <= 200 MB"),
         (f"export {args.export_rows:,} rows (JSONL)", exp["psql"], exp["jsonl"],

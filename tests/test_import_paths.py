@@ -40,12 +40,13 @@ TRICKY = [
     '"line one\nline two","A ""quoted"" word",' + '"' + json.dumps(SOURCE).replace('"', '""') + '"',
     "T-2,Back\\slash,phone,,,,,,bob@example.com,,0,,C:\\temp\\x,,",
     'T-3,Tab,monitor,in_repair,SN-3,,,,,,,,"a\tb\\tc",\\N,',
-    "T-4,Null-ish,monitor,retired,NULL,,,,,,0.07,,\\.,,",
+    'T-4,Null-ish,monitor,retired,NULL,,,,,,0.07,,"\\.\n\\.\nend",,',
 ]
 
 
 def _file(tmp_path: Path, count: int) -> str:
-    """TRICKY, then plain rows past the first blocks of reserved ids (256, then 512)."""
+    """TRICKY, then plain rows past the first blocks of reserved ids (256, 512, 1024) and
+    past one piece of COPY text (2,000 rows)."""
     plain = [
         f"P-{i:05d},Plain {i},laptop,,SN-P{i},,,Site {i % 7},,,{i}.25,,,," for i in range(count)
     ]
@@ -94,14 +95,14 @@ def test_fast_path_writes_what_the_staging_path_writes(
     cli: Cli, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spy = _Spy(monkeypatch)
-    path = _file(tmp_path, 900)
-    assert "904 created" in cli.ok("asset", "import", path).stderr
+    path = _file(tmp_path, 2100)
+    assert "2104 created" in cli.ok("asset", "import", path).stderr
     assert (spy.calls, spy.gave_up) == (1, 0)
     fast = _normalised(db_url)
 
     _truncate(db_url)
     # --update with no existing tag creates every row, through the staging table.
-    assert "904 created" in cli.ok("asset", "import", "--update", path).stderr
+    assert "2104 created" in cli.ok("asset", "import", "--update", path).stderr
     assert spy.calls == 1
     assert _normalised(db_url) == fast
 
@@ -115,13 +116,14 @@ def test_fast_path_writes_what_the_staging_path_writes(
     assert two["status"] == "assigned"  # the default with an assignee
     assert three["notes"] == "a\tb\\tc"
     assert three["description"] == "\\N"  # text, not COPY's NULL marker
-    assert four["serial"] == "NULL" and four["notes"] == "\\."
+    # A line of its own that is COPY's end-of-data marker, inside a quoted value.
+    assert four["serial"] == "NULL" and four["notes"] == "\\.\n\\.\nend"
     assert events[0][1:3] == ("imported", one["created_by"])
     assert events[0][3]["description_source"] == {"old": None, "new": SOURCE}
     assert events[0][3]["purchase_cost"] == {"old": None, "new": "1299.50"}
     assert events[3][3]["purchase_cost"] == {"old": None, "new": "0.07"}
     assert "assignee" not in events[0][3]
-    assert len(events) == 904
+    assert len(events) == 2104
 
 
 def _late_problems(db_url: str, count: int) -> str:
@@ -178,6 +180,21 @@ def test_a_conflict_only_the_database_sees_falls_back_to_exit_6(
     fixed = "tag,name,category\n" + "\n".join(rows[:-1]) + "\n"
     assert "1500 created" in cli.ok("asset", "import", "-", input=fixed).stderr
     assert counts(db_url) == (1500, 1500)
+
+
+@on_postgres
+def test_a_row_without_a_required_key_falls_back(
+    cli: Cli, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JSON Lines may leave a key out altogether; the staging path names the field."""
+    spy = _Spy(monkeypatch)
+    before = snapshot(db_url)
+    lines = '{"tag": "J-1", "name": "n", "category": "c"}\n{"tag": "J-2", "category": "c"}\n'
+    result = cli("asset", "import", "--format", "jsonl", "-", input=lines)
+    assert assert_rejected(cli, db_url, result, 2, before) == [
+        "line 2, column name: name is required for a new asset"
+    ]
+    assert (spy.calls, spy.gave_up) == (1, 1)
 
 
 @on_postgres

@@ -2,10 +2,10 @@
 
 Most imports are clean files of new assets. For those, the staging table and its set-based
 checks are extra work for the server, and the server is the busy side of an import. Here the
-rows go straight into `assets` by COPY while Python validates the next ones; their `imported`
-history events are built in Python on the way (Python has time to spare while the server
-maintains the table's indexes) and written by one more COPY at the end. The table's unique
-indexes and constraints stand in for the duplicate and conflict checks.
+rows go straight into `assets` by COPY while Python validates the next ones. The CSV sent is
+also spooled, and one more COPY at the end writes the `imported` history events, built in
+Python from the spool while the server writes the previous ones. The table's unique indexes
+and constraints stand in for the duplicate and conflict checks.
 
 It is optimistic. At the first sign of a problem (a bad cell, a row the staging path would
 list, a unique or constraint violation from the server) it raises `NeedsChecks`; the caller
@@ -165,8 +165,8 @@ def insert_new(
     copy_assets = f"COPY assets ({', '.join(_ASSET_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
     stamp = now.isoformat()
     tail = (1, stamp, stamp, actor, actor)
-    # The assets' CSV is kept, and their history events are built from it while the server
-    # writes the events: while the server writes the assets, Python is busy validating.
+    # Events are built from the spooled CSV during their own COPY, not while the assets
+    # stream: then Python is busy validating, and the server would wait for it.
     with tempfile.SpooledTemporaryFile(
         SPOOL_BYTES, mode="w+", encoding="utf-8", newline=""
     ) as spool:
