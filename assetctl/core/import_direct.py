@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import tempfile
 from collections.abc import Callable, Iterator
-from itertools import chain
+from itertools import chain, islice
 from json.encoder import encode_basestring
 from typing import IO, TYPE_CHECKING, Any
 
@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 # Ids are reserved from the sequence before each COPY, in blocks that grow from FIRST_IDS to
-# MAX_IDS: a small import wastes few ids, a large one makes few round trips. Ids a block
-# does not use are gaps, as after any rolled-back insert.
+# MAX_IDS: few round trips for a large import. Ids the last block does not use are gaps, as
+# after any rolled-back insert; an import of up to FIRST_IDS rows reserves exactly its own.
 FIRST_IDS = 256
 MAX_IDS = 16_384
 # The assets CSV is kept in memory up to this size, then in an anonymous temporary file.
@@ -170,10 +170,14 @@ def insert_new(
     with tempfile.SpooledTemporaryFile(
         SPOOL_BYTES, mode="w+", encoding="utf-8", newline=""
     ) as spool:
-        size = FIRST_IDS
         try:
+            # A file that ends within the first block reserves exactly as many ids as it has
+            # rows (none when empty): small imports leave no gaps.
+            head = list(islice(rows, FIRST_IDS))
+            size = len(head)
+            rows = chain(head, rows)
             # One COPY per block of reserved ids; the first row of a block is read before
-            # its ids are reserved, so an empty file reserves none.
+            # its ids are reserved.
             while (first := next(rows, None)) is not None:
                 ids = _reserve_ids(session, sequence, size)
                 block = _new_assets(ids, chain([first], rows), still_clean, tail)

@@ -32,6 +32,7 @@ STAGE_COLUMNS = ("line", "ok", "given", *COLUMN.values())
 DATA_FIELDS = tuple(f for f in IMPORT_FIELDS if f != "tag")
 BIT = {f: 1 << i for i, f in enumerate(IMPORT_FIELDS)}
 COPY_BATCH = 2000
+FIRST_PIECE = 100  # rows in the first piece of a COPY (see csv_batches)
 SQLITE_BATCH = 1000
 WORK_MEM = "256MB"
 
@@ -198,12 +199,15 @@ def drop_staging(session: Session, dialect: Dialect) -> None:
 
 
 def csv_batches(rows: Iterator[tuple[Any, ...]], limit: int | None = None) -> Iterator[str]:
-    """`rows` as CSV text for COPY, COPY_BATCH rows per piece (at most `limit` rows)."""
+    """`rows` as CSV text for COPY, in pieces of up to COPY_BATCH rows (at most `limit` rows
+    in all). The first pieces are small: the server waits for the first piece of a COPY, and
+    the rows of a piece are validated as it is made."""
     left = limit
+    piece = FIRST_PIECE
     while left is None or left > 0:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        size = COPY_BATCH if left is None else min(COPY_BATCH, left)
+        size = piece if left is None else min(piece, left)
         count = 0
         for count, row in enumerate(rows, 1):
             writer.writerow(row)
@@ -215,6 +219,7 @@ def csv_batches(rows: Iterator[tuple[Any, ...]], limit: int | None = None) -> It
             return
         if left is not None:
             left -= count
+        piece = min(piece * 4, COPY_BATCH)
 
 
 class _CopyStream:
