@@ -12,13 +12,11 @@ caller's transaction, so an interrupted import leaves nothing behind.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from assetctl.core.import_copy import copy_in, csv_batches
 from assetctl.core.import_reader import IMPORT_FIELDS, Problem
 
 if TYPE_CHECKING:
@@ -31,8 +29,6 @@ STAGE_COLUMNS = ("line", "ok", "given", *COLUMN.values())
 # Columns an update may change (the tag is what rows are matched by).
 DATA_FIELDS = tuple(f for f in IMPORT_FIELDS if f != "tag")
 BIT = {f: 1 << i for i, f in enumerate(IMPORT_FIELDS)}
-COPY_BATCH = 2000
-FIRST_PIECE = 100  # rows in the first piece of a COPY (see csv_batches)
 SQLITE_BATCH = 1000
 WORK_MEM = "256MB"
 
@@ -196,77 +192,6 @@ def drop_staging(session: Session, dialect: Dialect) -> None:
     # PostgreSQL drops it at commit (ON COMMIT DROP); SQLite keeps temp tables per connection.
     if not dialect.postgres:
         exec_sql(session, f"DROP TABLE IF EXISTS temp.{STAGING}")
-
-
-def csv_batches(rows: Iterator[tuple[Any, ...]], limit: int | None = None) -> Iterator[str]:
-    """`rows` as CSV text for COPY, in pieces of up to COPY_BATCH rows (at most `limit` rows
-    in all). The first pieces are small: the server waits for the first piece of a COPY, and
-    the rows of a piece are validated as it is made."""
-    left = limit
-    piece = FIRST_PIECE
-    while left is None or left > 0:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        size = piece if left is None else min(piece, left)
-        count = 0
-        for count, row in enumerate(rows, 1):
-            writer.writerow(row)
-            if count == size:
-                break
-        if count:
-            yield buffer.getvalue()
-        if count < size:
-            return
-        if left is not None:
-            left -= count
-        piece = min(piece * 4, COPY_BATCH)
-
-
-class _CopyStream:
-    """A read()-able view of text pieces for COPY FROM STDIN, produced as psycopg2 asks."""
-
-    def __init__(self, pieces: Iterator[str]) -> None:
-        self.pieces = pieces
-        # psycopg2 turns an exception raised in read() (Ctrl-C, an I/O error, a row that
-        # must stop the COPY) into QueryCanceled; keep the original so the caller can
-        # re-raise what really happened.
-        self.error: BaseException | None = None
-
-    def read(self, size: int = -1) -> str:
-        del size  # psycopg2 sends whatever we return; a piece at a time keeps memory flat
-        try:
-            return next(self.pieces, "")
-        except BaseException as exc:
-            self.error = exc
-            raise
-
-    def readline(self, size: int = -1) -> str:  # pragma: no cover - psycopg2 uses read()
-        return self.read(size)
-
-
-@contextmanager
-def raw_cursor(session: Session) -> Iterator[Any]:
-    """A psycopg2 cursor on the session's connection, inside its transaction."""
-    raw = session.connection().connection.dbapi_connection
-    assert raw is not None
-    cursor = raw.cursor()
-    try:
-        yield cursor
-    finally:
-        cursor.close()
-
-
-def copy_in(session: Session, sql: str, pieces: Iterator[str]) -> None:
-    """Run `COPY ... FROM STDIN` (PostgreSQL) fed by `pieces` of text, in the session's
-    transaction. An exception raised while producing a piece is re-raised as itself."""
-    stream = _CopyStream(pieces)
-    with raw_cursor(session) as cursor:
-        try:
-            cursor.copy_expert(sql, stream)
-        except Exception:
-            if stream.error is not None:
-                raise stream.error from None
-            raise
 
 
 def load_staging(session: Session, dialect: Dialect, rows: Iterator[tuple[Any, ...]]) -> None:

@@ -1,10 +1,13 @@
 """Bulk import of assets from CSV, JSON Lines or a Snipe-IT export: all or nothing.
 
-The file is read once, as a stream: each row is validated with the same parsers `asset add`
-uses (`core.fields`) and written into a TEMP staging table (COPY on PostgreSQL). Set-based
-checks then find duplicates and conflicts with existing assets. Only when the whole file is
-clean are assets inserted/updated from the staging table, with their history events, in
-the caller's single transaction: an error, Ctrl-C or a killed process leaves nothing behind.
+The file is read as a stream: each row is validated with the same parsers `asset add` uses
+(`core.fields`). On PostgreSQL a plain import of new assets first tries the fast path
+(`import_direct`): rows COPYed straight into `assets`, the unique indexes standing in for the
+checks. Otherwise, or as soon as that attempt meets a problem (it is then rolled back to a
+savepoint and the file read again, `import_replay`), rows go into a TEMP staging table, set-
+based checks find duplicates and conflicts with existing assets, and only a clean file is
+written from the staging table. Everything, history events included, happens in the
+caller's single transaction: an error, Ctrl-C or a killed process leaves nothing behind.
 """
 
 from __future__ import annotations
