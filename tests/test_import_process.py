@@ -253,3 +253,36 @@ def test_a_dry_run_uses_up_no_asset_ids(cli: Cli, tmp_path: Path) -> None:
     second = cli.ok("asset", "add", "--tag", "ID-2", "--name", "n", "--category", "c",
                     "-o", "json").json()  # fmt: skip
     assert second["id"] == first["id"] + 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
+def test_no_room_to_keep_piped_input_is_a_clear_error(cli: Cli, db_url: str) -> None:
+    """A piped import is copied to a temporary file so it can be read twice. When the disk
+    refuses that copy (here a 64 kB file size limit on the process), the import stops with
+    a clear error naming the way out, and writes nothing."""
+    import resource
+
+    def limit_file_size() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG from write(), not a signal
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    before = snapshot(db_url)
+    body = "tag,name,category,status,serial,assignee,purchase_date,purchase_cost,notes\n"
+    body += "".join(rows(0, 5000))  # about 300 kB
+    proc = subprocess.run(
+        [str(ASSETCTL_BIN), "asset", "import", "-"],
+        input=body,
+        capture_output=True,
+        text=True,
+        env=cli.env,
+        preexec_fn=limit_file_size,
+        timeout=WAIT_S,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "cannot keep a copy of the piped input in" in proc.stderr
+    assert "File too large; nothing was imported" in proc.stderr
+    assert "TMPDIR" in proc.stderr
+    assert snapshot(db_url) == before

@@ -3,7 +3,8 @@
 The fast path of an import (`import_direct`) may give up part-way through a file; the checked
 path then reads the file again. A regular file seeks back. A pipe (`asset import -`) cannot,
 so what is read from it is copied to an anonymous temporary file on the way: the disk holds
-what was read, memory one block.
+what was read, memory one block. A temporary directory too small for that stops the import
+with a clear error (exit 1), rolled back like any other.
 """
 
 from __future__ import annotations
@@ -13,6 +14,16 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, BinaryIO
+
+from assetctl.errors import AssetctlError
+
+
+def _no_spool(exc: OSError) -> AssetctlError:
+    return AssetctlError(
+        f"cannot keep a copy of the piped input in {tempfile.gettempdir()}: "
+        f"{exc.strerror or exc}; nothing was imported",
+        hint="free space there, point TMPDIR at a larger directory, or import from a file",
+    )
 
 
 class _Recorder(io.RawIOBase):
@@ -27,7 +38,10 @@ class _Recorder(io.RawIOBase):
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         data = self.source.read(len(buffer))
-        self.spool.write(data)
+        try:
+            self.spool.write(data)
+        except OSError as exc:
+            raise _no_spool(exc) from None
         buffer[: len(data)] = data
         return len(data)
 
@@ -61,7 +75,11 @@ def rereadable(stream: BinaryIO) -> Iterator[tuple[BinaryIO, Callable[[], Binary
 
         yield stream, seek_back
         return
-    with tempfile.TemporaryFile() as spool:
+    try:
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise _no_spool(exc) from None
+    with spool:
 
         def replay() -> BinaryIO:
             spool.seek(0)
