@@ -151,15 +151,13 @@ def _copy(
     JSON Lines, one small write per row for a JSON array."""
     from sqlalchemy import literal_column, select
 
+    from assetctl.db.engine import raw_cursor
     from assetctl.db.models import Asset
 
     columns: Any = select(*(literal_column(e) for e in _pg_columns(fmt, safe_csv)))
     stmt = _ordered(_where(columns.select_from(Asset.__table__), filters), sort)
     compiled = stmt.compile(dialect=session.get_bind().dialect)
-    raw = session.connection().connection.dbapi_connection
-    assert raw is not None
-    cursor: Any = raw.cursor()
-    try:
+    with raw_cursor(session) as cursor:
         cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
         query = cursor.mogrify(str(compiled), compiled.params).decode()
         out.flush()
@@ -181,8 +179,6 @@ def _copy(
         if isinstance(sink, _JsonArray):
             sink.close()
         count = int(cursor.rowcount)
-    finally:
-        cursor.close()
     target.flush()
     return count
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+
+from assetctl.db.engine import raw_cursor
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -61,18 +62,6 @@ class _CopyStream:
 
     def readline(self, size: int = -1) -> str:  # pragma: no cover - psycopg2 uses read()
         return self.read(size)
-
-
-@contextmanager
-def raw_cursor(session: Session) -> Iterator[Any]:
-    """A psycopg2 cursor on the session's connection, inside its transaction."""
-    raw = session.connection().connection.dbapi_connection
-    assert raw is not None
-    cursor = raw.cursor()
-    try:
-        yield cursor
-    finally:
-        cursor.close()
 
 
 def copy_in(session: Session, sql: str, pieces: Iterator[str]) -> None:

@@ -144,10 +144,9 @@ def _shown(raw: str) -> str:
 class _Validator:
     """Turns raw rows into staging tuples, recording each bad cell as a Problem."""
 
-    def __init__(self, source: Source, result: ImportResult, options: ImportOptions) -> None:
+    def __init__(self, source: Source, result: ImportResult) -> None:
         self.source = source
         self.result = result
-        self.options = options
         self.staged = 0  # rows yielded (a row without a tag is counted but not yielded)
         self.columns = source.columns
         # field -> (its bit in `given`, its memo or None, its staging parser)
@@ -230,7 +229,7 @@ def _open(
     result = ImportResult(
         format=source.format, dry_run=options.dry_run, ignored_columns=source.ignored
     )
-    return _Validator(source, result, options)
+    return _Validator(source, result)
 
 
 def import_assets(
@@ -248,7 +247,8 @@ def import_assets(
     file is read a second time)."""
     dialect = import_sql.dialect_of(session)
     if not dialect.postgres or options.update or options.dry_run:
-        return _checked_import(session, actor, _open(stream, name, options, progress), dialect)
+        validator = _open(stream, name, options, progress)
+        return _checked_import(session, actor, validator, options, dialect)
     with import_replay.rereadable(stream) as (first, again):
         validator = _open(first, name, options, progress)
         result = validator.result
@@ -268,14 +268,18 @@ def import_assets(
             result.created = result.rows
             return result
         validator = _open(again(), name, options, progress)
-        return _checked_import(session, actor, validator, dialect)
+        return _checked_import(session, actor, validator, options, dialect)
 
 
 def _checked_import(
-    session: Session, actor: str, validator: _Validator, dialect: import_sql.Dialect
+    session: Session,
+    actor: str,
+    validator: _Validator,
+    options: ImportOptions,
+    dialect: import_sql.Dialect,
 ) -> ImportResult:
     """The staging path: every row into the staging table, every check, then the write."""
-    result, source, options = validator.result, validator.source, validator.options
+    result, source = validator.result, validator.source
     import_sql.create_staging(session, dialect, for_write=not options.dry_run)
     try:
         import_sql.load_staging(session, dialect, validator.rows())

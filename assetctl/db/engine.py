@@ -25,6 +25,19 @@ CONNECT_TIMEOUT_S = 5
 SQLITE_BUSY_TIMEOUT_S = 30
 
 
+@contextmanager
+def raw_cursor(session: Session) -> Iterator[Any]:
+    """A DB-API cursor on the session's connection, inside its transaction (for what the
+    ORM cannot do: COPY on PostgreSQL)."""
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
 def describe_target(url: str) -> str:
     """Human description of where the database is, password masked."""
     try:
