@@ -8,6 +8,7 @@ If PostgreSQL cannot be reached its tests are skipped with a loud summary line, 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -208,6 +209,38 @@ def read_terminal(master: int) -> bytes:
         seen += chunk
     os.close(master)
     return seen
+
+
+@dataclass
+class FreshRun:
+    code: int
+    modules: frozenset[str]
+    stdout: str
+
+
+_FRESH_PROBE = (
+    "import json, sys\n"
+    "from assetctl.cli.main import run\n"
+    "code = run(sys.argv[1:])\n"
+    "print(json.dumps({'code': code, 'modules': sorted(sys.modules)}), file=sys.stderr)\n"
+)
+
+
+def run_fresh(env: Mapping[str, str], *args: str) -> FreshRun:
+    """`assetctl ARGS` through the error boundary in a fresh interpreter: its exit code,
+    every module it imported, and its stdout. For checking what a command pulls in."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _FRESH_PROBE, *args],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    lines = proc.stderr.strip().splitlines()
+    assert lines, (proc.returncode, proc.stdout)
+    report = json.loads(lines[-1])
+    return FreshRun(report["code"], frozenset(report["modules"]), proc.stdout)
 
 
 def wait_for(condition: Callable[[], bool], what: str) -> None:

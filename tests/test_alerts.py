@@ -28,7 +28,7 @@ from tests.alert_helpers import (
     secrets,
 )
 from tests.auth_helpers import as_user, query, register, token_for
-from tests.conftest import ADMIN_EMAIL, Cli
+from tests.conftest import ADMIN_EMAIL, Cli, run_fresh
 
 __all__ = ["echo", "smtp", "webhook"]  # fixtures used by name
 
@@ -285,16 +285,6 @@ def test_control_characters_are_neutralised(
 def test_hook_retry_does_not_import_httpx_when_nothing_is_pending(
     cli: Cli, db_url: str, tmp_path: Path
 ) -> None:
-    import subprocess
-    import sys
-
-    probe = (
-        "import sys\nfrom assetctl.cli.main import run\n"
-        "code = run(['asset', 'list', '-o', 'json'])\n"
-        "print('HTTPX' if 'httpx' in sys.modules else 'NO-HTTPX', code)\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", probe], env=cli.env, capture_output=True, text=True, check=False
-    )
-    assert proc.stdout.strip().endswith("NO-HTTPX 0"), proc.stderr
+    fresh = run_fresh(cli.env, "asset", "list", "-o", "json")
+    assert (fresh.code, "httpx" in fresh.modules) == (0, False)
     del db_url, tmp_path

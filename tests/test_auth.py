@@ -21,7 +21,7 @@ from tests.auth_helpers import (
     register,
     token_for,
 )
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Cli, add_args, base_env
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Cli, add_args, base_env, run_fresh
 
 NOT_VALID = "your session is not valid"
 
@@ -467,21 +467,10 @@ def test_hash_made_with_older_parameters_is_upgraded_at_login(cli: Cli, db_url: 
 def test_real_process_skips_the_crypto_backend_and_still_refuses_rs256(
     cli: Cli, db_url: str
 ) -> None:
-    import subprocess
-    import sys
-
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    probe = (
-        "import sys\nfrom assetctl.cli.main import run\n"
-        "code = run(['asset', 'list', '-o', 'json'])\n"
-        "print(code, 'cryptography' in sys.modules, file=sys.stderr)\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", probe], env=cli.env, capture_output=True, text=True, timeout=60,
-        check=False,
-    )  # fmt: skip
-    assert proc.stderr.strip().splitlines()[-1] == "0 False"
+    fresh = run_fresh(cli.env, "asset", "list", "-o", "json")
+    assert (fresh.code, "cryptography" in fresh.modules) == (0, False)
 
     register(cli, "v@example.com", "viewer")
     claims = claims_of(token_for(cli, "v@example.com"))

@@ -7,7 +7,6 @@ import json
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.auth_helpers import as_user, register, token_for
-from tests.conftest import IN_CI, Cli, _service_missing, add_args
+from tests.conftest import IN_CI, Cli, _service_missing, add_args, run_fresh
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -102,21 +101,12 @@ def test_hit_renders_exactly_like_a_miss_in_every_format(rcli: Cli) -> None:
 def test_cache_hit_does_not_import_sqlalchemy(rcli: Cli) -> None:
     rcli.ok(*add_args("LAP-1"))
     rcli.ok("asset", "list", "--limit", "50", "-o", "json")  # warm the cache
-    probe = (
-        "import json, sys\n"
-        "from assetctl.cli.main import run\n"
-        "code = run(['asset', 'list', '--limit', '50', '-o', 'json'])\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('sqlalchemy', 'psycopg2', 'alembic'))\n"
-        "print(json.dumps({'code': code, 'heavy': heavy}), file=sys.stderr)\n"
+    fresh = run_fresh(rcli.env, "asset", "list", "--limit", "50", "-o", "json")
+    heavy = sorted(
+        m for m in fresh.modules if m.split(".")[0] in ("sqlalchemy", "psycopg2", "alembic")
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", probe], env=rcli.env, capture_output=True, text=True, timeout=60,
-        check=False,
-    )  # fmt: skip
-    report = json.loads(proc.stderr.strip().splitlines()[-1])
-    assert report == {"code": 0, "heavy": []}
-    assert json.loads(proc.stdout)["items"][0]["tag"] == "LAP-1"
+    assert (fresh.code, heavy) == (0, [])
+    assert json.loads(fresh.stdout)["items"][0]["tag"] == "LAP-1"
 
 
 def test_write_racing_a_read_is_never_served(rcli: Cli) -> None:
