@@ -3,9 +3,9 @@ the head constant, no drift between models and migrations, and a clean downgrade
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import create_engine, inspect
@@ -15,6 +15,9 @@ from assetctl.db.models import Base
 from assetctl.db.schema_version import HEAD_REVISION
 
 from .conftest import Cli, base_env, create_pg_database, drop_pg_database, pg_url_for
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -81,21 +84,28 @@ def test_autogenerate_finds_no_drift(db_url: str) -> None:
     assert _drift(db_url) == []
 
 
+def _alembic(url: str, action: Callable[[Config, str], None], *targets: str) -> None:
+    """Run an Alembic command (`command.upgrade`, `command.downgrade`) to each target in
+    turn, each on its own connection and committed."""
+    config = alembic_config()
+    engine = create_engine(url)
+    try:
+        for target in targets:
+            with engine.connect() as conn:
+                config.attributes["connection"] = conn
+                action(config, target)
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
 def test_downgrade_to_base_and_back(empty_url: str) -> None:
     from alembic import command
 
     from assetctl.db.migrate import revision, upgrade
 
     upgrade(empty_url)
-    engine = create_engine(empty_url)
-    try:
-        with engine.connect() as conn:
-            config = alembic_config()
-            config.attributes["connection"] = conn
-            command.downgrade(config, "base")
-            conn.commit()
-    finally:
-        engine.dispose()
+    _alembic(empty_url, command.downgrade, "base")
     assert revision(empty_url) is None
     assert _tables(empty_url) <= {"alembic_version"}
     assert upgrade(empty_url) == (None, HEAD_REVISION)
@@ -107,17 +117,9 @@ def test_step_by_step_upgrade_matches(empty_url: str) -> None:
     from alembic import command
     from alembic.script import ScriptDirectory
 
-    config = alembic_config()
-    revisions = [r.revision for r in ScriptDirectory.from_config(config).walk_revisions()]
-    engine = create_engine(empty_url)
-    try:
-        for target in reversed(revisions):
-            with engine.connect() as conn:
-                config.attributes["connection"] = conn
-                command.upgrade(config, target)
-                conn.commit()
-    finally:
-        engine.dispose()
+    scripts = ScriptDirectory.from_config(alembic_config())
+    revisions = [r.revision for r in scripts.walk_revisions()]
+    _alembic(empty_url, command.upgrade, *reversed(revisions))
     assert _drift(empty_url) == []
 
 
@@ -126,17 +128,10 @@ def test_data_commands_refuse_an_older_schema(tmp_path: Path, empty_url: str) ->
     from alembic import command
     from alembic.script import ScriptDirectory
 
-    config = alembic_config()
-    previous = ScriptDirectory.from_config(config).get_revision(HEAD_REVISION).down_revision
+    scripts = ScriptDirectory.from_config(alembic_config())
+    previous = scripts.get_revision(HEAD_REVISION).down_revision
     assert isinstance(previous, str)
-    engine = create_engine(empty_url)
-    try:
-        with engine.connect() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, previous)
-            conn.commit()
-    finally:
-        engine.dispose()
+    _alembic(empty_url, command.upgrade, previous)
     cli = Cli(base_env(tmp_path, empty_url))
     result = cli("asset", "list")
     assert result.exit_code == 7
