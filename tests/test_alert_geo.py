@@ -10,25 +10,31 @@ import pytest
 from tests.alert_fakes import IP_A, IP_B, IP_C, IP_MANCHESTER, Echo, echo, write_geoip
 from tests.alert_helpers import alerts, events, login
 from tests.auth_helpers import register
-from tests.conftest import Cli
+from tests.conftest import Cli, CliResult
 
 __all__ = ["echo"]
 
 USER = "user@example.com"
 
 
-def test_new_country_and_impossible_travel(
-    cli: Cli, db_url: str, echo: Echo, tmp_path: Path
-) -> None:
-    geoip = write_geoip(tmp_path / "city.mmdb")
+def _login_twice(cli: Cli, echo: Echo, geoip: Path, second_ip: str) -> CliResult:
+    """Register USER and log in from IP_A, then from `second_ip`, with `geoip` as the GeoIP
+    database. Both logins must succeed; returns the second."""
     register(cli, USER, "viewer")
     env = {
-        "ASSETCTL_PUBLIC_IP_URLS": echo.set("/seq", IP_A, IP_B),
+        "ASSETCTL_PUBLIC_IP_URLS": echo.set("/seq", IP_A, second_ip),
         "ASSETCTL_GEOIP_DB": str(geoip),
     }
     assert login(cli, USER, env).exit_code == 0
-    result = login(cli, USER, env)
-    assert result.exit_code == 0, result.stderr
+    second = login(cli, USER, env)
+    assert second.exit_code == 0, second.stderr
+    return second
+
+
+def test_new_country_and_impossible_travel(
+    cli: Cli, db_url: str, echo: Echo, tmp_path: Path
+) -> None:
+    result = _login_twice(cli, echo, write_geoip(tmp_path / "city.mmdb"), IP_B)
     london, tokyo = events(db_url, USER)
     assert (london["country"], london["city"], london["network"]) == ("GB", "London",
                                                                       "81.2.69.0/24")  # fmt: skip
@@ -56,15 +62,8 @@ def test_new_country_and_impossible_travel(
 def test_nearby_within_the_accuracy_radius_is_not_impossible_travel(
     cli: Cli, db_url: str, echo: Echo, tmp_path: Path
 ) -> None:
-    geoip = write_geoip(tmp_path / "city.mmdb")
-    register(cli, USER, "viewer")
-    env = {
-        "ASSETCTL_PUBLIC_IP_URLS": echo.set("/seq", IP_A, IP_MANCHESTER),
-        "ASSETCTL_GEOIP_DB": str(geoip),
-    }
-    assert login(cli, USER, env).exit_code == 0
     # London -> Manchester (~260 km) seconds apart, but each is only known within 200 km.
-    assert login(cli, USER, env).exit_code == 0
+    _login_twice(cli, echo, write_geoip(tmp_path / "city.mmdb"), IP_MANCHESTER)
     assert [(a["kind"], a["location"]) for a in alerts(db_url)] == [("new_ip", IP_MANCHESTER)]
 
 
@@ -82,15 +81,7 @@ def test_bad_geoip_file_warns_once_and_falls_back_to_ip_only(
         "corrupt": "is not a valid .mmdb file",
         "wrong type": "is of type 'GeoLite2-ASN', not a City or Country database",
     }[problem]
-    register(cli, USER, "viewer")
-    env = {
-        "ASSETCTL_PUBLIC_IP_URLS": echo.set("/seq", IP_A, IP_C),
-        "ASSETCTL_GEOIP_DB": str(path),
-    }
-    first = login(cli, USER, env)
-    assert first.exit_code == 0
-    second = login(cli, USER, env)
-    assert second.exit_code == 0
+    second = _login_twice(cli, echo, path, IP_C)
     warning = (
         f"warning: GeoIP database {path} {expected}; security alerts compare IP addresses only"
     )
