@@ -123,7 +123,7 @@ def admin_sql(sql: str) -> None:
 def bootstrap(url: str) -> str:
     """Migrate the database and return a token for its first (admin) user."""
     from assetctl.config import load_settings
-    from assetctl.core.auth import login, register
+    from assetctl.core.auth.accounts import login, register
     from assetctl.db.engine import unit_of_work
     from assetctl.db.migrate import upgrade
 

@@ -86,7 +86,7 @@ def bootstrap_admin(url: str) -> str:
     """Register the first user (an admin) in the database at `url` and return a valid token
     for it, through the same core functions `auth register` and `auth login` use."""
     from assetctl.config import load_settings
-    from assetctl.core.auth import login, register
+    from assetctl.core.auth.accounts import login, register
     from assetctl.db.engine import unit_of_work
 
     settings = load_settings({"ASSETCTL_DATABASE_URL": url, "XDG_CONFIG_HOME": "/nonexistent"})

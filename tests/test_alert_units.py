@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from assetctl.config import load_settings
-from assetctl.core.alert_channels import email_text, log_line, neutralise
-from assetctl.core.alerts import distance_km, location_key, parse_since
-from assetctl.core.public_ip import BadAnswer, configured_urls, parse_answer
+from assetctl.core.security.alerts import distance_km, location_key, parse_since
+from assetctl.core.security.channels import email_text, log_line, neutralise
+from assetctl.core.security.public_ip import BadAnswer, configured_urls, parse_answer
 from assetctl.errors import InvalidInputError
 
 

@@ -188,7 +188,7 @@ def _login(cli: Cli, email: str, password: str) -> tuple[int, str]:
 def test_login_failures_share_one_message_and_one_hash(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from assetctl.core import passwords
+    from assetctl.core.auth import passwords
 
     register(cli, "gone@example.com", "viewer")
     cli.ok("user", "disable", "gone@example.com")

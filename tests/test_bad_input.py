@@ -205,7 +205,7 @@ def test_bad_cursors(seeded_sqlite: Cli) -> None:
 def test_edited_cursor_with_a_recomputed_checksum(seeded: Cli) -> None:
     """The checksum catches accidents, not someone who recomputes it: values a real listing
     could never have produced must still be refused (2), never reach the database (1)."""
-    from assetctl.core.listing import Filters, Sort, encode_cursor
+    from assetctl.core.assets.listing import Filters, Sort, encode_cursor
 
     for sort, key, row_id in (
         ("tag", "LAP-1", 10**30),
@@ -372,9 +372,9 @@ def _boom(*_args: object, **_kwargs: object) -> None:
 def test_unexpected_error_has_no_traceback_unless_debug(
     seeded: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import assetctl.core.assets
+    import assetctl.core.assets.commands
 
-    monkeypatch.setattr(assetctl.core.assets, "get_asset", _boom)
+    monkeypatch.setattr(assetctl.core.assets.commands, "get_asset", _boom)
     result = seeded("asset", "show", "LAP-1")
     assert result.exit_code == 1
     line = stderr_line(result)

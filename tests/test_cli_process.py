@@ -89,14 +89,14 @@ def test_quiet_silences_messages_but_not_data_or_errors(sqlite_cli: Cli) -> None
 
 
 BOOM = """\
-import assetctl.core.assets
+import assetctl.core.assets.commands
 
 
 def _boom(*args, **kwargs):
     raise RuntimeError("simulated bug")
 
 
-assetctl.core.assets.get_asset = _boom
+assetctl.core.assets.commands.get_asset = _boom
 """
 
 

@@ -170,8 +170,8 @@ def test_photos_are_sent_in_the_order_given(vcli: Cli, ollama: FakeOllama, tmp_p
 def test_photos_are_prepared_ahead_of_sending_but_only_a_bounded_number(
     vcli: Cli, ollama: FakeOllama, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from assetctl.core import describe_run
-    from assetctl.core.images import prepare_image
+    from assetctl.core.describe import run as describe_run
+    from assetctl.core.describe.images import prepare_image
 
     files = [photo(tmp_path, f"p{i}.jpg") for i in range(30)]
     prepared: list[str] = []
@@ -180,7 +180,7 @@ def test_photos_are_prepared_ahead_of_sending_but_only_a_bounded_number(
         prepared.append(path.name)
         return prepare_image(path, **kwargs)
 
-    monkeypatch.setattr("assetctl.core.describe_run.prepare_image", counting_prepare)
+    monkeypatch.setattr("assetctl.core.describe.run.prepare_image", counting_prepare)
     release = threading.Event()
     ollama.reply = lambda _captured: None if release.wait(20) else Reply(500, {"error": "held"})
     outcome: list[CliResult] = []

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from assetctl.config import load_settings
-from assetctl.core.describe import FileResult, collect_targets, exit_status
-from assetctl.core.describe_prompt import SCHEMA, validate_structured
-from assetctl.core.images import normalise, sniff
+from assetctl.core.describe.images import normalise, sniff
+from assetctl.core.describe.prompt import SCHEMA, validate_structured
+from assetctl.core.describe.service import FileResult, collect_targets, exit_status
 from assetctl.errors import InvalidInputError, ServiceUnavailableError
 from assetctl.providers.base import ProviderConfig, VisionRequest, server_message
 from assetctl.providers.ollama import KEEP_ALIVE, OllamaProvider
@@ -311,7 +311,7 @@ def test_config_file_settings_are_used(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text('vlm_provider = "vllm"\nvlm_model = "HuggingFaceTB/SmolVLM2-2.2B-Instruct"\n')
     settings = load_settings({"ASSETCTL_CONFIG": str(path)})
-    from assetctl.core.describe import provider_config, vlm_configured
+    from assetctl.core.describe.service import provider_config, vlm_configured
 
     config = provider_config(settings)
     assert (config.kind, config.base_url) == ("openai", "http://127.0.0.1:8000/v1")

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from assetctl.core import import_direct, import_replay
+from assetctl.core.bulk import direct as import_direct
+from assetctl.core.bulk import replay as import_replay
 
 from .asset_fixtures import connect, counts, insert_assets, snapshot
 from .conftest import Cli, CliResult

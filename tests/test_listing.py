@@ -234,7 +234,7 @@ def test_page_stays_stable_when_earlier_rows_are_added(
 
 
 def test_all_streams_more_rows_than_one_batch(cli: Cli) -> None:
-    from assetctl.core.listing import STREAM_BATCH
+    from assetctl.core.assets.listing import STREAM_BATCH
 
     url = cli.env["ASSETCTL_DATABASE_URL"]
     n = STREAM_BATCH + 205

@@ -32,7 +32,7 @@ def list_(
     output: Output = None,
 ) -> None:
     """List alerts, newest first. Admins see everyone's; others their own."""
-    from assetctl.core.alerts import list_alerts, parse_since
+    from assetctl.core.security.alerts import list_alerts, parse_since
 
     state = get_state(ctx)
     after = parse_since(since) if since else None
@@ -51,7 +51,7 @@ def ack(
     output: Output = None,
 ) -> None:
     """Acknowledge an alert once handled (admin); its location then counts as known."""
-    from assetctl.core.alerts import ack_alert
+    from assetctl.core.security.alerts import ack_alert
 
     state = get_state(ctx)
     record = state.as_principal(ack_alert, alert_id)
@@ -63,7 +63,7 @@ def ack(
 def deliver(ctx: typer.Context, output: Output = None) -> None:
     """Send every notification still pending (webhook, email, log) now. Exit 7 if any
     could not be sent; they stay pending and are retried later."""
-    from assetctl.core.notify import deliver as send_pending
+    from assetctl.core.security.notify import deliver as send_pending
     from assetctl.errors import ServiceUnavailableError
 
     state = get_state(ctx)

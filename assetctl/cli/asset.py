@@ -17,12 +17,12 @@ from assetctl.cli.filters import (
 )
 from assetctl.cli.render import Output, OutputFormat, render_list, render_record, resolve_format
 from assetctl.cli.state import AppState, get_state
-from assetctl.core.permissions import Permission
+from assetctl.core.auth.permissions import Permission
 from assetctl.errors import ExitStatus, InvalidInputError
 
 if TYPE_CHECKING:
-    from assetctl.core.assets import Change
-    from assetctl.core.listing import Page
+    from assetctl.core.assets.commands import Change
+    from assetctl.core.assets.listing import Page
 
 app = typer.Typer(help="Add, find, change and retire assets.", no_args_is_help=True)
 
@@ -52,7 +52,7 @@ Notes = Annotated[str | None, _opt("Free-form notes.")]
 
 
 def _show(state: AppState, output: OutputFormat | None, record: dict[str, Any]) -> None:
-    from assetctl.core.assets import ASSET_FIELDS
+    from assetctl.core.assets.commands import ASSET_FIELDS
 
     render_record(state, resolve_format(state, output), record, fields=ASSET_FIELDS)
 
@@ -76,7 +76,7 @@ def _encode_page(page: Page) -> dict[str, Any]:
 
 def _decode_page(value: dict[str, Any]) -> Page:
     from assetctl.cache import decode_record
-    from assetctl.core.listing import Page
+    from assetctl.core.assets.listing import Page
 
     cursor = value["next_cursor"]
     if cursor is not None and not isinstance(cursor, str):
@@ -103,8 +103,8 @@ def add(
     output: Output = None,
 ) -> None:
     """Add an asset to the inventory."""
-    from assetctl.core.assets import add_asset
-    from assetctl.core.fields import parse_fields
+    from assetctl.core.assets.commands import add_asset
+    from assetctl.core.assets.fields import parse_fields
 
     state = get_state(ctx)
     fields = parse_fields(
@@ -140,7 +140,7 @@ def show(
     """Show one asset."""
     from assetctl.cache import decode_record, encode_record
     from assetctl.cli.read_through import cached_read
-    from assetctl.core.assets import get_asset
+    from assetctl.core.assets.commands import get_asset
 
     state = get_state(ctx)
     state.no_cache = no_cache
@@ -181,8 +181,8 @@ def list_(
     from dataclasses import asdict
 
     from assetctl.cli.read_through import cached_read
-    from assetctl.core.assets import ASSET_FIELDS, iter_assets, list_assets
-    from assetctl.core.listing import Sort, make_filters
+    from assetctl.core.assets.commands import ASSET_FIELDS, iter_assets, list_assets
+    from assetctl.core.assets.listing import Sort, make_filters
 
     state = get_state(ctx)
     if all_ and limit is not None:
@@ -253,8 +253,8 @@ def update(
     output: Output = None,
 ) -> None:
     """Change fields of an asset. An empty value ("") clears an optional field."""
-    from assetctl.core.assets import update_asset
-    from assetctl.core.fields import parse_fields
+    from assetctl.core.assets.commands import update_asset
+    from assetctl.core.assets.fields import parse_fields
 
     state = get_state(ctx)
     fields = parse_fields(
@@ -286,8 +286,8 @@ def assign(
     output: Output = None,
 ) -> None:
     """Assign an asset to a person (status becomes `assigned`)."""
-    from assetctl.core.assets import assign_asset
-    from assetctl.core.fields import PARSERS
+    from assetctl.core.assets.commands import assign_asset
+    from assetctl.core.assets.fields import PARSERS
 
     state = get_state(ctx)
     person = PARSERS["assignee"](to)
@@ -298,7 +298,7 @@ def assign(
 @app.command()
 def unassign(ctx: typer.Context, ref: Ref, output: Output = None) -> None:
     """Take an asset back (status becomes `in_stock`)."""
-    from assetctl.core.assets import unassign_asset
+    from assetctl.core.assets.commands import unassign_asset
 
     state = get_state(ctx)
     change = state.write(unassign_asset, ref)
@@ -313,7 +313,7 @@ def delete(
     output: Output = None,
 ) -> None:
     """Soft-delete an asset (`asset restore` undoes it)."""
-    from assetctl.core.assets import delete_asset
+    from assetctl.core.assets.commands import delete_asset
 
     state = get_state(ctx)
     if not yes:
@@ -333,7 +333,7 @@ def delete(
 @app.command()
 def restore(ctx: typer.Context, ref: Ref, output: Output = None) -> None:
     """Bring back a deleted asset."""
-    from assetctl.core.assets import restore_asset
+    from assetctl.core.assets.commands import restore_asset
 
     state = get_state(ctx)
     change = state.write(restore_asset, ref, permission=Permission.DELETE)
@@ -350,7 +350,7 @@ def _summary(changes: dict[str, Any]) -> str:
 @app.command()
 def history(ctx: typer.Context, ref: Ref, output: Output = None) -> None:
     """Every change to an asset: who, when, and each field's old -> new value."""
-    from assetctl.core.assets import asset_history
+    from assetctl.core.assets.commands import asset_history
 
     state = get_state(ctx)
     events = state.read(asset_history, ref)

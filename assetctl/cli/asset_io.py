@@ -23,12 +23,12 @@ from assetctl.cli.filters import (
     StatusFilter,
 )
 from assetctl.cli.state import AppState, get_state
-from assetctl.core.permissions import Permission
+from assetctl.core.auth.permissions import Permission
 from assetctl.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from assetctl.core.import_reader import Problem
-    from assetctl.core.importer import ImportResult
+    from assetctl.core.bulk.importer import ImportResult
+    from assetctl.core.bulk.reader import Problem
 
 
 class ImportFormat(StrEnum):
@@ -144,8 +144,8 @@ def import_assets(
     deleted_at are ignored; export -o json arrays are not read, use -o jsonl). A Snipe-IT
     asset CSV is recognised by its header. An empty cell leaves a field unset; with
     --update it clears it, and columns missing from the file are left unchanged."""
-    from assetctl.core.importer import ImportOptions, ImportRejected
-    from assetctl.core.importer import import_assets as run_import
+    from assetctl.core.bulk.importer import ImportOptions, ImportRejected
+    from assetctl.core.bulk.importer import import_assets as run_import
 
     state = get_state(ctx)
     options = ImportOptions(
@@ -216,8 +216,8 @@ def export_assets(
 ) -> None:
     """Export every matching asset to stdout (streamed, constant memory). The columns are
     the asset JSON field names, so the file can be fed back to `asset import`."""
-    from assetctl.core.exporter import export_assets as run_export
-    from assetctl.core.listing import Sort, make_filters
+    from assetctl.core.assets.listing import Sort, make_filters
+    from assetctl.core.bulk.export import export_assets as run_export
 
     state = get_state(ctx)
     filters = make_filters(

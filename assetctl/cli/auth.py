@@ -12,7 +12,7 @@ from assetctl.cli.state import AppState, get_state
 from assetctl.errors import NotAuthenticatedError
 
 if TYPE_CHECKING:
-    from assetctl.core.auth import Principal
+    from assetctl.core.auth.accounts import Principal
 
 app = typer.Typer(
     help="Log in and out, register users, inspect your session.", no_args_is_help=True
@@ -37,7 +37,7 @@ def register(
     output: Output = None,
 ) -> None:
     """Create a user. The first user of a new database becomes admin and needs no login."""
-    from assetctl.core.auth import register as register_user
+    from assetctl.core.auth.accounts import register as register_user
 
     state = get_state(ctx)
     (password,) = read_passwords([("Password for the new user", True)], from_stdin=password_stdin)
@@ -61,9 +61,9 @@ def login(
     ] = False,
 ) -> None:
     """Log in and keep the session token in the OS keyring."""
-    from assetctl.core.alert_channels import neutralise
-    from assetctl.core.login_events import audited_login, probe
-    from assetctl.core.notify import deliver
+    from assetctl.core.security.channels import neutralise
+    from assetctl.core.security.login_events import audited_login, probe
+    from assetctl.core.security.notify import deliver
     from assetctl.credentials import WAYS_OUT, KeyringUnavailable
 
     state = get_state(ctx)
@@ -109,7 +109,7 @@ def login(
 
 def _announce(state: AppState, email: str, alerts: list[dict[str, Any]]) -> None:
     """Tell the person logging in what was seen, and what to do if it was not them."""
-    from assetctl.core.alert_channels import neutralise
+    from assetctl.core.security.channels import neutralise
 
     for alert in alerts:
         details = alert["details"]
@@ -146,7 +146,7 @@ def logout(
     ] = False,
 ) -> None:
     """Revoke this session (or all of them) and forget the stored token."""
-    from assetctl.core.auth import logout as revoke
+    from assetctl.core.auth.accounts import logout as revoke
 
     state = get_state(ctx)
     store = state.token_store()
@@ -210,7 +210,7 @@ def token(ctx: typer.Context) -> None:
 def passwd(ctx: typer.Context, password_stdin: PasswordStdin = False) -> None:
     """Change your password (stdin: current password, then the new one, one per line).
     Every session of your account is revoked; log in again afterwards."""
-    from assetctl.core.auth import change_password
+    from assetctl.core.auth.accounts import change_password
 
     state = get_state(ctx)
     current, new = read_passwords(
@@ -237,7 +237,7 @@ def history(
     output: Output = None,
 ) -> None:
     """Your logins (and failed attempts), newest first, with IP and location."""
-    from assetctl.core.login_events import login_history
+    from assetctl.core.security.login_events import login_history
 
     state = get_state(ctx)
     rows = state.as_principal(login_history, write=False, email=user, limit=limit)

@@ -10,7 +10,7 @@ import typer
 
 from assetctl.cli.render import Output, render_record, resolve_format
 from assetctl.cli.state import AppState, get_state
-from assetctl.core.permissions import Permission
+from assetctl.core.auth.permissions import Permission
 from assetctl.errors import InvalidInputError, ServiceUnavailableError
 
 app = typer.Typer(help="Inspect and clear the Redis listing cache.", no_args_is_help=True)

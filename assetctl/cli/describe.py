@@ -10,12 +10,12 @@ import typer
 
 from assetctl.cli.render import Output, dumps, render_list, resolve_format
 from assetctl.cli.state import AppState, get_state
-from assetctl.core.permissions import Permission
+from assetctl.core.auth.permissions import Permission
 from assetctl.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from assetctl.config import Settings
-    from assetctl.core.describe import FileResult, Target
+    from assetctl.core.describe.service import FileResult, Target
 
 FIELDS = ("file", "asset", "description", "details", "model", "provider", "seconds", "error")
 COLUMNS = ("file", "asset", "description", "error")
@@ -89,8 +89,8 @@ def describe(
     is stored on the asset. Exit 0 only if every photo was described; otherwise the most
     severe failure: 7 provider, 3 unknown asset, 2 bad input."""
     from assetctl.config import load_settings
-    from assetctl.core import describe as core
-    from assetctl.core.describe_run import describe_files
+    from assetctl.core.describe import service as core
+    from assetctl.core.describe.run import describe_files
 
     state = get_state(ctx)
     flags = {
@@ -169,7 +169,7 @@ def _check_assets_first(
     """Before any model time is spent: the caller may save, and the named assets exist.
     An unknown `--asset` ends the command (exit 3); with --tag-from-filename only that
     photo is failed."""
-    from assetctl.core.describe import apply_asset_check, check_assets
+    from assetctl.core.describe.service import apply_asset_check, check_assets
 
     refs = [t.asset for t in targets if t.asset is not None and t.error is None]
     if not refs:
@@ -184,7 +184,7 @@ def _check_assets_first(
 
 
 def _save(state: AppState, results: list[FileResult]) -> None:
-    from assetctl.core.describe import save_descriptions
+    from assetctl.core.describe.service import save_descriptions
 
     if not any(r.ok for r in results):
         return
@@ -236,7 +236,7 @@ def _progress(state: AppState, total: int) -> Iterator[Callable[[Any], None]]:
 
 
 def _check(state: AppState, settings: Settings) -> None:
-    from assetctl.core.describe import check_provider
+    from assetctl.core.describe.service import check_provider
     from assetctl.errors import ExitStatus
 
     checks = check_provider(settings)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from assetctl.cli.state import AppState
-from assetctl.core.permissions import Permission, allows
+from assetctl.core.auth.permissions import Permission, allows
 from assetctl.errors import PermissionDeniedError
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from assetctl.errors import ExitStatus
 
 def init(ctx: typer.Context) -> None:
     """Create the config file and the database (migrated), and say where they are."""
-    from assetctl.core.setup import initialise
+    from assetctl.core.ops.setup import initialise
     from assetctl.db.engine import describe_target
 
     state = get_state(ctx)
@@ -29,7 +29,7 @@ def init(ctx: typer.Context) -> None:
 
 def doctor(ctx: typer.Context) -> None:
     """Check configuration, database and migrations; exit 0 only if everything passes."""
-    from assetctl.core.doctor import run_checks
+    from assetctl.core.ops.doctor import run_checks
 
     state = get_state(ctx)
     checks = run_checks(state.settings)

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from assetctl.core.permissions import Permission
+from assetctl.core.auth.permissions import Permission
 from assetctl.errors import NotAuthenticatedError
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from assetctl.cache import Cache
     from assetctl.config import Settings
-    from assetctl.core.auth import Principal
+    from assetctl.core.auth.accounts import Principal
     from assetctl.credentials import TokenStore
 
 T = TypeVar("T")
@@ -128,7 +128,7 @@ class AppState:
 
     def principal(self, session: Session, permission: Permission | None = None) -> Principal:
         """The logged-in caller, checked against the database, and allowed `permission`."""
-        from assetctl.core.auth import authenticate, require
+        from assetctl.core.auth.accounts import authenticate, require
 
         caller = authenticate(session, self.settings, self.token_store().load().token)
         if permission is not None:
@@ -199,7 +199,7 @@ class AppState:
     def transaction(self, *, write: bool = False) -> Iterator[Session]:
         """One unit of work against the configured database; the embedded default database
         is created and migrated on first use so a new user can start at once."""
-        from assetctl.core.notify import due_deliveries, retry_due
+        from assetctl.core.security.notify import due_deliveries, retry_due
         from assetctl.db.engine import unit_of_work
 
         self._ensure_default_database()

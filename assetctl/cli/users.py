@@ -19,7 +19,7 @@ LIST_COLUMNS = ("email", "name", "role", "active", "locked", "last_login_at")
 @app.command("list")
 def list_(ctx: typer.Context, output: Output = None) -> None:
     """List users."""
-    from assetctl.core.users import list_users
+    from assetctl.core.auth.users import list_users
 
     state = get_state(ctx)
     rows = state.as_principal(list_users, write=False)
@@ -36,7 +36,7 @@ def set_role(
     output: Output = None,
 ) -> None:
     """Change a user's role (applies to their next command)."""
-    from assetctl.core.users import set_role as change_role
+    from assetctl.core.auth.users import set_role as change_role
 
     state = get_state(ctx)
     record = state.as_principal(change_role, email, role)
@@ -45,7 +45,7 @@ def set_role(
 
 
 def _set_active(ctx: typer.Context, email: str, active: bool, output: Output) -> None:
-    from assetctl.core.users import set_active
+    from assetctl.core.auth.users import set_active
 
     state = get_state(ctx)
     record = state.as_principal(set_active, email, active)
@@ -68,7 +68,7 @@ def enable(ctx: typer.Context, email: EmailArg, output: Output = None) -> None:
 @app.command()
 def unlock(ctx: typer.Context, email: EmailArg, output: Output = None) -> None:
     """Clear a lockout after too many failed logins."""
-    from assetctl.core.users import unlock as clear_lock
+    from assetctl.core.auth.users import unlock as clear_lock
 
     state = get_state(ctx)
     record = state.as_principal(clear_lock, email)

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assetctl.config import Settings
-from assetctl.core.images import IMAGE_SUFFIXES, SUPPORTED
+from assetctl.core.describe.images import IMAGE_SUFFIXES, SUPPORTED
 from assetctl.errors import AssetctlError, ExitStatus, InvalidInputError, NotFoundError
 from assetctl.json_values import rfc3339
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from assetctl.core.assets import Change
+    from assetctl.core.assets.commands import Change
     from assetctl.providers.base import (
         ProviderCheck,
         ProviderConfig,
@@ -162,7 +162,7 @@ def collect_targets(
 
 def check_assets(session: Session, refs: Sequence[str]) -> dict[str, str | NotFoundError]:
     """Each reference's asset tag, or the NotFoundError it raises (nothing is written)."""
-    from assetctl.core.assets import get_asset
+    from assetctl.core.assets.commands import get_asset
 
     found: dict[str, str | NotFoundError] = {}
     for ref in dict.fromkeys(refs):
@@ -217,7 +217,7 @@ def exit_status(results: Sequence[FileResult]) -> int:
 def save_descriptions(session: Session, actor: str, results: Sequence[FileResult]) -> list[Change]:
     """Store each successful description on its asset, with its source and a history event,
     all in this one transaction."""
-    from assetctl.core.assets import set_description
+    from assetctl.core.assets.commands import set_description
 
     return [
         set_description(session, actor, r.asset, r.description, r.source())

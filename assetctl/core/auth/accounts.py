@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from assetctl.config import Settings
-from assetctl.core import passwords, tokens
-from assetctl.core.fields import has_control
-from assetctl.core.permissions import ROLES, Permission, allows
+from assetctl.core.assets.fields import has_control
+from assetctl.core.auth import passwords, tokens
+from assetctl.core.auth.permissions import ROLES, Permission, allows
 from assetctl.errors import (
     ConflictError,
     InvalidInputError,

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from assetctl.core.fields import parse_status
+from assetctl.core.assets.fields import parse_status
 from assetctl.errors import InvalidInputError
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from assetctl.core.import_reader import IMPORT_FIELDS
-from assetctl.core.import_sql import COLUMN, DATA_FIELDS, STAGING, Dialect, exec_sql
+from assetctl.core.bulk.reader import IMPORT_FIELDS
+from assetctl.core.bulk.staging import COLUMN, DATA_FIELDS, STAGING, Dialect, exec_sql
 from assetctl.errors import ConflictError
 
 if TYPE_CHECKING:

@@ -72,7 +72,7 @@ def check_vision_model(settings: Settings) -> list[Check]:
     """The `describe` provider: answers, has the model, accepts images. Skipped unless the
     user configured one (vlm_provider, vlm_base_url or vlm_model in the config file or
     env), so a machine that never uses `describe` still passes."""
-    from assetctl.core.describe import check_provider, provider_config, vlm_configured
+    from assetctl.core.describe.service import check_provider, provider_config, vlm_configured
 
     if not vlm_configured(settings):
         config = provider_config(settings)
@@ -94,8 +94,8 @@ def check_vision_model(settings: Settings) -> list[Check]:
 def check_security_alerts(settings: Settings) -> list[Check]:
     """The public IP lookup (only when public_ip_urls is configured, so a default setup
     contacts no outside service) and the GeoIP database (when configured)."""
-    from assetctl.core.geo import open_locator
-    from assetctl.core.public_ip import discover
+    from assetctl.core.security.geo import open_locator
+    from assetctl.core.security.public_ip import discover
 
     checks: list[Check] = []
     urls = str(settings.values["public_ip_urls"])

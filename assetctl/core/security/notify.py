@@ -168,7 +168,7 @@ def _claim(
 
 
 def _send(settings: Settings, channel: str, payload: dict[str, Any], timeout: float) -> None:
-    from assetctl.core import alert_channels
+    from assetctl.core.security import channels as alert_channels
 
     if channel == "log":
         alert_channels.send_log(payload)
@@ -195,7 +195,7 @@ def deliver(
     outcome of each. Failures are reported, never raised."""
     from sqlalchemy import func, select
 
-    from assetctl.core.alert_channels import ChannelError
+    from assetctl.core.security.channels import ChannelError
     from assetctl.db.engine import unit_of_work
     from assetctl.db.models import AlertDelivery
 

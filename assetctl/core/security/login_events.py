@@ -15,10 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 from assetctl import __version__
 from assetctl.config import Settings
-from assetctl.core.auth import LoginFailed, LoginResult, Principal, normalise_email, require
-from assetctl.core.geo import GeoInfo, GeoLocator, open_locator
-from assetctl.core.permissions import Permission
-from assetctl.core.public_ip import IpLookup, discover
+from assetctl.core.auth.accounts import (
+    LoginFailed,
+    LoginResult,
+    Principal,
+    normalise_email,
+    require,
+)
+from assetctl.core.auth.permissions import Permission
+from assetctl.core.security.geo import GeoInfo, GeoLocator, open_locator
+from assetctl.core.security.public_ip import IpLookup, discover
 from assetctl.errors import InvalidInputError, PermissionDeniedError
 
 if TYPE_CHECKING:
@@ -160,8 +166,8 @@ def audited_login(
     any alerts with their pending notifications are written in this same transaction."""
     from sqlalchemy import select
 
-    from assetctl.core import alerts, notify
-    from assetctl.core.auth import login
+    from assetctl.core.auth.accounts import login
+    from assetctl.core.security import alerts, notify
     from assetctl.db.models import User
 
     try:

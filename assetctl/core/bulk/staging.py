@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from assetctl.core.import_copy import copy_in, csv_batches
-from assetctl.core.import_reader import IMPORT_FIELDS, Problem
+from assetctl.core.bulk.copy_in import copy_in, csv_batches
+from assetctl.core.bulk.reader import IMPORT_FIELDS, Problem
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from assetctl.core.fields import PARSERS, REQUIRED
+from assetctl.core.assets.fields import PARSERS, REQUIRED
 from assetctl.errors import InvalidInputError
 
 if TYPE_CHECKING:

@@ -18,9 +18,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from assetctl.core import import_direct, import_replay, import_sql, import_write
-from assetctl.core.fields import PARSERS
-from assetctl.core.import_reader import (
+from assetctl.core.assets.fields import PARSERS
+from assetctl.core.bulk import direct as import_direct
+from assetctl.core.bulk import replay as import_replay
+from assetctl.core.bulk import staging as import_sql
+from assetctl.core.bulk import write as import_write
+from assetctl.core.bulk.reader import (
     IMPORT_FIELDS,
     Problem,
     RawRow,

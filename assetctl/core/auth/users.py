@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from assetctl.core.auth import (
+from assetctl.core.auth.accounts import (
     Principal,
     check_role,
     normalise_email,
@@ -17,7 +17,7 @@ from assetctl.core.auth import (
     revoke_all,
     user_record,
 )
-from assetctl.core.permissions import Permission
+from assetctl.core.auth.permissions import Permission
 from assetctl.errors import ConflictError, NotFoundError
 
 if TYPE_CHECKING:

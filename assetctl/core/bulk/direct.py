@@ -22,9 +22,9 @@ from itertools import chain, islice
 from json.encoder import encode_basestring
 from typing import IO, TYPE_CHECKING, Any
 
-from assetctl.core.import_copy import COPY_BATCH, copy_in, csv_batches
-from assetctl.core.import_reader import IMPORT_FIELDS
-from assetctl.core.import_sql import COLUMN, exec_sql
+from assetctl.core.bulk.copy_in import COPY_BATCH, copy_in, csv_batches
+from assetctl.core.bulk.reader import IMPORT_FIELDS
+from assetctl.core.bulk.staging import COLUMN, exec_sql
 from assetctl.db.engine import raw_cursor
 
 if TYPE_CHECKING:

@@ -21,20 +21,20 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from assetctl.config import Settings
-from assetctl.core.describe import (
+from assetctl.core.describe.images import PreparedImage, prepare_image, reuse_buffers
+from assetctl.core.describe.prompt import (
+    DEFAULT_PROMPT,
+    SCHEMA,
+    STRUCTURED_SUFFIX,
+    validate_structured,
+)
+from assetctl.core.describe.service import (
     DescribeOptions,
     FileResult,
     Target,
     failed_result,
     provider_config,
 )
-from assetctl.core.describe_prompt import (
-    DEFAULT_PROMPT,
-    SCHEMA,
-    STRUCTURED_SUFFIX,
-    validate_structured,
-)
-from assetctl.core.images import PreparedImage, prepare_image, reuse_buffers
 from assetctl.errors import AssetctlError, ExitStatus
 
 if TYPE_CHECKING:

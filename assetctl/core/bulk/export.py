@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from assetctl.core.assets import ASSET_FIELDS, asset_record
-from assetctl.core.listing import Filters, Sort, _ordered, _where, stream_rows
+from assetctl.core.assets.commands import ASSET_FIELDS, asset_record
+from assetctl.core.assets.listing import Filters, Sort, _ordered, _where, stream_rows
 from assetctl.errors import InvalidInputError
 from assetctl.json_values import json_value, rfc3339
 

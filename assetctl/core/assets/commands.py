@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from assetctl.core.fields import UNASSIGNABLE, cents_to_decimal
-from assetctl.core.listing import Filters, Page, Sort, fetch_page, stream_rows
+from assetctl.core.assets.fields import UNASSIGNABLE, cents_to_decimal
+from assetctl.core.assets.listing import Filters, Page, Sort, fetch_page, stream_rows
 from assetctl.errors import ConflictError, InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
