@@ -82,6 +82,7 @@ SORT_KEYS = (
     "purchase_date",
     "purchase_cost",
     "warranty_until",
+    "hostname",
     "created_at",
     "updated_at",
 )
@@ -106,6 +107,7 @@ class Asset(Base):
     # Integer cents: exact on every backend (SQLite has no exact decimal type).
     purchase_cost_cents: Mapped[int | None] = mapped_column(BigInteger)
     warranty_until: Mapped[date | None] = mapped_column(Date)
+    hostname: Mapped[str | None] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text)
     # none_as_null: no source is SQL NULL, not the JSON text "null".
     description_source: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
