@@ -20,12 +20,13 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
 from assetctl.config_values import mask_url
+from assetctl.core.assets.schema import FIELDS, Kind
 from assetctl.db.schema_version import HEAD_REVISION
+from assetctl.json_values import unwire, wire
 
 SOCKET_TIMEOUT_S = 0.3
 AUTH_TTL_CAP_S = 60
@@ -47,42 +48,23 @@ def key_digest(parts: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
-# --- typed JSON for cached records: a hit must render exactly like a miss ---------------------
+# --- typed JSON for cached records: a hit must render exactly like a miss ----------------
 
-_DATE_FIELDS = frozenset({"purchase_date", "warranty_until"})
-_TIME_FIELDS = frozenset({"created_at", "updated_at", "deleted_at", "expires_at"})
-_DECIMAL_FIELDS = frozenset({"purchase_cost"})
-
-
-def _encode_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
+# Field -> kind of every value a cached record holds: asset fields and the session check's
+# expiry time. Everything else is stored as JSON already carries it.
+_KINDS: dict[str, str] = {
+    **{f.name: f.kind for f in FIELDS if f.kind in (Kind.DATE, Kind.TIMESTAMP, Kind.MONEY)},
+    "expires_at": Kind.TIMESTAMP,
+}
 
 
 def encode_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: _encode_value(value) for key, value in record.items()}
+    return {key: wire(value) for key, value in record.items()}
 
 
 def decode_record(data: Mapping[str, Any]) -> dict[str, Any]:
     """Inverse of `encode_record`; raises ValueError/TypeError on anything malformed."""
-    record: dict[str, Any] = {}
-    for key, value in data.items():
-        if value is None:
-            record[key] = None
-        elif key in _DATE_FIELDS:
-            record[key] = date.fromisoformat(value)
-        elif key in _TIME_FIELDS:
-            record[key] = datetime.fromisoformat(value)
-        elif key in _DECIMAL_FIELDS:
-            record[key] = Decimal(value)
-        else:
-            record[key] = value
-    return record
+    return {key: unwire(_KINDS.get(key, ""), value) for key, value in data.items()}
 
 
 class CacheUnavailable(Exception):

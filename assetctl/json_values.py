@@ -28,3 +28,34 @@ def json_value(value: Any) -> Any:
         # A JSON number: scripts compare costs numerically; two decimals survive float repr.
         return float(value)
     return value
+
+
+def wire(value: Any) -> Any:
+    """A value in the lossless JSON form assetctl keeps for itself (cache entries, history
+    events, cursors): timestamps ISO 8601 with their UTC offset, dates ISO, money as a
+    decimal string ("1299.50"). `unwire` reads it back."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def unwire(kind: str, value: Any) -> Any:
+    """The value `wire` made of a field of this kind (`schema.Kind`); raises ValueError or
+    TypeError on anything malformed."""
+    if value is None:
+        return None
+    if kind == "date":
+        return date.fromisoformat(value)
+    if kind == "timestamp":
+        return datetime.fromisoformat(value)
+    if kind == "money":
+        from decimal import Decimal
+
+        return Decimal(value)
+    return value

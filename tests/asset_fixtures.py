@@ -44,6 +44,7 @@ ASSET_JSON_FIELDS = [
     "created_by",
     "updated_by",
     "deleted_at",
+    "hostname",
 ]
 ASSETS = Base.metadata.tables["assets"]
 EVENTS = Base.metadata.tables["asset_events"]

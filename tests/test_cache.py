@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,25 +110,24 @@ def test_cache_hit_does_not_import_sqlalchemy(rcli: Cli) -> None:
     assert json.loads(fresh.stdout)["items"][0]["tag"] == "LAP-1"
 
 
-def test_write_racing_a_read_is_never_served(rcli: Cli) -> None:
+def test_write_racing_a_read_is_never_served(rcli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     """A write commits between a miss's query and its cache store: the page stored is the
     old one, but under the old generation, so the next read must see the write."""
-    from assetctl.cli import read_through
+    from assetctl.cache import Cache
 
     rcli.ok(*add_args("LAP-1", name="Old"))
     fired: list[int] = []
+    store_principal = Cache.put_principal
 
-    def commit_a_write() -> None:
+    def commit_a_write_first(self: Cache, *args: Any, **kwargs: Any) -> None:
+        # The miss stores the session check, then the page: the write lands before both.
         if not fired:
             fired.append(1)
-            read_through.after_query_hook = None
             rcli.ok("asset", "update", "LAP-1", "--name", "New")
+        store_principal(self, *args, **kwargs)
 
-    read_through.after_query_hook = commit_a_write
-    try:
-        racing = rcli.ok("asset", "list", "-o", "json")
-    finally:
-        read_through.after_query_hook = None
+    monkeypatch.setattr(Cache, "put_principal", commit_a_write_first)
+    racing = rcli.ok("asset", "list", "-o", "json")
     assert fired == [1]
     assert _names(racing.stdout) == ["Old"]  # the read's own answer predates the write
     assert _names(rcli.ok("asset", "list", "-o", "json").stdout) == ["New"]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from assetctl.cli.render import Output, render_list, render_record, resolve_format
-from assetctl.cli.state import get_state
+from assetctl.cli.state import Effect, get_state
 
 app = typer.Typer(help="Security alerts: logins from new locations.", no_args_is_help=True)
 
@@ -36,8 +36,8 @@ def list_(
 
     state = get_state(ctx)
     after = parse_since(since) if since else None
-    rows = state.as_principal(
-        list_alerts, write=False, email=user, since=after, open_only=open_, limit=limit
+    rows = state.run(
+        Effect.READ, list_alerts, email=user, since=after, open_only=open_, limit=limit
     )
     render_list(
         state, resolve_format(state, output), rows, columns=LIST_COLUMNS, fields=ALERT_FIELDS
@@ -54,7 +54,7 @@ def ack(
     from assetctl.core.security.alerts import ack_alert
 
     state = get_state(ctx)
-    record = state.as_principal(ack_alert, alert_id)
+    record = state.run(Effect.RECORD, ack_alert, alert_id)
     state.info(f"Alert {record['id']} acknowledged by {record['acked_by']}.")
     render_record(state, resolve_format(state, output), record, fields=ALERT_FIELDS)
 
@@ -68,10 +68,8 @@ def deliver(ctx: typer.Context, output: Output = None) -> None:
 
     state = get_state(ctx)
 
-    def logged_in(session: Any, caller: Any) -> None:
-        del session, caller
-
-    state.as_principal(logged_in, write=False)
+    with state.reading():
+        pass  # deliveries are sent for logged-in users only
     report = send_pending(state.settings)
     render_record(state, resolve_format(state, output), report.record(), fields=REPORT_FIELDS)
     if report.failed:

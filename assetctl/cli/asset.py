@@ -7,17 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from assetctl.cli.filters import (
-    AssigneeFilter,
-    CategoryFilter,
-    LocationFilter,
-    SearchFilter,
-    SortOption,
-    StatusFilter,
-)
+from assetctl.cli.field_options import SearchFilter, SortOption, field_options, filter_options
 from assetctl.cli.render import Output, OutputFormat, render_list, render_record, resolve_format
-from assetctl.cli.state import AppState, get_state
-from assetctl.core.auth.permissions import Permission
+from assetctl.cli.state import AppState, Effect, get_state
+from assetctl.core.assets.schema import ADD_FIELDS, REQUIRED, UPDATE_FIELDS
 from assetctl.errors import ExitStatus, InvalidInputError
 
 if TYPE_CHECKING:
@@ -40,19 +33,8 @@ def _opt(help_text: str) -> Any:
     return typer.Option(help=help_text)
 
 
-Serial = Annotated[str | None, _opt("Serial number (unique among active assets).")]
-Status = Annotated[str | None, _opt("in_stock, assigned, in_repair, retired or lost.")]
-Manufacturer = Annotated[str | None, _opt("Manufacturer, e.g. Lenovo.")]
-Model = Annotated[str | None, _opt("Model, e.g. ThinkPad T14.")]
-Location = Annotated[str | None, _opt("Where the asset is.")]
-PurchaseDate = Annotated[str | None, _opt("Purchase date, YYYY-MM-DD.")]
-PurchaseCost = Annotated[str | None, _opt("Purchase cost, e.g. 1299.50.")]
-WarrantyUntil = Annotated[str | None, _opt("End of warranty, YYYY-MM-DD.")]
-Notes = Annotated[str | None, _opt("Free-form notes.")]
-
-
 def _show(state: AppState, output: OutputFormat | None, record: dict[str, Any]) -> None:
-    from assetctl.core.assets.commands import ASSET_FIELDS
+    from assetctl.core.assets.schema import ASSET_FIELDS
 
     render_record(state, resolve_format(state, output), record, fields=ASSET_FIELDS)
 
@@ -85,46 +67,14 @@ def _decode_page(value: dict[str, Any]) -> Page:
 
 
 @app.command()
-def add(
-    ctx: typer.Context,
-    tag: Annotated[str, typer.Option(help="Unique asset tag, e.g. LAP-0042 (max 64).")],
-    name: Annotated[str, typer.Option(help="Display name.")],
-    category: Annotated[str, typer.Option(help="Category, e.g. laptop, monitor, phone.")],
-    serial: Serial = None,
-    status: Status = None,
-    manufacturer: Manufacturer = None,
-    model: Model = None,
-    location: Location = None,
-    assignee: Annotated[str | None, _opt("Person the asset is assigned to.")] = None,
-    purchase_date: PurchaseDate = None,
-    purchase_cost: PurchaseCost = None,
-    warranty_until: WarrantyUntil = None,
-    notes: Notes = None,
-    output: Output = None,
-) -> None:
+@field_options(ADD_FIELDS, required=REQUIRED)
+def add(ctx: typer.Context, output: Output = None, **values: str | None) -> None:
     """Add an asset to the inventory."""
     from assetctl.core.assets.commands import add_asset
     from assetctl.core.assets.fields import parse_fields
 
     state = get_state(ctx)
-    fields = parse_fields(
-        {
-            "tag": tag,
-            "name": name,
-            "category": category,
-            "status": status,
-            "serial": serial,
-            "manufacturer": manufacturer,
-            "model": model,
-            "location": location,
-            "assignee": assignee,
-            "purchase_date": purchase_date,
-            "purchase_cost": purchase_cost,
-            "warranty_until": warranty_until,
-            "notes": notes,
-        }
-    )
-    record = state.write(add_asset, fields)
+    record = state.run(Effect.DATA, add_asset, parse_fields(values))
     state.info(f"Added asset {record['tag']} (id {record['id']}).")
     _show(state, output, record)
 
@@ -158,12 +108,9 @@ def show(
 
 
 @app.command("list")
+@filter_options
 def list_(
     ctx: typer.Context,
-    status: StatusFilter = None,
-    category: CategoryFilter = None,
-    assignee: AssigneeFilter = None,
-    location: LocationFilter = None,
     search: SearchFilter = None,
     sort: SortOption = None,
     limit: Annotated[
@@ -176,32 +123,27 @@ def list_(
     ] = False,
     no_cache: NoCache = False,
     output: Output = None,
+    **exact: str | None,
 ) -> None:
     """List assets, one page at a time (or --all)."""
     from dataclasses import asdict
 
     from assetctl.cli.read_through import cached_read
-    from assetctl.core.assets.commands import ASSET_FIELDS, iter_assets, list_assets
+    from assetctl.core.assets.commands import iter_assets, list_assets
     from assetctl.core.assets.listing import Sort, make_filters
+    from assetctl.core.assets.schema import ASSET_FIELDS
 
     state = get_state(ctx)
     if all_ and limit is not None:
         raise InvalidInputError("--all and --limit cannot be used together")
-    filters = make_filters(
-        status=status,
-        category=category,
-        assignee=assignee,
-        location=location,
-        search=search,
-        deleted=deleted,
-    )
+    filters = make_filters(exact, search=search, deleted=deleted)
     order = Sort.parse(sort)
     fmt = resolve_format(state, output)
     if all_:
         # The same JSON shape as a page (scripts read `.items`), with nothing after it.
         extra_all = {"next_cursor": None} if fmt == "json" else None
-        with state.reading() as session:
-            rows = iter_assets(session, filters, order, cursor)
+        with state.reading() as (session, caller):
+            rows = iter_assets(session, caller, filters, order, cursor)
             render_list(
                 state, fmt, rows, columns=LIST_COLUMNS, fields=ASSET_FIELDS, extra=extra_all
             )
@@ -231,50 +173,24 @@ def list_(
 
 
 @app.command()
+@field_options(UPDATE_FIELDS)
 def update(
     ctx: typer.Context,
     ref: Ref,
-    tag: Annotated[str | None, _opt("New tag.")] = None,
-    name: Annotated[str | None, _opt("New name.")] = None,
-    category: Annotated[str | None, _opt("New category.")] = None,
-    status: Status = None,
-    serial: Serial = None,
-    manufacturer: Manufacturer = None,
-    model: Model = None,
-    location: Location = None,
-    purchase_date: PurchaseDate = None,
-    purchase_cost: PurchaseCost = None,
-    warranty_until: WarrantyUntil = None,
-    notes: Notes = None,
     if_version: Annotated[
         int | None,
         typer.Option(help="Fail with exit 6 unless the asset is still at this version."),
     ] = None,
     output: Output = None,
+    **values: str | None,
 ) -> None:
     """Change fields of an asset. An empty value ("") clears an optional field."""
     from assetctl.core.assets.commands import update_asset
     from assetctl.core.assets.fields import parse_fields
 
     state = get_state(ctx)
-    fields = parse_fields(
-        {
-            "tag": tag,
-            "name": name,
-            "category": category,
-            "status": status,
-            "serial": serial,
-            "manufacturer": manufacturer,
-            "model": model,
-            "location": location,
-            "purchase_date": purchase_date,
-            "purchase_cost": purchase_cost,
-            "warranty_until": warranty_until,
-            "notes": notes,
-        },
-        clearing=True,
-    )
-    change = state.write(update_asset, ref, fields, if_version=if_version)
+    fields = parse_fields(values, clearing=True)
+    change = state.run(Effect.DATA, update_asset, ref, fields, if_version=if_version)
     _report_change(state, output, change, "Updated")
 
 
@@ -291,7 +207,7 @@ def assign(
 
     state = get_state(ctx)
     person = PARSERS["assignee"](to)
-    change = state.write(assign_asset, ref, person)
+    change = state.run(Effect.DATA, assign_asset, ref, person)
     _report_change(state, output, change, "Assigned")
 
 
@@ -301,7 +217,7 @@ def unassign(ctx: typer.Context, ref: Ref, output: Output = None) -> None:
     from assetctl.core.assets.commands import unassign_asset
 
     state = get_state(ctx)
-    change = state.write(unassign_asset, ref)
+    change = state.run(Effect.DATA, unassign_asset, ref)
     _report_change(state, output, change, "Unassigned")
 
 
@@ -326,7 +242,7 @@ def delete(
             state.info("Cancelled; nothing was deleted.")
             state.explained_exit = True
             raise typer.Exit(int(ExitStatus.INTERRUPTED))
-    change = state.write(delete_asset, ref, permission=Permission.DELETE)
+    change = state.run(Effect.DATA, delete_asset, ref)
     _report_change(state, output, change, "Deleted")
 
 
@@ -336,7 +252,7 @@ def restore(ctx: typer.Context, ref: Ref, output: Output = None) -> None:
     from assetctl.core.assets.commands import restore_asset
 
     state = get_state(ctx)
-    change = state.write(restore_asset, ref, permission=Permission.DELETE)
+    change = state.run(Effect.DATA, restore_asset, ref)
     _report_change(state, output, change, "Restored")
 
 
@@ -353,7 +269,7 @@ def history(ctx: typer.Context, ref: Ref, output: Output = None) -> None:
     from assetctl.core.assets.commands import asset_history
 
     state = get_state(ctx)
-    events = state.read(asset_history, ref)
+    events = state.run(Effect.READ, asset_history, ref)
     rows = [{**event, "summary": _summary(event["changes"])} for event in events]
     render_list(
         state, resolve_format(state, output), rows, columns=HISTORY_COLUMNS, fields=HISTORY_FIELDS

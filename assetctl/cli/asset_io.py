@@ -14,16 +14,8 @@ from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
-from assetctl.cli.filters import (
-    AssigneeFilter,
-    CategoryFilter,
-    LocationFilter,
-    SearchFilter,
-    SortOption,
-    StatusFilter,
-)
-from assetctl.cli.state import AppState, get_state
-from assetctl.core.auth.permissions import Permission
+from assetctl.cli.field_options import SearchFilter, SortOption, filter_options
+from assetctl.cli.state import AppState, Effect, get_state
 from assetctl.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -158,14 +150,13 @@ def import_assets(
     rejected: ImportRejected | None = None
     with _open_input(file) as (stream, size), _progress(state, size, "Importing") as progress:
         try:
-            result = state.write(
+            result = state.run(
+                Effect.RECORD if dry_run else Effect.DATA,
                 run_import,
                 stream,
                 file,
                 options,
                 progress,
-                permission=Permission.WRITE,
-                changes_data=not dry_run,
             )
         except ImportRejected as exc:
             rejected = exc  # reported once the progress bar is gone
@@ -190,12 +181,9 @@ def import_assets(
     )
 
 
+@filter_options
 def export_assets(
     ctx: typer.Context,
-    status: StatusFilter = None,
-    category: CategoryFilter = None,
-    assignee: AssigneeFilter = None,
-    location: LocationFilter = None,
     search: SearchFilter = None,
     sort: SortOption = None,
     deleted: Annotated[
@@ -213,6 +201,7 @@ def export_assets(
             "run them as formulas. Such a file is for people, not for re-import.",
         ),
     ] = False,
+    **exact: str | None,
 ) -> None:
     """Export every matching asset to stdout (streamed, constant memory). The columns are
     the asset JSON field names, so the file can be fed back to `asset import`."""
@@ -220,17 +209,12 @@ def export_assets(
     from assetctl.core.bulk.export import export_assets as run_export
 
     state = get_state(ctx)
-    filters = make_filters(
-        status=status,
-        category=category,
-        assignee=assignee,
-        location=location,
-        search=search,
-        deleted=deleted,
-    )
+    filters = make_filters(exact, search=search, deleted=deleted)
     order = Sort.parse(sort)
-    with state.reading() as session:
-        count = run_export(session, state.out, output.value, filters, order, safe_csv=safe_csv)
+    with state.reading() as (session, caller):
+        count = run_export(
+            session, caller, state.out, output.value, filters, order, safe_csv=safe_csv
+        )
     state.info(f"Exported {_count(count, 'asset')}.")
 
 

@@ -8,11 +8,11 @@ import typer
 
 from assetctl.cli.passwords import read_passwords
 from assetctl.cli.render import Output, render_list, render_record, resolve_format
-from assetctl.cli.state import AppState, get_state
+from assetctl.cli.state import AppState, Effect, get_state
 from assetctl.errors import NotAuthenticatedError
 
 if TYPE_CHECKING:
-    from assetctl.core.auth.accounts import Principal
+    from assetctl.core.auth.permissions import Principal
 
 app = typer.Typer(
     help="Log in and out, register users, inspect your session.", no_args_is_help=True
@@ -41,8 +41,8 @@ def register(
 
     state = get_state(ctx)
     (password,) = read_passwords([("Password for the new user", True)], from_stdin=password_stdin)
-    record = state.as_principal(
-        register_user, required=False, email=email, name=name, role=role, password=password
+    record = state.run_bootstrap(
+        Effect.AUTH, register_user, email=email, name=name, role=role, password=password
     )
     state.info(f"Registered {record['email']} as {record['role']}.")
     render_record(state, resolve_format(state, output), record, fields=USER_FIELDS)
@@ -151,7 +151,7 @@ def logout(
     state = get_state(ctx)
     store = state.token_store()
     try:
-        state.as_principal(revoke, everywhere=all_)
+        state.run(Effect.AUTH, revoke, everywhere=all_)
     except NotAuthenticatedError as exc:
         if all_:
             raise
@@ -173,7 +173,7 @@ def _status(state: AppState) -> dict[str, Any]:
             "expires_at": caller.expires_at,
         }
 
-    record = state.as_principal(read, write=False)
+    record = state.run(Effect.READ, read)
     record["source"] = state.token_store().load().source
     record["profile"] = state.settings.profile
     return record
@@ -216,7 +216,7 @@ def passwd(ctx: typer.Context, password_stdin: PasswordStdin = False) -> None:
     current, new = read_passwords(
         [("Current password", False), ("New password", True)], from_stdin=password_stdin
     )
-    state.as_principal(change_password, current, new)
+    state.run(Effect.AUTH, change_password, current, new)
     state.token_store().delete()
     state.info("Password changed; every session was revoked. Log in again.")
 
@@ -240,7 +240,7 @@ def history(
     from assetctl.core.security.login_events import login_history
 
     state = get_state(ctx)
-    rows = state.as_principal(login_history, write=False, email=user, limit=limit)
+    rows = state.run(Effect.READ, login_history, email=user, limit=limit)
     render_list(
         state, resolve_format(state, output), rows, columns=HISTORY_COLUMNS, fields=HISTORY_FIELDS
     )

@@ -10,7 +10,7 @@ import typer
 
 from assetctl.cli.render import Output, render_record, resolve_format
 from assetctl.cli.state import AppState, get_state
-from assetctl.core.auth.permissions import Permission
+from assetctl.core.auth.permissions import Permission, require
 from assetctl.errors import InvalidInputError, ServiceUnavailableError
 
 app = typer.Typer(help="Inspect and clear the Redis listing cache.", no_args_is_help=True)
@@ -39,7 +39,7 @@ def _namespace(state: AppState, permission: Permission) -> tuple[Any, str]:
             "no cache is configured", hint="set ASSETCTL_REDIS_URL (and drop --no-cache)"
         )
     with state.transaction() as session:
-        state.principal(session, permission)
+        require(state.caller(session), permission)
         db_id = database_identity(session) or ""
     with _redis_required():
         cache.remember_db_id(db_id)

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from assetctl.cli.render import Output, dumps, render_list, resolve_format
-from assetctl.cli.state import AppState, get_state
-from assetctl.core.auth.permissions import Permission
+from assetctl.cli.state import AppState, Effect, get_state
 from assetctl.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -174,9 +173,7 @@ def _check_assets_first(
     refs = [t.asset for t in targets if t.asset is not None and t.error is None]
     if not refs:
         return targets
-    with state.transaction() as session:
-        state.authorize(session, Permission.WRITE if save else Permission.READ)
-        found = check_assets(session, refs)
+    found = state.run(Effect.READ, check_assets, refs, for_saving=save)
     outcome = found[asset] if asset is not None else None
     if outcome is not None and not isinstance(outcome, str):
         raise outcome
@@ -188,7 +185,7 @@ def _save(state: AppState, results: list[FileResult]) -> None:
 
     if not any(r.ok for r in results):
         return
-    changes = state.write(save_descriptions, results)
+    changes = state.run(Effect.DATA, save_descriptions, results)
     for change in changes:
         state.info(f"Saved the description on asset {change.asset['tag']}.")
 

@@ -215,7 +215,9 @@ def run(
     try:
         args = _hoist_global_options(args, command)
         result = command.main(args=args, prog_name="assetctl", standalone_mode=False, obj=state)
+        state.after_command()
     except AssetctlError as exc:
+        state.after_command()
         if debug:
             import traceback
 

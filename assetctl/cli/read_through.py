@@ -11,11 +11,11 @@ generation, so what this miss stores is never served after it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from assetctl.cli.state import AppState
-from assetctl.core.auth.permissions import Permission, allows
-from assetctl.errors import PermissionDeniedError
+from assetctl.core.auth.permissions import Permission, Principal, require
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -23,16 +23,6 @@ if TYPE_CHECKING:
     from assetctl.cache import Cache, Snapshot
 
 T = TypeVar("T")
-PRINCIPAL_FIELDS = ("user_id", "email", "name", "role", "jti", "expires_at")
-
-# Test hook: called between the database query and the cache store of a miss, so a test can
-# commit a write exactly there (see tests/test_cache.py).
-after_query_hook: Callable[[], None] | None = None
-
-
-def _check_role(role: str) -> None:
-    if not allows(role, Permission.READ):
-        raise PermissionDeniedError(f"your role ({role}) does not allow reading assets")
 
 
 def cached_read(
@@ -61,7 +51,7 @@ def cached_read(
                 snap = cache.snapshot(known)
                 principal = cache.get_principal(snap, token)
                 if principal is not None:
-                    _check_role(str(principal["role"]))
+                    require(Principal(**principal), Permission.READ)
                     value = cache.get(snap, kind, digest)
                     if value is not None:
                         return decode(value)
@@ -76,13 +66,11 @@ def cached_read(
     with state.transaction() as session:
         if cache is not None and state.cache() is not None:
             snap = _verified_snapshot(state, cache, session, snap)
-        caller = state.principal(session, Permission.READ)
-        result = fn(session, *args, **kwargs)
-    if after_query_hook is not None:
-        after_query_hook()
+        caller = state.caller(session)
+        result = fn(session, caller, *args, **kwargs)
     if cache is not None and snap is not None and state.cache() is not None:
         try:
-            record = {name: getattr(caller, name) for name in PRINCIPAL_FIELDS}
+            record = asdict(caller)
             cache.put_principal(snap, token, record)
             cache.put(snap, kind, digest, encode(result))
         except CacheUnavailable as exc:

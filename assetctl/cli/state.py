@@ -12,9 +12,9 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TextIO, TypeVar
 
-from assetctl.core.auth.permissions import Permission
 from assetctl.errors import NotAuthenticatedError
 
 if TYPE_CHECKING:
@@ -22,10 +22,28 @@ if TYPE_CHECKING:
 
     from assetctl.cache import Cache
     from assetctl.config import Settings
-    from assetctl.core.auth.accounts import Principal
+    from assetctl.core.auth.permissions import Principal
     from assetctl.credentials import TokenStore
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+
+class Effect(Enum):
+    """What a command's transaction does, and which cached answers that makes stale."""
+
+    READ = (False, None)
+    RECORD = (True, None)  # writes nothing a cached answer holds (an alert ack, a dry run)
+    DATA = (True, "data")  # changes assets: every cached listing is stale
+    AUTH = (True, "auth")  # changes users, sessions or roles: every cached session check is
+
+    @property
+    def write(self) -> bool:
+        return bool(self.value[0])
+
+    @property
+    def stales(self) -> str | None:
+        return self.value[1]  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -44,6 +62,7 @@ class AppState:
     _settings: Settings | None = None
     _cache: Cache | None = None
     _cache_off: bool = False
+    _due_deliveries: set[int] = field(default_factory=set)
 
     @property
     def out(self) -> TextIO:
@@ -103,11 +122,13 @@ class AppState:
             self._cache_off = True
             self.warn(f"{problem}; answering from the database")
 
-    def _bump_after_commit(self, db_id: str | None, which: str) -> None:
+    def _bump_after_commit(self, db_id: str | None, which: str | None) -> None:
+        # Only after the commit: a reader that raced this write stored its page under the
+        # old generation, which is now unreachable.
         from assetctl.cache import CacheUnavailable
 
         cache = self.cache()
-        if cache is None or db_id is None:
+        if cache is None or db_id is None or which is None:
             return
         try:
             cache.bump(db_id, which)
@@ -126,90 +147,78 @@ class AppState:
 
         return TokenStore(self.env, self.settings)
 
-    def principal(self, session: Session, permission: Permission | None = None) -> Principal:
-        """The logged-in caller, checked against the database, and allowed `permission`."""
-        from assetctl.core.auth.accounts import authenticate, require
+    def caller(self, session: Session) -> Principal:
+        """The logged-in caller, checked against the database (session valid, not revoked,
+        user active). What the caller may do is checked by the core function it calls."""
+        from assetctl.core.auth.accounts import authenticate
 
-        caller = authenticate(session, self.settings, self.token_store().load().token)
-        if permission is not None:
-            require(caller, permission)
-        return caller
+        return authenticate(session, self.settings, self.token_store().load().token)
 
-    def optional_principal(self, session: Session) -> Principal | None:
-        """The caller if a valid session exists, else None (bootstrap registration)."""
-        try:
-            return self.principal(session)
-        except NotAuthenticatedError:
-            return None
-
-    def authorize(self, session: Session, permission: Permission) -> str:
-        """Who is acting (their email, for history), after checking they may do it."""
-        return self.principal(session, permission).email
-
-    def as_principal(
+    def run(
         self,
-        fn: Callable[..., T],
-        *args: Any,
-        write: bool = True,
-        required: bool = True,
-        **kwargs: Any,
+        effect: Effect,
+        fn: Callable[Concatenate[Session, Principal, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> T:
-        """Run core `fn(session, principal, *args)` in one transaction; `fn` checks the role.
-        With `required=False` the principal is None when nobody is logged in."""
-        with self.transaction(write=write) as session:
-            caller = self.principal(session) if required else self.optional_principal(session)
+        """Run core `fn(session, caller, *args)` as one transaction of the logged-in caller,
+        then drop the cached answers `effect` makes stale."""
+        with self.transaction(write=effect.write) as session:
+            result = fn(session, self.caller(session), *args, **kwargs)
+            db_id = self._db_id(session) if effect.stales else None
+        self._bump_after_commit(db_id, effect.stales)
+        return result
+
+    def run_bootstrap(
+        self,
+        effect: Effect,
+        fn: Callable[Concatenate[Session, Principal | None, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """As `run`, but with caller None when nobody is logged in (the first user)."""
+        with self.transaction(write=effect.write) as session:
+            try:
+                caller: Principal | None = self.caller(session)
+            except NotAuthenticatedError:
+                caller = None
             result = fn(session, caller, *args, **kwargs)
-            db_id = self._db_id(session) if write else None
-        # Sessions, roles or users may have changed: no cached session check may survive.
-        self._bump_after_commit(db_id, "auth")
+            db_id = self._db_id(session) if effect.stales else None
+        self._bump_after_commit(db_id, effect.stales)
         return result
-
-    def write(
-        self,
-        fn: Callable[..., T],
-        *args: Any,
-        permission: Permission = Permission.WRITE,
-        changes_data: bool = True,
-        **kwargs: Any,
-    ) -> T:
-        """Run core `fn(session, actor, *args)` as one write transaction. Cached listings
-        are invalidated after the commit unless `changes_data` is off (a dry run)."""
-        with self.transaction(write=True) as session:
-            actor = self.authorize(session, permission)
-            result = fn(session, actor, *args, **kwargs)
-            db_id = self._db_id(session) if changes_data else None
-        # Only after the commit: a reader that raced this write stored its page under the
-        # old generation, which is now unreachable.
-        self._bump_after_commit(db_id, "data")
-        return result
-
-    def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run core `fn(session, *args)` as one read transaction."""
-        with self.reading() as session:
-            return fn(session, *args, **kwargs)
 
     @contextmanager
-    def reading(self) -> Iterator[Session]:
-        """A read transaction that stays open while the caller streams results."""
+    def reading(self) -> Iterator[tuple[Session, Principal]]:
+        """A read transaction of the logged-in caller that stays open while the command
+        streams results."""
         with self.transaction() as session:
-            self.authorize(session, Permission.READ)
-            yield session
+            yield session, self.caller(session)
 
     @contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[Session]:
         """One unit of work against the configured database; the embedded default database
-        is created and migrated on first use so a new user can start at once."""
-        from assetctl.core.security.notify import due_deliveries, retry_due
+        is created and migrated on first use so a new user can start at once. It also notes
+        the alert deliveries due for a retry (one indexed query), which `after_command`
+        sends."""
+        from assetctl.core.security.notify import due_deliveries
         from assetctl.db.engine import unit_of_work
 
         self._ensure_default_database()
         with unit_of_work(self.settings.database_url, write=write) as session:
             yield session
-            due = due_deliveries(session)  # one indexed query; never raises
-        if due:
-            # Security alert notifications that failed earlier: retried after the commit,
-            # a few at a time with short timeouts; never raises.
-            retry_due(self.settings, due)
+            due = due_deliveries(session)  # never raises
+        self._due_deliveries.update(due)
+
+    def after_command(self) -> None:
+        """The step after every command: security alert notifications that failed earlier
+        are retried, a few at a time with short timeouts. Never raises."""
+        if self._due_deliveries:
+            from assetctl.core.security.notify import retry_due
+
+            retry_due(self.settings, sorted(self._due_deliveries))
+            self._due_deliveries.clear()
 
     def _ensure_default_database(self) -> None:
         settings = self.settings

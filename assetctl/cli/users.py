@@ -8,7 +8,7 @@ import typer
 
 from assetctl.cli.auth import USER_FIELDS
 from assetctl.cli.render import Output, render_list, render_record, resolve_format
-from assetctl.cli.state import get_state
+from assetctl.cli.state import Effect, get_state
 
 app = typer.Typer(help="Manage users (admin only).", no_args_is_help=True)
 
@@ -22,7 +22,7 @@ def list_(ctx: typer.Context, output: Output = None) -> None:
     from assetctl.core.auth.users import list_users
 
     state = get_state(ctx)
-    rows = state.as_principal(list_users, write=False)
+    rows = state.run(Effect.READ, list_users)
     render_list(
         state, resolve_format(state, output), rows, columns=LIST_COLUMNS, fields=USER_FIELDS
     )
@@ -39,7 +39,7 @@ def set_role(
     from assetctl.core.auth.users import set_role as change_role
 
     state = get_state(ctx)
-    record = state.as_principal(change_role, email, role)
+    record = state.run(Effect.AUTH, change_role, email, role)
     state.info(f"{record['email']} is now {record['role']}.")
     render_record(state, resolve_format(state, output), record, fields=USER_FIELDS)
 
@@ -48,7 +48,7 @@ def _set_active(ctx: typer.Context, email: str, active: bool, output: Output) ->
     from assetctl.core.auth.users import set_active
 
     state = get_state(ctx)
-    record = state.as_principal(set_active, email, active)
+    record = state.run(Effect.AUTH, set_active, email, active)
     state.info(f"{record['email']} is {'enabled' if active else 'disabled; sessions revoked'}.")
     render_record(state, resolve_format(state, output), record, fields=USER_FIELDS)
 
@@ -71,6 +71,6 @@ def unlock(ctx: typer.Context, email: EmailArg, output: Output = None) -> None:
     from assetctl.core.auth.users import unlock as clear_lock
 
     state = get_state(ctx)
-    record = state.as_principal(clear_lock, email)
+    record = state.run(Effect.AUTH, clear_lock, email)
     state.info(f"{record['email']} is unlocked.")
     render_record(state, resolve_format(state, output), record, fields=USER_FIELDS)

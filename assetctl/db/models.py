@@ -3,14 +3,15 @@ exactly (a test runs Alembic's autogenerate comparison to prove there is no drif
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     Date,
     DateTime,
     Dialect,
@@ -20,11 +21,15 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from assetctl.core.assets import rules
+from assetctl.core.assets.schema import FIELDS, SORTABLE, Field, Kind, column
 
 # Deterministic constraint names so migrations and autogenerate agree on every database.
 NAMING_CONVENTION = {
@@ -68,66 +73,46 @@ class Base(DeclarativeBase):
 
 ACTIVE = text("deleted_at IS NULL")
 
-# Keys `asset list --sort` accepts; each has a (key, id) index for keyset pagination.
-SORT_KEYS = (
-    "tag",
-    "name",
-    "category",
-    "status",
-    "serial",
-    "manufacturer",
-    "model",
-    "location",
-    "assignee",
-    "purchase_date",
-    "purchase_cost",
-    "warranty_until",
-    "hostname",
-    "created_at",
-    "updated_at",
-)
-# Sort keys whose column is stored under another name.
-SORT_COLUMNS = {"purchase_cost": "purchase_cost_cents"}
+
+def _column_type(field: Field) -> Any:
+    if field.kind is Kind.TEXT:
+        return Text() if field.long else String(field.max_len)
+    return {
+        Kind.ID: BigId,
+        Kind.INT: Integer(),
+        Kind.ENUM: String(16),
+        Kind.DATE: Date(),
+        # Integer cents: exact on every backend (SQLite has no exact decimal type).
+        Kind.MONEY: BigInteger(),
+        # none_as_null: no value is SQL NULL, not the JSON text "null".
+        Kind.JSON: JSON(none_as_null=True),
+        Kind.TIMESTAMP: UTCDateTime(),
+    }[field.kind]
 
 
-class Asset(Base):
-    __tablename__ = "assets"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    tag: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(200))
-    category: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16))
-    serial: Mapped[str | None] = mapped_column(String(128))
-    manufacturer: Mapped[str | None] = mapped_column(String(200))
-    model: Mapped[str | None] = mapped_column(String(200))
-    location: Mapped[str | None] = mapped_column(String(200))
-    assignee: Mapped[str | None] = mapped_column(String(200))
-    purchase_date: Mapped[date | None] = mapped_column(Date)
-    # Integer cents: exact on every backend (SQLite has no exact decimal type).
-    purchase_cost_cents: Mapped[int | None] = mapped_column(BigInteger)
-    warranty_until: Mapped[date | None] = mapped_column(Date)
-    hostname: Mapped[str | None] = mapped_column(String(255))
-    description: Mapped[str | None] = mapped_column(Text)
-    # none_as_null: no source is SQL NULL, not the JSON text "null".
-    description_source: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
-    notes: Mapped[str | None] = mapped_column(Text)
-    version: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    created_by: Mapped[str] = mapped_column(String(320))
-    updated_by: Mapped[str] = mapped_column(String(320))
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    # The ORM adds `AND version = :old` to every UPDATE: of two writers that read the same
-    # version, exactly one succeeds and the other gets StaleDataError (exit 6).
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
-
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('in_stock', 'assigned', 'in_repair', 'retired', 'lost')", name="status"
-        ),
-        CheckConstraint("purchase_cost_cents IS NULL OR purchase_cost_cents >= 0", name="cost"),
+def _asset_table() -> Table:
+    """The `assets` table, derived from the field catalogue: one column per field, a
+    (column, id) index per sortable field for keyset pagination, and the state rules'
+    CHECK constraints."""
+    columns = [
+        Column(
+            f.column,
+            _column_type(f),
+            primary_key=f.kind is Kind.ID,
+            autoincrement=f.kind is Kind.ID,
+            nullable=f.nullable,
+        )
+        for f in FIELDS
+    ]
+    money = [f.column for f in FIELDS if f.kind is Kind.MONEY]
+    return Table(
+        "assets",
+        Base.metadata,
+        *columns,
+        CheckConstraint(rules.STATUS_CHECK, name="status"),
+        CheckConstraint(rules.ASSIGNMENT_CHECK, name="assignment"),
+        # Named "cost" since the first release.
+        *(CheckConstraint(f"{col} IS NULL OR {col} >= 0", name="cost") for col in money),
         Index(
             "uq_assets_tag_active",
             "tag",
@@ -143,8 +128,28 @@ class Asset(Base):
             sqlite_where=text("serial IS NOT NULL AND deleted_at IS NULL"),
         ),
         Index("ix_assets_deleted_at", "deleted_at"),
-        *(Index(f"ix_assets_{key}_id", SORT_COLUMNS.get(key, key), "id") for key in SORT_KEYS),
+        *(Index(f"ix_assets_{key}_id", column(key), "id") for key in SORTABLE if key != "id"),
     )
+
+
+assets_table = _asset_table()
+
+
+class Asset(Base):
+    """An asset. Its columns come from the field catalogue (`core/assets/schema.py`), so
+    they are attributes of the same names (`purchase_cost_cents` for the cost)."""
+
+    __table__ = assets_table
+
+    # The ORM adds `AND version = :old` to every UPDATE: of two writers that read the same
+    # version, exactly one succeeds and the other gets StaleDataError (exit 6).
+    __mapper_args__ = {"version_id_col": assets_table.c.version}  # noqa: RUF012
+
+    if TYPE_CHECKING:
+        # The column attributes are made by the mapper from the catalogue at import time.
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
 
 class AssetEvent(Base):

@@ -9,30 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from assetctl.core.assets.fields import UNASSIGNABLE, cents_to_decimal
+from assetctl.core.assets import rules
+from assetctl.core.assets.fields import cents_to_decimal
 from assetctl.core.assets.listing import Filters, Page, Sort, fetch_page, stream_rows
+from assetctl.core.assets.schema import BY_NAME, Kind
+from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.errors import ConflictError, InvalidInputError, NotFoundError
+from assetctl.json_values import wire
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from assetctl.db.models import Asset
-
-# The stable JSON field order of an asset.
-ASSET_FIELDS = (
-    "id", "tag", "name", "category", "status", "serial", "manufacturer", "model", "location",
-    "assignee", "purchase_date", "purchase_cost", "warranty_until", "description",
-    "description_source", "notes", "version", "created_at", "updated_at", "created_by",
-    "updated_by", "deleted_at",
-)  # fmt: skip
-# Fields `update` may change (status transitions to/from assigned go through assign/unassign).
-UPDATABLE = (
-    "tag", "name", "category", "status", "serial", "manufacturer", "model", "location",
-    "purchase_date", "purchase_cost", "warranty_until", "notes",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -46,32 +37,18 @@ class Change:
 def asset_record(row: Mapping[str, Any] | Asset) -> dict[str, Any]:
     """The public representation of an asset (a DB row mapping or a model instance)."""
     get = row.get if isinstance(row, Mapping) else lambda key: getattr(row, key)
-    record = {key: get(key) for key in ASSET_FIELDS if key != "purchase_cost"}
-    record["purchase_cost"] = cents_to_decimal(get("purchase_cost_cents"))
-    return {key: record[key] for key in ASSET_FIELDS}
-
-
-def _jsonable(value: Any) -> Any:
-    """History values are stored as JSON: dates as ISO text, cents as a decimal string."""
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
-
-
-def _stored(field: str, value: Any) -> tuple[str, Any]:
-    """Map a public field and value to the model attribute and stored value."""
-    if field == "purchase_cost":
-        return "purchase_cost_cents", value
-    if field == "category" and value is not None:
-        return field, value.lower()
-    return field, value
+    record = {}
+    for field in BY_NAME.values():
+        value = get(field.column)
+        record[field.name] = cents_to_decimal(value) if field.kind is Kind.MONEY else value
+    return record
 
 
 def _history_value(field: str, stored: Any) -> Any:
-    if field == "purchase_cost":
-        cost = cents_to_decimal(stored)
-        return None if cost is None else str(cost)
-    return _jsonable(stored)
+    """History values are stored as JSON in the codec's lossless form (cost "1299.50")."""
+    if BY_NAME[field].kind is Kind.MONEY:
+        return wire(cents_to_decimal(stored))
+    return wire(stored)
 
 
 def _record_event(
@@ -93,14 +70,15 @@ def _resolve(
     """
     from sqlalchemy import select
 
-    from assetctl.db.models import Asset
+    from assetctl.db.models import Asset, assets_table
 
+    cols = assets_table.c
     ref = ref.strip()
     if not ref:
         raise InvalidInputError("the asset reference is empty", hint="give a tag or an id")
-    live = Asset.deleted_at.is_not(None) if deleted else Asset.deleted_at.is_(None)
+    live = cols.deleted_at.is_not(None) if deleted else cols.deleted_at.is_(None)
     if not ref.startswith("id:"):
-        by_tag = select(Asset).where(Asset.tag == ref, live).order_by(Asset.id.desc()).limit(1)
+        by_tag = select(Asset).where(cols.tag == ref, live).order_by(cols.id.desc()).limit(1)
         if for_update:
             by_tag = by_tag.with_for_update()
         found = session.execute(by_tag).scalar_one_or_none()
@@ -109,7 +87,7 @@ def _resolve(
     id_text = ref.removeprefix("id:")
     # ASCII digits only (int() also reads "٣"), and nothing a 64-bit id column cannot hold.
     if id_text.isascii() and id_text.isdigit() and int(id_text) < 2**63:
-        by_id = select(Asset).where(Asset.id == int(id_text), live)
+        by_id = select(Asset).where(cols.id == int(id_text), live)
         if for_update:
             by_id = by_id.with_for_update()
         found = session.execute(by_id).scalar_one_or_none()
@@ -127,29 +105,18 @@ def _check_unique(
 ) -> None:
     from sqlalchemy import select
 
-    from assetctl.db.models import Asset
+    from assetctl.db.models import assets_table
 
+    cols = assets_table.c
     for field, value in (("tag", tag), ("serial", serial)):
         if value is None:
             continue
-        stmt = select(Asset.tag).where(getattr(Asset, field) == value, Asset.deleted_at.is_(None))
+        stmt = select(cols.tag).where(cols[field] == value, cols.deleted_at.is_(None))
         if exclude is not None:
-            stmt = stmt.where(Asset.id != exclude)
+            stmt = stmt.where(cols.id != exclude)
         holder = session.execute(stmt.limit(1)).scalar_one_or_none()
         if holder is not None:
             raise ConflictError(f"{field} {value!r} is already used by asset {holder}")
-
-
-def _check_state(status: str, assignee: str | None) -> None:
-    if status == "assigned" and assignee is None:
-        raise InvalidInputError(
-            "status 'assigned' needs an assignee",
-            hint="use `assetctl asset assign REF --to PERSON`",
-        )
-    if assignee is not None and status != "assigned":
-        raise InvalidInputError(
-            f"an asset with an assignee must have status 'assigned', not {status!r}"
-        )
 
 
 def _flush(session: Session, asset: Asset) -> None:
@@ -176,33 +143,35 @@ def _flush(session: Session, asset: Asset) -> None:
         ) from None
 
 
-def add_asset(session: Session, actor: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """Create an asset from validated fields (see `core.fields.parse_fields`)."""
+def add_asset(session: Session, caller: Principal, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Create an asset from parsed fields (see `fields.parse_fields`)."""
+    require(caller, Permission.WRITE)
+    actor = caller.email
     from assetctl.db.models import Asset
 
     values = dict(fields)
     assignee = values.get("assignee")
-    status = values.get("status") or ("assigned" if assignee else "in_stock")
+    status = values.get("status") or rules.default_status(assignee)
     values["status"] = status
-    if assignee is not None and status in UNASSIGNABLE:
-        raise ConflictError(f"a {status} asset cannot be assigned")
-    _check_state(status, assignee)
+    rules.check_state(status, assignee)
     _check_unique(session, values["tag"], values.get("serial"), None)
 
     now = datetime.now(UTC)
     asset = Asset(created_at=now, updated_at=now, created_by=actor, updated_by=actor)
     changes: dict[str, Any] = {}
     for field, value in values.items():
-        attr, stored = _stored(field, value)
-        setattr(asset, attr, stored)
-        changes[field] = {"old": None, "new": _history_value(field, stored)}
+        setattr(asset, BY_NAME[field].column, value)
+        changes[field] = {"old": None, "new": _history_value(field, value)}
     session.add(asset)
     _flush(session, asset)
     _record_event(session, asset, "created", actor, changes, now)
     return asset_record(asset)
 
 
-def get_asset(session: Session, ref: str, *, deleted: bool = False) -> dict[str, Any]:
+def get_asset(
+    session: Session, caller: Principal, ref: str, *, deleted: bool = False
+) -> dict[str, Any]:
+    require(caller, Permission.READ)
     return asset_record(_resolve(session, ref, deleted=deleted))
 
 
@@ -218,7 +187,7 @@ def _apply(
     """Set changed fields, bump the version through the ORM and write one history event."""
     changes: dict[str, Any] = {}
     for field, value in values.items():
-        attr, stored = _stored(field, value)
+        attr, stored = BY_NAME[field].column, value
         old = getattr(asset, attr)
         if old != stored:
             changes[field] = {
@@ -230,7 +199,7 @@ def _apply(
         return Change(asset_record(asset), changed=False)
     now = datetime.now(UTC)
     for attr, stored in (extra or {}).items():
-        changes[attr] = {"old": _jsonable(getattr(asset, attr)), "new": _jsonable(stored)}
+        changes[attr] = {"old": wire(getattr(asset, attr)), "new": wire(stored)}
         setattr(asset, attr, stored)
     asset.updated_at = now
     asset.updated_by = actor
@@ -248,74 +217,82 @@ def _check_version(asset: Asset, if_version: int | None) -> None:
 
 
 def update_asset(
-    session: Session, actor: str, ref: str, fields: Mapping[str, Any], *, if_version: int | None
+    session: Session,
+    caller: Principal,
+    ref: str,
+    fields: Mapping[str, Any],
+    *,
+    if_version: int | None,
 ) -> Change:
     """Change the given fields; `if_version` makes it fail (exit 6) if the row moved on."""
+    require(caller, Permission.WRITE)
     if not fields:
         raise InvalidInputError("nothing to update", hint="pass at least one --FIELD VALUE")
     asset = _resolve(session, ref, for_update=True)
     _check_version(asset, if_version)
-    status = fields.get("status", asset.status)
-    if "status" in fields and status != asset.status:
-        if status == "assigned":
-            raise InvalidInputError(
-                "use `assetctl asset assign REF --to PERSON` to assign an asset"
-            )
-        if asset.status == "assigned":
-            raise ConflictError(
-                f"asset {asset.tag} is assigned to {asset.assignee}",
-                hint=f"run `assetctl asset unassign {asset.tag}` first",
-            )
+    if "status" in fields:
+        rules.check_status_change(asset.tag, asset.status, fields["status"], asset.assignee)
     _check_unique(
         session,
         fields.get("tag") if fields.get("tag") != asset.tag else None,
         fields.get("serial") if fields.get("serial") != asset.serial else None,
         asset.id,
     )
-    return _apply(session, asset, fields, "updated", actor)
+    return _apply(session, asset, fields, "updated", caller.email)
 
 
-def assign_asset(session: Session, actor: str, ref: str, person: str) -> Change:
+def assign_asset(session: Session, caller: Principal, ref: str, person: str) -> Change:
+    require(caller, Permission.WRITE)
     asset = _resolve(session, ref, for_update=True)
-    if asset.status in UNASSIGNABLE:
+    if rules.BY_CODE["unassignable"].broken(asset.status, person):
         raise ConflictError(
             f"asset {asset.tag} is {asset.status} and cannot be assigned",
             hint=f"set another status first: `assetctl asset update {asset.tag} --status in_stock`",
         )
-    return _apply(session, asset, {"assignee": person, "status": "assigned"}, "assigned", actor)
+    return _apply(
+        session, asset, {"assignee": person, "status": "assigned"}, "assigned", caller.email
+    )
 
 
-def unassign_asset(session: Session, actor: str, ref: str) -> Change:
+def unassign_asset(session: Session, caller: Principal, ref: str) -> Change:
+    require(caller, Permission.WRITE)
     asset = _resolve(session, ref, for_update=True)
     if asset.status != "assigned":
         raise ConflictError(f"asset {asset.tag} is not assigned (status {asset.status})")
-    return _apply(session, asset, {"assignee": None, "status": "in_stock"}, "unassigned", actor)
+    return _apply(
+        session, asset, {"assignee": None, "status": "in_stock"}, "unassigned", caller.email
+    )
 
 
-def delete_asset(session: Session, actor: str, ref: str) -> Change:
+def delete_asset(session: Session, caller: Principal, ref: str) -> Change:
     """Soft delete: the row stays, with `deleted_at`, and can be restored."""
+    require(caller, Permission.DELETE)
     asset = _resolve(session, ref, for_update=True)
-    return _apply(session, asset, {}, "deleted", actor, extra={"deleted_at": datetime.now(UTC)})
+    now = datetime.now(UTC)
+    return _apply(session, asset, {}, "deleted", caller.email, extra={"deleted_at": now})
 
 
-def restore_asset(session: Session, actor: str, ref: str) -> Change:
+def restore_asset(session: Session, caller: Principal, ref: str) -> Change:
+    require(caller, Permission.DELETE)
     asset = _resolve(session, ref, deleted=True, for_update=True)
     _check_unique(session, asset.tag, asset.serial, asset.id)
-    return _apply(session, asset, {}, "restored", actor, extra={"deleted_at": None})
+    return _apply(session, asset, {}, "restored", caller.email, extra={"deleted_at": None})
 
 
 def set_description(
-    session: Session, actor: str, ref: str, text: str, source: Mapping[str, Any]
+    session: Session, caller: Principal, ref: str, text: str, source: Mapping[str, Any]
 ) -> Change:
     """Store an AI description and its source (provider, model, time) on an asset; the
     history event `described` records both."""
     asset = _resolve(session, ref)
     values = {"description": text, "description_source": dict(source)}
-    return _apply(session, asset, values, "described", actor)
+    require(caller, Permission.WRITE)
+    return _apply(session, asset, values, "described", caller.email)
 
 
-def asset_history(session: Session, ref: str) -> list[dict[str, Any]]:
+def asset_history(session: Session, caller: Principal, ref: str) -> list[dict[str, Any]]:
     """Every event of the asset, oldest first. Deleted assets have history too."""
+    require(caller, Permission.READ)
     from sqlalchemy import select
 
     from assetctl.db.models import AssetEvent
@@ -345,13 +322,22 @@ def asset_history(session: Session, ref: str) -> list[dict[str, Any]]:
 
 
 def list_assets(
-    session: Session, filters: Filters, sort: Sort, limit: int, cursor: str | None
+    session: Session,
+    caller: Principal,
+    filters: Filters,
+    sort: Sort,
+    limit: int,
+    cursor: str | None,
 ) -> Page:
+    """One page of matching assets and the cursor of the next."""
+    require(caller, Permission.READ)
     page = fetch_page(session, filters, sort, limit, cursor)
     return Page([asset_record(row) for row in page.rows], page.next_cursor)
 
 
 def iter_assets(
-    session: Session, filters: Filters, sort: Sort, cursor: str | None = None
+    session: Session, caller: Principal, filters: Filters, sort: Sort, cursor: str | None = None
 ) -> Iterator[dict[str, Any]]:
+    """Every matching asset, streamed in keyset batches."""
+    require(caller, Permission.READ)
     return (asset_record(row) for row in stream_rows(session, filters, sort, cursor))

@@ -1,11 +1,14 @@
-"""Validation of asset field values, shared by the CLI flags and (later) file import.
+"""Parsing of asset field values, shared by the CLI flags and file import.
 
-Every parser takes the raw text a user typed and returns the stored value, or raises
-InvalidInputError naming the field and the value. Nothing here touches the database.
+Every parser takes the raw text a user typed and returns the value as it is stored (category
+lower-cased, cost in cents, a JSON object as JSON text), or raises InvalidInputError naming
+the field and the value. The parser of each field follows from its kind and limits in the
+catalogue (`schema.py`). Nothing here touches the database.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -13,12 +16,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from assetctl.core.assets.rules import STATUSES
+from assetctl.core.assets.schema import BY_NAME, CLEARABLE, FIELDS, Field, Kind
 from assetctl.errors import InvalidInputError
 
-STATUSES = ("in_stock", "assigned", "in_repair", "retired", "lost")
-UNASSIGNABLE = ("retired", "lost")
-
-TAG_MAX = 64
+TAG_MAX = BY_NAME["tag"].max_len
 MAX_COST_CENTS = 10**14  # 1 trillion: far above any asset, far below BIGINT
 
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -40,19 +42,23 @@ def has_control(value: str) -> bool:
     return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in value)
 
 
-def _text(field: str, max_len: int, *, multiline: bool = False) -> Callable[[str], str]:
+def _text(field: Field) -> Callable[[str], str]:
+    name, max_len = field.name, field.max_len or 0
+
     def parse(raw: str) -> str:
         value = raw.strip()
         if not value:
-            raise InvalidInputError(f"{field} must not be empty (got {_show(raw)})")
+            raise InvalidInputError(f"{name} must not be empty (got {_show(raw)})")
         if len(value) > max_len:
             raise InvalidInputError(
-                f"{field} is longer than {max_len} characters ({len(value)}): {_show(value)}"
+                f"{name} is longer than {max_len} characters ({len(value)}): {_show(value)}"
             )
-        checked = value.replace("\n", "").replace("\t", "") if multiline else value
+        if field.free:
+            return value
+        checked = value.replace("\n", "").replace("\t", "") if field.multiline else value
         if has_control(checked):
-            raise InvalidInputError(f"{field} contains control characters: {_show(value)}")
-        return value
+            raise InvalidInputError(f"{name} contains control characters: {_show(value)}")
+        return value.lower() if field.lower else value
 
     return parse
 
@@ -104,36 +110,37 @@ def cents_to_decimal(cents: int | None) -> Decimal | None:
     return None if cents is None else Decimal(cents).scaleb(-2)
 
 
-# Field name -> parser of the raw text. Order is the order of the JSON representation.
-PARSERS: dict[str, Callable[[str], Any]] = {
-    "tag": _text("tag", TAG_MAX),
-    "name": _text("name", 200),
-    "category": _text("category", 64),
-    "status": parse_status,
-    "serial": _text("serial", 128),
-    "manufacturer": _text("manufacturer", 200),
-    "model": _text("model", 200),
-    "location": _text("location", 200),
-    "assignee": _text("assignee", 200),
-    "purchase_date": parse_date("purchase_date"),
-    "purchase_cost": parse_cost,
-    "warranty_until": parse_date("warranty_until"),
-    "notes": _text("notes", 10_000, multiline=True),
-}
-REQUIRED = ("tag", "name", "category")
-# Optional fields an update may clear by passing an empty value.
-CLEARABLE = frozenset(
-    {
-        "serial",
-        "manufacturer",
-        "model",
-        "location",
-        "purchase_date",
-        "purchase_cost",
-        "warranty_until",
-        "notes",
-    }
-)
+def parse_json_object(raw: str) -> str | None:
+    """A JSON object (or null), returned as JSON text for the JSON column."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise InvalidInputError(
+            "description_source is not a JSON object", hint="leave it empty or export it again"
+        ) from None
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidInputError("description_source is not a JSON object")
+    return json.dumps(value)
+
+
+def _parser(field: Field) -> Callable[[str], Any]:
+    if field.kind is Kind.TEXT:
+        return _text(field)
+    if field.kind is Kind.ENUM:
+        return parse_status
+    if field.kind is Kind.DATE:
+        return parse_date(field.name)
+    if field.kind is Kind.MONEY:
+        return parse_cost
+    if field.kind is Kind.JSON:
+        return parse_json_object
+    raise AssertionError(f"no parser for {field.kind} field {field.name}")  # pragma: no cover
+
+
+# Field name -> parser of the raw text, for every field a user or a file may set.
+PARSERS: dict[str, Callable[[str], Any]] = {f.name: _parser(f) for f in FIELDS if f.settable}
 
 
 def parse_fields(raw: Mapping[str, str | None], *, clearing: bool = False) -> dict[str, Any]:

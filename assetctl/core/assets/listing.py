@@ -12,48 +12,29 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from assetctl.core.assets.fields import parse_status
+from assetctl.core.assets.fields import PARSERS
+from assetctl.core.assets.schema import BY_NAME, FILTERABLE, SEARCHABLE, SORTABLE, Kind, column
 from assetctl.errors import InvalidInputError
+from assetctl.json_values import unwire, wire
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, Select
     from sqlalchemy.orm import Session
 
-# Sort keys users may pass to --sort, and whether the column can hold NULL.
-SORTABLE: dict[str, bool] = {
-    "tag": False,
-    "name": False,
-    "category": False,
-    "status": False,
-    "serial": True,
-    "manufacturer": True,
-    "model": True,
-    "location": True,
-    "assignee": True,
-    "purchase_date": True,
-    "purchase_cost": True,
-    "warranty_until": True,
-    "created_at": False,
-    "updated_at": False,
-    "id": False,
-}
-DATE_KEYS = frozenset({"purchase_date", "warranty_until"})
-TIME_KEYS = frozenset({"created_at", "updated_at"})
 STREAM_BATCH = 1000
 _CURSOR_VERSION = 1
 
 
 @dataclass(frozen=True)
 class Filters:
-    status: str | None = None
-    category: str | None = None
-    assignee: str | None = None
-    location: str | None = None
+    """What a listing selects: exact values of filterable fields (as stored), a search text,
+    and whether to list deleted assets instead of active ones."""
+
+    exact: tuple[tuple[str, str], ...] = ()
     search: str | None = None
     deleted: bool = False
 
@@ -90,21 +71,22 @@ class Sort:
         return f"{self.key}:desc" if self.descending else self.key
 
 
-def make_filters(
-    *,
-    status: str | None,
-    category: str | None,
-    assignee: str | None,
-    location: str | None,
-    search: str | None,
-    deleted: bool,
-) -> Filters:
-    """Normalise filter flags the way values are stored (status and category lower case)."""
+def make_filters(exact: Mapping[str, str | None], *, search: str | None, deleted: bool) -> Filters:
+    """Normalise filter flags the way values are stored (a status must be a status,
+    lower-cased fields are compared lower-cased); None means "not given"."""
+    given = []
+    for name in FILTERABLE:
+        raw = exact.get(name)
+        if raw is None:
+            continue
+        field = BY_NAME[name]
+        if field.kind is Kind.ENUM:
+            value = PARSERS[name](raw)
+        else:
+            value = raw.strip().lower() if field.lower else raw.strip()
+        given.append((name, value))
     return Filters(
-        status=parse_status(status) if status is not None else None,
-        category=category.strip().lower() if category is not None else None,
-        assignee=assignee.strip() if assignee is not None else None,
-        location=location.strip() if location is not None else None,
+        exact=tuple(given),
         search=search.strip() or None if search is not None else None,
         deleted=deleted,
     )
@@ -114,20 +96,13 @@ def _checksum(body: bytes) -> str:
     return hashlib.sha256(b"assetctl-cursor:" + body).hexdigest()[:12]
 
 
-def _key_to_json(value: Any) -> Any:
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
-
-
 def _key_from_json(key: str, value: Any) -> Any:
     if value is None:
         return None
-    if key in DATE_KEYS:
-        return date.fromisoformat(value)
-    if key in TIME_KEYS:
-        return datetime.fromisoformat(value)
-    if key in ("id", "purchase_cost"):
+    kind = BY_NAME[key].kind
+    if kind in (Kind.DATE, Kind.TIMESTAMP):
+        return unwire(kind, value)
+    if kind in (Kind.ID, Kind.INT, Kind.MONEY):  # money sorts by its stored cents
         return _int64(value)
     # The checksum is not a secret: refuse what no stored row can hold rather than let the
     # database reject it as an internal error.
@@ -147,7 +122,7 @@ def encode_cursor(filters: Filters, sort: Sort, key_value: Any, row_id: int) -> 
         "v": _CURSOR_VERSION,
         "s": str(sort),
         "f": filters.fingerprint(),
-        "k": [_key_to_json(key_value), row_id],
+        "k": [wire(key_value), row_id],
     }
     body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode())
     return body.decode().rstrip("=") + "." + _checksum(body.rstrip(b"="))
@@ -185,32 +160,23 @@ def decode_cursor(token: str, filters: Filters, sort: Sort) -> tuple[Any, int]:
 def _column(key: str) -> ColumnElement[Any]:
     from assetctl.db.models import Asset
 
-    table = Asset.__table__
-    return table.c["purchase_cost_cents" if key == "purchase_cost" else key]
+    return Asset.__table__.c[column(key)]
 
 
-def _where(stmt: Select[Any], filters: Filters) -> Select[Any]:
+def filtered(stmt: Select[Any], filters: Filters) -> Select[Any]:
+    """`stmt` (a select from assets) restricted to the rows `filters` selects."""
     from sqlalchemy import or_
 
     if filters.deleted:
         stmt = stmt.where(_column("deleted_at").is_not(None))
     else:
         stmt = stmt.where(_column("deleted_at").is_(None))
-    for key in ("status", "category", "assignee", "location"):
-        value = getattr(filters, key)
-        if value is not None:
-            stmt = stmt.where(_column(key) == value)
+    for key, value in filters.exact:
+        stmt = stmt.where(_column(key) == value)
     if filters.search:
         escaped = filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
-        stmt = stmt.where(
-            or_(
-                *(
-                    _column(key).ilike(pattern, escape="\\")
-                    for key in ("tag", "name", "serial", "model", "assignee")
-                )
-            )
-        )
+        stmt = stmt.where(or_(*(_column(key).ilike(pattern, escape="\\") for key in SEARCHABLE)))
     return stmt
 
 
@@ -228,7 +194,8 @@ def _after(key: str, descending: bool, value: Any, row_id: int) -> ColumnElement
     return or_(after, col.is_(None)) if SORTABLE[key] else after
 
 
-def _ordered(stmt: Select[Any], sort: Sort) -> Select[Any]:
+def ordered(stmt: Select[Any], sort: Sort) -> Select[Any]:
+    """`stmt` ordered by `sort`, NULLs last, then by id: the order keyset pages follow."""
     col, ids = _column(sort.key), _column("id")
     if sort.key == "id":
         return stmt.order_by(ids.desc() if sort.descending else ids.asc())
@@ -251,15 +218,15 @@ def _select_page(
 
     from assetctl.db.models import Asset
 
-    stmt = _where(select(Asset.__table__), filters)
+    stmt = filtered(select(Asset.__table__), filters)
     if after is not None:
         stmt = stmt.where(_after(sort.key, sort.descending, *after))
-    stmt = _ordered(stmt, sort).limit(limit)
+    stmt = ordered(stmt, sort).limit(limit)
     return [dict(row) for row in session.execute(stmt).mappings()]
 
 
 def _sort_value(row: dict[str, Any], key: str) -> Any:
-    return row["purchase_cost_cents" if key == "purchase_cost" else key]
+    return row[column(key)]
 
 
 def fetch_page(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from assetctl.config import Settings
 from assetctl.core.assets.fields import has_control
 from assetctl.core.auth import passwords, tokens
-from assetctl.core.auth.permissions import ROLES, Permission, allows
+from assetctl.core.auth.permissions import ROLES, Principal
 from assetctl.errors import (
     ConflictError,
     InvalidInputError,
@@ -31,18 +31,6 @@ if TYPE_CHECKING:
 
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 LOGIN_FAILED = "login failed: wrong email or password, or the account is locked or disabled"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated caller of one command."""
-
-    user_id: int
-    email: str
-    name: str
-    role: str
-    jti: str
-    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -286,14 +274,6 @@ def authenticate(session: Session, settings: Settings, token: str) -> Principal:
     if row.expires_at <= _now():
         raise tokens.invalid_token("it has expired")
     return _principal(user, claims.jti, row.expires_at)
-
-
-def require(principal: Principal, permission: Permission) -> None:
-    if not allows(principal.role, permission):
-        raise PermissionDeniedError(
-            f"your role ({principal.role}) does not allow this ({permission.value} access)",
-            hint="ask an admin to change your role with `assetctl user set-role`",
-        )
 
 
 def revoke_all(session: Session, user: User, now: datetime | None = None) -> None:

@@ -9,15 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from assetctl.core.auth.accounts import (
-    Principal,
-    check_role,
-    normalise_email,
-    require,
-    revoke_all,
-    user_record,
-)
-from assetctl.core.auth.permissions import Permission
+from assetctl.core.auth.accounts import check_role, normalise_email, revoke_all, user_record
+from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.errors import ConflictError, NotFoundError
 
 if TYPE_CHECKING:

@@ -22,6 +22,8 @@ from itertools import chain, islice
 from json.encoder import encode_basestring
 from typing import IO, TYPE_CHECKING, Any
 
+from assetctl.core.assets import rules
+from assetctl.core.assets.schema import Kind, kind
 from assetctl.core.bulk.copy_in import COPY_BATCH, copy_in, csv_batches
 from assetctl.core.bulk.reader import IMPORT_FIELDS
 from assetctl.core.bulk.staging import COLUMN, exec_sql
@@ -43,7 +45,8 @@ SPOOL_BYTES = 16 * 1024 * 1024
 _INDEX = {f: i for i, f in enumerate(IMPORT_FIELDS)}
 _NAME, _CATEGORY = _INDEX["name"], _INDEX["category"]
 _STATUS, _ASSIGNEE = _INDEX["status"], _INDEX["assignee"]
-_COST, _SOURCE = _INDEX["purchase_cost"], _INDEX["description_source"]
+_MONEY = frozenset(i for i, f in enumerate(IMPORT_FIELDS) if kind(f) is Kind.MONEY)
+_JSON = frozenset(i for i, f in enumerate(IMPORT_FIELDS) if kind(f) is Kind.JSON)
 _ASSET_COLUMNS = (
     "id",
     *COLUMN.values(),
@@ -54,7 +57,7 @@ _ASSET_COLUMNS = (
     "updated_by",
 )
 # `"field": {"old": null, "new": ` for each field, in IMPORT_FIELDS order: the history of a
-# new asset, in the shape `core.assets` and the staging path write it.
+# new asset, in the shape `assets.commands` and the staging path write it.
 _CHANGE_PREFIX = tuple(f'"{f}": {{"old": null, "new": ' for f in IMPORT_FIELDS)
 
 
@@ -78,11 +81,11 @@ def _created_json(values: list[str]) -> str:
     for index, value in enumerate(values):
         if not value:
             continue
-        if index == _COST:
+        if index in _MONEY:
             cents = int(value)
             text = f'"{cents // 100}.{cents % 100:02d}"'
-        elif index == _SOURCE:
-            text = value  # already JSON text (`importer._parse_source`)
+        elif index in _JSON:
+            text = value  # already JSON text (`fields.parse_json_object`)
         else:
             text = encode_basestring(value)
         parts.append(f"{_CHANGE_PREFIX[index]}{text}}}")
@@ -124,9 +127,9 @@ def _new_assets(
             raise NeedsChecks
         status, assignee = values[_STATUS], values[_ASSIGNEE]
         if status is None:
-            status = "assigned" if assignee is not None else "in_stock"
+            status = rules.default_status(assignee)
             values = (*values[:_STATUS], status, *values[_STATUS + 1 :])
-        if (status == "assigned") != (assignee is not None):
+        if rules.violation(status, assignee) is not None:
             raise NeedsChecks
         yield (asset_id, *values, *tail)
 

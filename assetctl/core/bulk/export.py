@@ -3,7 +3,7 @@
 Columns are the stable asset JSON field names, so a CSV or JSON Lines export is also a valid
 import file. On PostgreSQL every format comes straight from `COPY (SELECT ...) TO STDOUT` with
 each value already formatted by the server (CSV natively, JSON as `row_to_json` per row). On
-SQLite rows are read in keyset batches (`core.listing.stream_rows`) and formatted here. The
+SQLite rows are read in keyset batches (`assets.listing.stream_rows`) and formatted here. The
 writer is handed in by the caller: this module never chooses where the data goes.
 """
 
@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from assetctl.core.assets.commands import ASSET_FIELDS, asset_record
-from assetctl.core.assets.listing import Filters, Sort, _ordered, _where, stream_rows
+from assetctl.core.assets.commands import asset_record
+from assetctl.core.assets.listing import Filters, Sort, filtered, ordered, stream_rows
+from assetctl.core.assets.schema import ASSET_FIELDS, FIELDS, Kind, names_of
+from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.errors import InvalidInputError
 from assetctl.json_values import json_value, rfc3339
 
@@ -26,12 +28,8 @@ if TYPE_CHECKING:
 EXPORT_FORMATS = ("csv", "json", "jsonl")
 # Cells starting with these are formulas to spreadsheet programs (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-TEXT_FIELDS = frozenset(
-    {
-        "tag", "name", "category", "status", "serial", "manufacturer", "model", "location",
-        "assignee", "description", "notes", "created_by", "updated_by",
-    }
-)  # fmt: skip
+# Cells a spreadsheet could run as a formula: text that users or files wrote.
+TEXT_FIELDS = names_of({Kind.TEXT, Kind.ENUM})
 STREAM_BATCH = 2000  # rows between progress callbacks
 
 
@@ -108,24 +106,24 @@ def _pg_columns(fmt: str, safe_csv: bool) -> list[str]:
     """Select expressions giving each field as the export shows it. For JSON the types
     matter too: ids, version and cost are numbers, description_source an object."""
     exprs = []
-    for field in ASSET_FIELDS:
-        col = f"assets.{field}"
-        if field in TEXT_FIELDS:
+    for field in FIELDS:
+        col = f"assets.{field.column}"
+        if field.kind in (Kind.TEXT, Kind.ENUM):
             expr = _pg_text(col, safe_csv)
-        elif field == "purchase_cost":
-            expr = "assets.purchase_cost_cents * 0.01"  # numeric of scale 2: 1299.50, 0.00
-        elif field == "description_source":
+        elif field.kind is Kind.MONEY:
+            expr = f"{col} * 0.01"  # numeric of scale 2: 1299.50, 0.00
+        elif field.kind is Kind.JSON:
             # JSON null (how the ORM stores "no source") is an empty cell, as in Python.
             expr = f"NULLIF({col}::text, 'null')"
             if fmt != "csv":
                 expr += "::json"
-        elif field in ("created_at", "updated_at", "deleted_at"):
+        elif field.kind is Kind.TIMESTAMP:
             expr = _pg_timestamp(col)
-        elif field in ("purchase_date", "warranty_until") and fmt != "csv":
+        elif field.kind is Kind.DATE and fmt != "csv":
             expr = f"{col}::text"
         else:  # id, version, and dates (YYYY-MM-DD under DateStyle ISO)
             expr = col
-        exprs.append(f'{expr} AS "{field}"')
+        exprs.append(f'{expr} AS "{field.name}"')
     return exprs
 
 
@@ -155,7 +153,7 @@ def _copy(
     from assetctl.db.models import Asset
 
     columns: Any = select(*(literal_column(e) for e in _pg_columns(fmt, safe_csv)))
-    stmt = _ordered(_where(columns.select_from(Asset.__table__), filters), sort)
+    stmt = ordered(filtered(columns.select_from(Asset.__table__), filters), sort)
     compiled = stmt.compile(dialect=session.get_bind().dialect)
     with raw_cursor(session) as cursor:
         cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
@@ -185,6 +183,7 @@ def _copy(
 
 def export_assets(
     session: Session,
+    caller: Principal,
     out: TextIO,
     fmt: str,
     filters: Filters,
@@ -194,6 +193,7 @@ def export_assets(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Write every asset matching `filters` to `out` in `fmt`; return how many."""
+    require(caller, Permission.READ)
     if fmt not in EXPORT_FORMATS:
         raise InvalidInputError(
             f"export format {fmt!r} is not supported", hint="use csv, json or jsonl"

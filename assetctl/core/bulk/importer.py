@@ -1,7 +1,7 @@
 """Bulk import of assets from CSV, JSON Lines or a Snipe-IT export: all or nothing.
 
 The file is read as a stream: each row is validated with the same parsers `asset add` uses
-(`core.fields`). On PostgreSQL a plain import of new assets first tries the fast path
+(`core.assets.fields`). On PostgreSQL a plain import of new assets first tries the fast path
 (`import_direct`): rows COPYed straight into `assets`, the unique indexes standing in for the
 checks. Otherwise, or as soon as that attempt meets a problem (it is then rolled back to a
 savepoint and the file read again, `import_replay`), rows go into a TEMP staging table, set-
@@ -12,13 +12,14 @@ caller's single transaction: an error, Ctrl-C or a killed process leaves nothing
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from assetctl.core.assets.fields import PARSERS
+from assetctl.core.assets.schema import FIELDS, REQUIRED, Kind, kind
+from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.core.bulk import direct as import_direct
 from assetctl.core.bulk import replay as import_replay
 from assetctl.core.bulk import staging as import_sql
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 # Problems kept in detail; past this only the count grows (a wholly wrong file of a million
 # rows must not exhaust memory while being reported).
 MAX_PROBLEMS = 10_000
-DESCRIPTION_MAX = 100_000
 
 
 @dataclass(frozen=True)
@@ -96,47 +96,19 @@ class ImportRejected(AssetctlError):
         self.exit_status = ExitStatus.CONFLICT if conflicts_only else ExitStatus.USAGE
 
 
-def _parse_description(raw: str) -> str:
-    value = raw.strip()
-    if len(value) > DESCRIPTION_MAX:
-        raise InvalidInputError(f"description is longer than {DESCRIPTION_MAX} characters")
-    return value
+def _staged(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    return lambda raw: parse(raw).isoformat()
 
 
-def _parse_source(raw: str) -> str | None:
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        raise InvalidInputError(
-            "description_source is not a JSON object", hint="leave it empty or export it again"
-        ) from None
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise InvalidInputError("description_source is not a JSON object")
-    return json.dumps(value)
-
-
-def _staged(parse: Callable[[str], Any], convert: Callable[[Any], Any]) -> Callable[[str], Any]:
-    return lambda raw: convert(parse(raw))
-
-
-# Field -> raw text to the value written to the staging table: the `asset add` parser, then
-# the stored form (category lower case, dates as ISO text, cost already in cents).
+# Field -> raw text to the value written to the staging table: the `asset add` parser (which
+# returns the stored form), with dates as ISO text.
 _STAGE: dict[str, Callable[[str], Any]] = {
-    **PARSERS,
-    "category": _staged(PARSERS["category"], str.lower),
-    "purchase_date": _staged(PARSERS["purchase_date"], date.isoformat),
-    "warranty_until": _staged(PARSERS["warranty_until"], date.isoformat),
-    "description": _parse_description,
-    "description_source": _parse_source,
+    name: _staged(PARSERS[name]) if kind(name) is Kind.DATE else PARSERS[name]
+    for name in IMPORT_FIELDS
 }
 # Fields whose values repeat across an inventory: their parsed values are memoised (parsers
 # are pure), which makes validation of a large file markedly cheaper.
-_MEMO_FIELDS = (
-    "category", "status", "manufacturer", "model", "location", "assignee",
-    "purchase_date", "purchase_cost", "warranty_until",
-)  # fmt: skip
+_MEMO_FIELDS = frozenset(f.name for f in FIELDS if f.repeats)
 MEMO_MAX = 20_000  # entries per field, so memory stays bounded on unique values
 
 
@@ -188,7 +160,7 @@ class _Validator:
             bit, memo, stage = plan[name]
             text = cell
             if not text or text.isspace():
-                if name in ("tag", "name", "category"):
+                if name in REQUIRED:
                     text = ""  # let the field parser say it must not be empty
                 else:
                     if name != "status":  # an empty status means "the default"
@@ -237,7 +209,7 @@ def _open(
 
 def import_assets(
     session: Session,
-    actor: str,
+    caller: Principal,
     stream: BinaryIO,
     name: str,
     options: ImportOptions,
@@ -248,6 +220,8 @@ def import_assets(
     Raises ImportRejected listing every problem when any row is bad; nothing is written
     then. `progress` is called with the number of bytes read so far (from 0 again if the
     file is read a second time)."""
+    require(caller, Permission.WRITE)
+    actor = caller.email
     dialect = import_sql.dialect_of(session)
     if not dialect.postgres or options.update or options.dry_run:
         validator = _open(stream, name, options, progress)

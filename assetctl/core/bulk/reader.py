@@ -3,7 +3,7 @@ Snipe-IT header mapping. Rows are yielded one at a time so a file of any size is
 bounded memory; every problem found on the way is recorded with its line, column and value
 instead of stopping at the first one.
 
-Nothing here validates field values (that is `core.fields`) or touches the database.
+Nothing here validates field values (that is `core.assets.fields`) or touches the database.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from assetctl.core.assets.fields import PARSERS, REQUIRED
+from assetctl.core.assets.schema import FIELDS, INPUT_FIELDS, REQUIRED, SNIPEIT_HEADERS
 from assetctl.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -25,35 +25,12 @@ if TYPE_CHECKING:
 
 # Columns an import sets: every field `asset add` takes, plus the AI description (so an
 # export re-imports without losing it).
-IMPORT_FIELDS = (*PARSERS, "description", "description_source")
+IMPORT_FIELDS = INPUT_FIELDS
 # Columns of an export that the system manages; import accepts and ignores them.
-READ_ONLY = frozenset(
-    {"id", "version", "created_at", "updated_at", "created_by", "updated_by", "deleted_at"}
-)
+READ_ONLY = frozenset(f.name for f in FIELDS if not f.settable)
 FORMATS = ("auto", "csv", "jsonl", "snipeit")
 BLOCK_BYTES = 256 * 1024  # read and decoded at once; progress is reported per block
 
-# Snipe-IT asset export/import headers (normalised, see `_normal`) -> our field.
-SNIPEIT_COLUMNS = {
-    "asset_tag": "tag",
-    "name": "name",
-    "asset_name": "name",
-    "item_name": "name",
-    "category": "category",
-    "manufacturer": "manufacturer",
-    "model": "model",
-    "model_name": "model",
-    "serial": "serial",
-    "serial_number": "serial",
-    "location": "location",
-    "purchase_date": "purchase_date",
-    "purchase_cost": "purchase_cost",
-    "status": "status",
-    "status_label": "status",
-    "notes": "notes",
-    "checked_out_to_email": "assignee",
-    "warranty_expires": "warranty_until",
-}
 # Snipe-IT's default status labels -> our statuses. Our own names pass through unchanged.
 SNIPEIT_STATUSES = {
     "ready to deploy": "in_stock",
@@ -225,7 +202,7 @@ def _csv_source(
     names = [_normal(name) for name in header]
     if fmt == "csv" and "asset_tag" in names and "tag" not in names:
         fmt = "snipeit"
-    mapping = SNIPEIT_COLUMNS if fmt == "snipeit" else {f: f for f in IMPORT_FIELDS}
+    mapping = SNIPEIT_HEADERS if fmt == "snipeit" else {f: f for f in IMPORT_FIELDS}
     columns: dict[str, str] = {}
     positions: list[tuple[int, str]] = []
     ignored: list[str] = []

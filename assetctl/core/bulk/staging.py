@@ -1,5 +1,5 @@
 """The SQL side of an import: a TEMP staging table and the set-based checks against it
-(the write from it into `assets` and `asset_events` is `import_write`).
+(the write from it into `assets` and `asset_events` is `bulk.write`).
 
 The same statements run on PostgreSQL and SQLite; `Dialect` holds the few expressions that
 differ (JSON building, "is distinct from", money formatting). Everything happens inside the
@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from assetctl.core.assets import rules
+from assetctl.core.assets.schema import REQUIRED, Kind, column, kind
 from assetctl.core.bulk.copy_in import copy_in, csv_batches
 from assetctl.core.bulk.reader import IMPORT_FIELDS, Problem
 
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 
 STAGING = "import_staging"
 # Public field -> stored column (the staging table uses the stored names too).
-COLUMN = {f: "purchase_cost_cents" if f == "purchase_cost" else f for f in IMPORT_FIELDS}
+COLUMN = {f: column(f) for f in IMPORT_FIELDS}
 STAGE_COLUMNS = ("line", "ok", "given", *COLUMN.values())
 # Columns an update may change (the tag is what rows are matched by).
 DATA_FIELDS = tuple(f for f in IMPORT_FIELDS if f != "tag")
@@ -32,7 +34,9 @@ BIT = {f: 1 << i for i, f in enumerate(IMPORT_FIELDS)}
 SQLITE_BATCH = 1000
 WORK_MEM = "256MB"
 
-_PG_TYPES = {"purchase_date": "date", "warranty_until": "date", "description_source": "json"}
+# Staging column types by kind; everything else is text.
+_PG_TYPES = {Kind.DATE: "date", Kind.JSON: "json", Kind.MONEY: "bigint"}
+_SQLITE_TYPES = {Kind.MONEY: "INTEGER"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class Dialect:
     postgres: bool
 
     def distinct(self, left: str, right: str, field: str) -> str:
-        if field == "description_source":
+        if kind(field) is Kind.JSON:
             # The ORM stores a missing source as JSON null, the import as SQL NULL: equal.
             if self.postgres:
                 return (
@@ -51,17 +55,17 @@ class Dialect:
         return f"{left} IS DISTINCT FROM {right}" if self.postgres else f"{left} IS NOT {right}"
 
     def history_value(self, expr: str, field: str) -> str:
-        """The value as `core.assets` writes it into history (cost as a decimal string)."""
+        """The value as `assets.commands` writes it into history (cost as a decimal string)."""
         if expr == "NULL":
             return expr
-        if field == "purchase_cost":
+        if kind(field) is Kind.MONEY:
             if self.postgres:
                 return (
                     f"CASE WHEN {expr} IS NULL THEN NULL ELSE ({expr} / 100)::text || '.' || "
                     f"lpad(({expr} % 100)::text, 2, '0') END"
                 )
             return f"CASE WHEN {expr} IS NULL THEN NULL ELSE printf('%d.%02d', {expr} / 100, {expr} % 100) END"  # noqa: E501
-        if field == "description_source" and not self.postgres:
+        if kind(field) is Kind.JSON and not self.postgres:
             return f"json({expr})"
         return expr
 
@@ -115,10 +119,7 @@ class Dialect:
 
 def status_or_default(row: str) -> str:
     """A new asset's status: as given, else what `asset add` defaults it to."""
-    return (
-        f"COALESCE({row}.status, "
-        f"CASE WHEN {row}.assignee IS NOT NULL THEN 'assigned' ELSE 'in_stock' END)"
-    )
+    return rules.default_status_sql(f"{row}.status", f"{row}.assignee")
 
 
 def dialect_of(session: Session) -> Dialect:
@@ -140,10 +141,7 @@ def create_staging(session: Session, dialect: Dialect, *, for_write: bool = True
         # 100,000 rows (history JSON included) spill ~150 MB to temp files. Scoped to this
         # transaction, and only an upper bound.
         exec_sql(session, f"SET LOCAL work_mem = '{WORK_MEM}'")
-        cols = ", ".join(
-            f"{c} {_PG_TYPES.get(c, 'bigint' if c == 'purchase_cost_cents' else 'text')}"
-            for c in COLUMN.values()
-        )
+        cols = ", ".join(f"{COLUMN[f]} {_PG_TYPES.get(kind(f), 'text')}" for f in IMPORT_FIELDS)
         default_id = ""
         if for_write:
             # The sequence as a constant: pg_get_serial_sequence() in the default would be
@@ -176,9 +174,7 @@ def create_staging(session: Session, dialect: Dialect, *, for_write: bool = True
             "FOR EACH ROW EXECUTE FUNCTION pg_temp.assetctl_import_changes()",
         )
         return
-    cols = ", ".join(
-        f"{c} {'INTEGER' if c == 'purchase_cost_cents' else 'TEXT'}" for c in COLUMN.values()
-    )
+    cols = ", ".join(f"{COLUMN[f]} {_SQLITE_TYPES.get(kind(f), 'TEXT')}" for f in IMPORT_FIELDS)
     exec_sql(session, f"DROP TABLE IF EXISTS temp.{STAGING}")
     exec_sql(
         session,
@@ -322,8 +318,8 @@ def find_problems(
         )
         for line, serial, holder in rows
     ]
-    for field in ("name", "category"):
-        if field in missing:
+    for field in REQUIRED:
+        if field == "tag" or field in missing:  # rows are matched by tag: never missing
             continue
         rows = exec_sql(
             session,
@@ -333,34 +329,21 @@ def find_problems(
             Problem(line, col(field), None, f"{field} is required for a new asset")
             for (line,) in rows
         ]
+    broken = rules.violation_sql("status", "assignee")
     rows = exec_sql(
         session,
-        f"SELECT line, status, assignee FROM {STAGING} WHERE ok AND ("
-        "(status = 'assigned' AND assignee IS NULL) OR "
-        "(status <> 'assigned' AND assignee IS NOT NULL))",
+        f"SELECT line, status, assignee, rule FROM (SELECT line, status, assignee, "
+        f"{broken} AS rule FROM {STAGING} WHERE ok) AS r WHERE rule IS NOT NULL",
     )
-    for line, status, assignee in rows:
-        if assignee is None:
-            problems.append(
-                Problem(line, col("status"), status, "status 'assigned' needs an assignee")
+    for line, status, assignee, code in rows:
+        rule = rules.BY_CODE[code]
+        problems.append(
+            Problem(
+                line,
+                col(rule.field),
+                status if rule.field == "status" else assignee,
+                rule.message.format(status=status, assignee=assignee),
+                conflict=rule.conflict,
             )
-        elif status in ("retired", "lost"):
-            problems.append(
-                Problem(
-                    line,
-                    col("assignee"),
-                    assignee,
-                    f"a {status} asset cannot be assigned",
-                    conflict=True,
-                )
-            )
-        else:
-            problems.append(
-                Problem(
-                    line,
-                    col("status"),
-                    status,
-                    f"an asset with an assignee must have status 'assigned', not {status!r}",
-                )
-            )
+        )
     return problems

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assetctl.config import Settings
+from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.core.describe.images import IMAGE_SUFFIXES, SUPPORTED
 from assetctl.errors import AssetctlError, ExitStatus, InvalidInputError, NotFoundError
 from assetctl.json_values import rfc3339
@@ -160,14 +161,18 @@ def collect_targets(
     return targets
 
 
-def check_assets(session: Session, refs: Sequence[str]) -> dict[str, str | NotFoundError]:
-    """Each reference's asset tag, or the NotFoundError it raises (nothing is written)."""
+def check_assets(
+    session: Session, caller: Principal, refs: Sequence[str], *, for_saving: bool
+) -> dict[str, str | NotFoundError]:
+    """Each reference's asset tag, or the NotFoundError it raises (nothing is written).
+    `for_saving` checks up front that the caller may save descriptions."""
     from assetctl.core.assets.commands import get_asset
 
+    require(caller, Permission.WRITE if for_saving else Permission.READ)
     found: dict[str, str | NotFoundError] = {}
     for ref in dict.fromkeys(refs):
         try:
-            found[ref] = str(get_asset(session, ref)["tag"])
+            found[ref] = str(get_asset(session, caller, ref)["tag"])
         except NotFoundError as exc:
             found[ref] = exc
     return found
@@ -214,13 +219,15 @@ def exit_status(results: Sequence[FileResult]) -> int:
     return max(codes)
 
 
-def save_descriptions(session: Session, actor: str, results: Sequence[FileResult]) -> list[Change]:
+def save_descriptions(
+    session: Session, caller: Principal, results: Sequence[FileResult]
+) -> list[Change]:
     """Store each successful description on its asset, with its source and a history event,
     all in this one transaction."""
     from assetctl.core.assets.commands import set_description
 
     return [
-        set_description(session, actor, r.asset, r.description, r.source())
+        set_description(session, caller, r.asset, r.description, r.source())
         for r in results
         if r.ok and r.asset is not None and r.description is not None
     ]

@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from assetctl.config import Settings
-from assetctl.core.auth.accounts import Principal, normalise_email, require
-from assetctl.core.auth.permissions import Permission
+from assetctl.core.auth.accounts import normalise_email
+from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.errors import NotFoundError, PermissionDeniedError
 from assetctl.json_values import rfc3339
 

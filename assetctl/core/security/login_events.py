@@ -15,14 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from assetctl import __version__
 from assetctl.config import Settings
-from assetctl.core.auth.accounts import (
-    LoginFailed,
-    LoginResult,
-    Principal,
-    normalise_email,
-    require,
-)
-from assetctl.core.auth.permissions import Permission
+from assetctl.core.auth.accounts import LoginFailed, LoginResult, normalise_email
+from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.core.security.geo import GeoInfo, GeoLocator, open_locator
 from assetctl.core.security.public_ip import IpLookup, discover
 from assetctl.errors import InvalidInputError, PermissionDeniedError
