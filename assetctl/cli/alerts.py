@@ -55,7 +55,7 @@ def ack(
 
     state = get_state(ctx)
     record = state.run(Effect.RECORD, ack_alert, alert_id)
-    state.info(f"Alert {record['id']} acknowledged by {record['acked_by']}.")
+    state.io.info(f"Alert {record['id']} acknowledged by {record['acked_by']}.")
     render_record(state, resolve_format(state, output), record, fields=ALERT_FIELDS)
 
 
@@ -70,7 +70,7 @@ def deliver(ctx: typer.Context, output: Output = None) -> None:
 
     with state.reading():
         pass  # deliveries are sent for logged-in users only
-    report = send_pending(state.settings)
+    report = send_pending(state.factory.settings)
     render_record(state, resolve_format(state, output), report.record(), fields=REPORT_FIELDS)
     if report.failed:
         raise ServiceUnavailableError(

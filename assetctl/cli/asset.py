@@ -42,7 +42,7 @@ def _show(state: AppState, output: OutputFormat | None, record: dict[str, Any]) 
 def _report_change(state: AppState, output: OutputFormat | None, change: Change, done: str) -> None:
     asset = change.asset
     target = f" to {asset['assignee']}" if done == "Assigned" else ""
-    state.info(
+    state.io.info(
         f"{done} asset {asset['tag']}{target}."
         if change.changed
         else f"Asset {asset['tag']} unchanged."
@@ -75,7 +75,7 @@ def add(ctx: typer.Context, output: Output = None, **values: str | None) -> None
 
     state = get_state(ctx)
     record = state.run(Effect.DATA, add_asset, parse_fields(values))
-    state.info(f"Added asset {record['tag']} (id {record['id']}).")
+    state.io.info(f"Added asset {record['tag']} (id {record['id']}).")
     _show(state, output, record)
 
 
@@ -93,7 +93,7 @@ def show(
     from assetctl.core.assets.commands import get_asset
 
     state = get_state(ctx)
-    state.no_cache = no_cache
+    state.factory.no_cache = no_cache
     record = cached_read(
         state,
         "show",
@@ -148,8 +148,8 @@ def list_(
                 state, fmt, rows, columns=LIST_COLUMNS, fields=ASSET_FIELDS, extra=extra_all
             )
         return
-    state.no_cache = no_cache
-    size = limit or state.settings.list_limit
+    state.factory.no_cache = no_cache
+    size = limit or state.factory.settings.list_limit
     page = cached_read(
         state,
         "list",
@@ -167,9 +167,9 @@ def list_(
         state, fmt, page.rows, columns=LIST_COLUMNS, fields=ASSET_FIELDS, extra=extra
     )
     if count == 0 and fmt == "table":
-        state.info("No assets match.")
+        state.io.info("No assets match.")
     if page.next_cursor and fmt != "json":
-        state.info(f"More results: add --cursor {page.next_cursor}")
+        state.io.info(f"More results: add --cursor {page.next_cursor}")
 
 
 @app.command()
@@ -239,7 +239,7 @@ def delete(
                 hint="pass --yes when running without a terminal",
             )
         if not typer.confirm(f"Delete asset {ref}?", default=False, err=True):
-            state.info("Cancelled; nothing was deleted.")
+            state.io.info("Cancelled; nothing was deleted.")
             state.explained_exit = True
             raise typer.Exit(int(ExitStatus.INTERRUPTED))
     change = state.run(Effect.DATA, delete_asset, ref)

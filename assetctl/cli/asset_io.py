@@ -44,7 +44,7 @@ class ExportFormat(StrEnum):
 @contextmanager
 def _progress(state: AppState, total: int | None, what: str) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr when it is a terminal (and not -q); otherwise a no-op."""
-    if state.quiet or not state.err.isatty():
+    if state.io.quiet or not state.io.err.isatty():
         yield lambda _done: None
         return
     from rich.console import Console
@@ -56,7 +56,9 @@ def _progress(state: AppState, total: int | None, what: str) -> Iterator[Callabl
         TimeElapsedColumn,
     )
 
-    console = Console(file=state.err, no_color=state.no_color or "NO_COLOR" in state.env)
+    console = Console(
+        file=state.io.err, no_color=state.io.no_color or "NO_COLOR" in state.factory.env
+    )
     columns = (TextColumn(what), BarColumn(), DownloadColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(what, total=total)
@@ -95,7 +97,7 @@ def _problem_line(problem: Problem) -> str:
 
 
 def _report_problems(state: AppState, result: ImportResult) -> None:
-    err = state.err
+    err = state.io.err
     for problem in result.problems:
         print(_problem_line(problem), file=err)
     hidden = result.problem_count - len(result.problems)
@@ -165,16 +167,16 @@ def import_assets(
         if as_json:
             from assetctl.cli.render import dumps
 
-            state.out.write(dumps(rejected.result.as_dict()) + "\n")
+            state.io.out.write(dumps(rejected.result.as_dict()) + "\n")
         raise rejected
     if result.ignored_columns:
-        state.info(f"Ignored columns: {', '.join(result.ignored_columns)}.")
+        state.io.info(f"Ignored columns: {', '.join(result.ignored_columns)}.")
     if as_json:
         from assetctl.cli.render import dumps
 
-        state.out.write(dumps(result.as_dict()) + "\n")
+        state.io.out.write(dumps(result.as_dict()) + "\n")
     verb = "Would import" if dry_run else "Imported"
-    state.info(
+    state.io.info(
         f"{verb} {_count(result.rows, 'row')} ({result.format}): {result.created} created, "
         f"{result.updated} updated, {result.unchanged} unchanged."
         + (" Nothing was written (--dry-run)." if dry_run else "")
@@ -213,9 +215,9 @@ def export_assets(
     order = Sort.parse(sort)
     with state.reading() as (session, caller):
         count = run_export(
-            session, caller, state.out, output.value, filters, order, safe_csv=safe_csv
+            session, caller, state.io.out, output.value, filters, order, safe_csv=safe_csv
         )
-    state.info(f"Exported {_count(count, 'asset')}.")
+    state.io.info(f"Exported {_count(count, 'asset')}.")
 
 
 def _register() -> None:

@@ -44,7 +44,7 @@ def register(
     record = state.run_bootstrap(
         Effect.AUTH, register_user, email=email, name=name, role=role, password=password
     )
-    state.info(f"Registered {record['email']} as {record['role']}.")
+    state.io.info(f"Registered {record['email']} as {record['role']}.")
     render_record(state, resolve_format(state, output), record, fields=USER_FIELDS)
 
 
@@ -67,7 +67,7 @@ def login(
     from assetctl.credentials import WAYS_OUT, KeyringUnavailable
 
     state = get_state(ctx)
-    store = state.token_store()
+    store = state.factory.token_store()
     to_file = insecure_storage or store.prefers_file
     if not to_file:
         try:
@@ -78,30 +78,32 @@ def login(
             ) from None
     (password,) = read_passwords([("Password", False)], from_stdin=password_stdin)
     # The public IP lookup (up to public_ip_timeout) runs before any database lock is taken.
-    found = probe(state.settings, state.env)
+    found = probe(state.factory.settings, state.factory.env)
     if state.verbose:
         for problem in found.lookup.problems:
-            state.warn(f"public IP lookup: {problem}")
+            state.io.warn(f"public IP lookup: {problem}")
     if found.geo_warning:
-        state.warn(found.geo_warning)
+        state.io.warn(found.geo_warning)
     with state.transaction(write=True) as session:
-        outcome = audited_login(session, state.settings, found, email=email, password=password)
+        outcome = audited_login(
+            session, state.factory.settings, found, email=email, password=password
+        )
     result = outcome.result
     where = store.save(result.token, insecure_file=to_file)
     who = result.principal
     place = "the OS keyring" if where == "keyring" else f"{where} (file storage)"
-    state.info(
+    state.io.info(
         f"Logged in as {neutralise(who.email)} ({who.role}) until "
         f"{who.expires_at:%Y-%m-%d %H:%M} UTC; token kept in {place}."
     )
-    if state.env.get("ASSETCTL_TOKEN"):
-        state.warn("ASSETCTL_TOKEN is set and takes precedence over this login")
+    if state.factory.env.get("ASSETCTL_TOKEN"):
+        state.io.warn("ASSETCTL_TOKEN is set and takes precedence over this login")
     if outcome.alerts:
         _announce(state, who.email, outcome.alerts)
     if outcome.delivery_ids:
-        report = deliver(state.settings, outcome.delivery_ids)
+        report = deliver(state.factory.settings, outcome.delivery_ids)
         for error in report.errors:
-            state.warn(
+            state.io.warn(
                 f"alert notification not sent ({error}); it stays queued and is retried by "
                 "the next command or `assetctl alerts deliver`"
             )
@@ -126,13 +128,13 @@ def _announce(state: AppState, email: str, alerts: list[dict[str, Any]]) -> None
                 f"({before.get('ip')}, {before.get('country')}) only {details.get('hours')} h "
                 "earlier: faster than anyone can travel"
             )
-        state.warn(
+        state.io.warn(
             neutralise(
                 f"security alert {alert['id']} ({alert['severity']}): this login to {email} "
                 f"came {what}."
             )
         )
-    state.warn(
+    state.io.warn(
         "if this was not you: change your password (`assetctl auth passwd`), end every "
         "session (`assetctl auth logout --all`) and tell your administrator"
     )
@@ -149,18 +151,18 @@ def logout(
     from assetctl.core.auth.accounts import logout as revoke
 
     state = get_state(ctx)
-    store = state.token_store()
+    store = state.factory.token_store()
     try:
         state.run(Effect.AUTH, revoke, everywhere=all_)
     except NotAuthenticatedError as exc:
         if all_:
             raise
-        state.info(f"No valid session to revoke ({exc.message}).")
+        state.io.info(f"No valid session to revoke ({exc.message}).")
     else:
-        state.info("Revoked every session of your account." if all_ else "Logged out.")
+        state.io.info("Revoked every session of your account." if all_ else "Logged out.")
     store.delete()
-    if state.env.get("ASSETCTL_TOKEN"):
-        state.warn("ASSETCTL_TOKEN is still set in your environment")
+    if state.factory.env.get("ASSETCTL_TOKEN"):
+        state.io.warn("ASSETCTL_TOKEN is still set in your environment")
 
 
 def _status(state: AppState) -> dict[str, Any]:
@@ -174,8 +176,8 @@ def _status(state: AppState) -> dict[str, Any]:
         }
 
     record = state.run(Effect.READ, read)
-    record["source"] = state.token_store().load().source
-    record["profile"] = state.settings.profile
+    record["source"] = state.factory.token_store().load().source
+    record["profile"] = state.factory.settings.profile
     return record
 
 
@@ -186,7 +188,7 @@ def whoami(ctx: typer.Context, output: Output = None) -> None:
     record = _status(state)
     fmt = resolve_format(state, output)
     if fmt in ("table", "plain"):
-        print(record["email"], file=state.out)
+        print(record["email"], file=state.io.out)
         return
     render_record(state, fmt, record, fields=STATUS_FIELDS)
 
@@ -203,7 +205,7 @@ def token(ctx: typer.Context) -> None:
     """Print the session token (for ASSETCTL_TOKEN in scripts and CI)."""
     state = get_state(ctx)
     _status(state)  # refuse to hand out a token that no longer works
-    print(state.token_store().load().token, file=state.out)
+    print(state.factory.token_store().load().token, file=state.io.out)
 
 
 @app.command()
@@ -217,8 +219,8 @@ def passwd(ctx: typer.Context, password_stdin: PasswordStdin = False) -> None:
         [("Current password", False), ("New password", True)], from_stdin=password_stdin
     )
     state.run(Effect.AUTH, change_password, current, new)
-    state.token_store().delete()
-    state.info("Password changed; every session was revoked. Log in again.")
+    state.factory.token_store().delete()
+    state.io.info("Password changed; every session was revoked. Log in again.")
 
 
 HISTORY_FIELDS = ("id", "at", "email", "success", "ip", "ip_source", "public_ips",

@@ -33,7 +33,7 @@ def _namespace(state: AppState, permission: Permission) -> tuple[Any, str]:
     """Check the caller may do this, then return (cache, database id)."""
     from assetctl.db.identity import database_identity
 
-    cache = state.cache()
+    cache = state.factory.cache()
     if cache is None:
         raise InvalidInputError(
             "no cache is configured", hint="set ASSETCTL_REDIS_URL (and drop --no-cache)"
@@ -63,4 +63,4 @@ def clear(ctx: typer.Context) -> None:
     cache, db_id = _namespace(state, Permission.ADMIN)
     with _redis_required():
         removed = cache.clear(db_id)
-    state.info(f"Removed {removed} cache keys.")
+    state.io.info(f"Removed {removed} cache keys.")

@@ -19,7 +19,7 @@ def show(
     from assetctl.config_specs import SPECS
 
     state = get_state(ctx)
-    settings = state.settings
+    settings = state.factory.settings
     rows = [
         {
             "key": key,
@@ -31,7 +31,7 @@ def show(
     ]
     fields = ("key", "value", "source", "env")
     render_list(state, resolve_format(state, output), rows, columns=fields, fields=fields)
-    state.info(
+    state.io.info(
         f"profile: {settings.profile}; config file: {settings.config_path}"
         + ("" if settings.config_exists else " (not present)")
     )
@@ -41,4 +41,4 @@ def show(
 def path(ctx: typer.Context) -> None:
     """Print the path of the config file in use."""
     state = get_state(ctx)
-    print(state.settings.config_path, file=state.out)
+    print(state.factory.settings.config_path, file=state.io.out)

@@ -16,12 +16,12 @@ def upgrade(ctx: typer.Context) -> None:
     from assetctl.db.migrate import upgrade as run_upgrade
 
     state = get_state(ctx)
-    url = state.settings.database_url
+    url = state.factory.settings.database_url
     before, after = run_upgrade(url)
     if before == after:
-        state.info(f"Database already at {after}: {describe_target(url)}")
+        state.io.info(f"Database already at {after}: {describe_target(url)}")
     else:
-        state.info(f"Migrated {describe_target(url)} from {before or 'empty'} to {after}.")
+        state.io.info(f"Migrated {describe_target(url)} from {before or 'empty'} to {after}.")
 
 
 @app.command()
@@ -31,7 +31,7 @@ def current(ctx: typer.Context) -> None:
     from assetctl.db.schema_version import HEAD_REVISION
 
     state = get_state(ctx)
-    rev = revision(state.settings.database_url)
-    print(rev or "none", file=state.out)
+    rev = revision(state.factory.settings.database_url)
+    print(rev or "none", file=state.io.out)
     if rev != HEAD_REVISION:
-        state.info(f"this assetctl needs {HEAD_REVISION}; run `assetctl db upgrade`")
+        state.io.info(f"this assetctl needs {HEAD_REVISION}; run `assetctl db upgrade`")

@@ -99,7 +99,7 @@ def describe(
         "vlm_timeout": timeout,
         "describe_concurrency": concurrency,
     }
-    settings = load_settings(state.env, profile=state.profile, flags=flags)
+    settings = load_settings(state.factory.env, profile=state.factory.profile, flags=flags)
     if check:
         _check(state, settings)
         return
@@ -136,8 +136,8 @@ def describe(
 
     def finished(result: FileResult) -> None:
         if stream:
-            state.out.write(dumps(result.record()) + "\n")
-            state.out.flush()
+            state.io.out.write(dumps(result.record()) + "\n")
+            state.io.out.flush()
 
     with _progress(state, len(targets)) as advance:
 
@@ -153,7 +153,7 @@ def describe(
         render_list(state, fmt, rows, columns=columns or COLUMNS, fields=FIELDS)
     for result in results:
         for warning in result.warnings:
-            state.warn(warning)
+            state.io.warn(warning)
     if save:
         _save(state, results)
     code = core.exit_status(results)
@@ -187,14 +187,14 @@ def _save(state: AppState, results: list[FileResult]) -> None:
         return
     changes = state.run(Effect.DATA, save_descriptions, results)
     for change in changes:
-        state.info(f"Saved the description on asset {change.asset['tag']}.")
+        state.io.info(f"Saved the description on asset {change.asset['tag']}.")
 
 
 def _summary(state: AppState, results: list[FileResult], code: int, *, as_json: bool) -> None:
     failed = [r for r in results if not r.ok]
     if not failed:
         if len(results) > 1:
-            state.info(f"Described {len(results)} photos.")
+            state.io.info(f"Described {len(results)} photos.")
         return
     summary = f"{len(failed)} of {len(results)} photos failed: " + ", ".join(r.file for r in failed)
     if as_json:
@@ -202,30 +202,30 @@ def _summary(state: AppState, results: list[FileResult], code: int, *, as_json: 
         for r in failed:
             error = {"code": r.exit_status, "type": r.error_type, "message": r.error}
             error |= {"hint": r.hint} if r.hint else {}
-            state.err.write(dumps({"error": {**error, "file": r.file}}) + "\n")
+            state.io.err.write(dumps({"error": {**error, "file": r.file}}) + "\n")
         payload = {"code": code, "type": "describe", "message": summary}
-        state.err.write(dumps({"error": {**payload, "files": [r.file for r in failed]}}) + "\n")
+        state.io.err.write(dumps({"error": {**payload, "files": [r.file for r in failed]}}) + "\n")
         return
     hints: dict[str, None] = {}
     for result in failed:
-        state.err.write(f"error: {result.error}\n")
+        state.io.err.write(f"error: {result.error}\n")
         if result.hint:
             hints[result.hint] = None
     for hint in hints:
-        state.err.write(f"hint: {hint}\n")
-    state.err.write(summary + "\n")
+        state.io.err.write(f"hint: {hint}\n")
+    state.io.err.write(summary + "\n")
 
 
 @contextmanager
 def _progress(state: AppState, total: int) -> Iterator[Callable[[Any], None]]:
     """A progress bar on stderr when it is a terminal; otherwise nothing."""
-    if state.quiet or total < 2 or not state.err.isatty():
+    if state.io.quiet or total < 2 or not state.io.err.isatty():
         yield lambda _result: None
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    console = Console(file=state.err, no_color=not state.color)
+    console = Console(file=state.io.err, no_color=not state.io.color)
     columns = (TextColumn("describing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("describe", total=total)
@@ -239,6 +239,6 @@ def _check(state: AppState, settings: Settings) -> None:
     checks = check_provider(settings)
     for item in checks:
         mark = {True: "ok  ", False: "FAIL", None: "--  "}[item.ok]
-        print(f"{mark} {item.name.ljust(8)}  {item.detail}", file=state.out)
+        print(f"{mark} {item.name.ljust(8)}  {item.detail}", file=state.io.out)
     if any(item.ok is False for item in checks):
         raise typer.Exit(int(ExitStatus.UNAVAILABLE))

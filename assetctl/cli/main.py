@@ -92,13 +92,13 @@ def root(
         ),
     ] = False,
 ) -> None:
-    state = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
-    state.profile, state.no_color, state.quiet = profile, no_color, quiet
+    state = ctx.obj if isinstance(ctx.obj, AppState) else AppState.create()
+    state.factory.profile, state.io.no_color, state.io.quiet = profile, no_color, quiet
     state.verbose, state.debug = verbose or debug, debug
     ctx.obj = state
     from assetctl.cli import logs
 
-    logs.configure(state.err, quiet=quiet, verbose=state.verbose, debug=debug)
+    logs.configure(state.io.err, quiet=quiet, verbose=state.verbose, debug=debug)
 
 
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "--debug", "--no-color"})
@@ -208,7 +208,7 @@ def run(
         print(f"assetctl {__version__}", file=stdout or sys.stdout)
         return int(ExitStatus.SUCCESS)
     err = stderr or sys.stderr
-    state = AppState(env=dict(os.environ if env is None else env), stdout=stdout, stderr=stderr)
+    state = AppState.create(env, stdout, stderr)
     as_json = _wants_json(args)
     debug = "--debug" in args
     command = _root_command()

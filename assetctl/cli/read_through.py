@@ -39,13 +39,13 @@ def cached_read(
     (storing the answer). Redis trouble never fails the command."""
     from assetctl.cache import CacheUnavailable, key_digest
 
-    cache = state.cache()
+    cache = state.factory.cache()
     snap: Snapshot | None = None
     token = ""
     digest = key_digest({"kind": kind, **key})
     if cache is not None:
         try:
-            token = state.token_store().load().token
+            token = state.factory.token_store().load().token
             known = cache.known_db_id()
             if known:
                 snap = cache.snapshot(known)
@@ -56,25 +56,25 @@ def cached_read(
                     if value is not None:
                         return decode(value)
         except CacheUnavailable as exc:
-            state.cache_failed(exc)
+            state.factory.cache_failed(exc)
         except (ValueError, TypeError, KeyError):
-            state.cache_failed(CacheUnavailable("a cached entry could not be decoded"))
+            state.factory.cache_failed(CacheUnavailable("a cached entry could not be decoded"))
         for problem in cache.problems:
-            state.warn(problem)
+            state.io.warn(problem)
         cache.problems.clear()
 
     with state.transaction() as session:
-        if cache is not None and state.cache() is not None:
+        if cache is not None and state.factory.cache() is not None:
             snap = _verified_snapshot(state, cache, session, snap)
         caller = state.caller(session)
         result = fn(session, caller, *args, **kwargs)
-    if cache is not None and snap is not None and state.cache() is not None:
+    if cache is not None and snap is not None and state.factory.cache() is not None:
         try:
             record = asdict(caller)
             cache.put_principal(snap, token, record)
             cache.put(snap, kind, digest, encode(result))
         except CacheUnavailable as exc:
-            state.cache_failed(exc)
+            state.factory.cache_failed(exc)
     return result
 
 
@@ -96,6 +96,6 @@ def _verified_snapshot(
             cache.remember_db_id(real)
             snap = cache.snapshot(real)
     except CacheUnavailable as exc:
-        state.cache_failed(exc)
+        state.factory.cache_failed(exc)
         return None
     return snap

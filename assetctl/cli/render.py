@@ -37,7 +37,7 @@ Output = Annotated[
 def resolve_format(state: AppState, requested: OutputFormat | None) -> str:
     if requested is not None:
         return requested.value
-    return "table" if state.out.isatty() else "plain"
+    return "table" if state.io.out.isatty() else "plain"
 
 
 def _json_default(value: Any) -> Any:
@@ -95,7 +95,7 @@ def _styled(column: str, value: str) -> str:
 def _console(state: AppState) -> Any:
     from rich.console import Console
 
-    return Console(file=state.out, no_color=not state.color, highlight=False, soft_wrap=False)
+    return Console(file=state.io.out, no_color=not state.io.color, highlight=False, soft_wrap=False)
 
 
 def render_list(
@@ -112,7 +112,7 @@ def render_list(
     `extra` adds top-level keys to the `json` form (e.g. `next_cursor`), which is then an
     object `{"items": [...], ...}`. Returns how many rows were written.
     """
-    out = state.out
+    out = state.io.out
     count = 0
     if fmt == "json":
         out.write('{"items": [' if extra is not None else "[")
@@ -167,7 +167,7 @@ def render_record(
     if fmt in ("table", "plain"):
         if fmt == "plain":
             for f in fields:
-                state.out.write(f"{f}\t{_tsv_cell(record[f])}\n")
+                state.io.out.write(f"{f}\t{_tsv_cell(record[f])}\n")
             return
         from rich.markup import escape
         from rich.table import Table
@@ -179,6 +179,6 @@ def render_record(
             table.add_row(f, _styled(f, escape(text_value(record[f]))))
         _console(state).print(table)
     elif fmt == "json":
-        state.out.write(dumps({f: record[f] for f in fields}, indent=2) + "\n")
+        state.io.out.write(dumps({f: record[f] for f in fields}, indent=2) + "\n")
     else:
         render_list(state, fmt, [record], columns=fields, fields=fields)

@@ -14,17 +14,17 @@ def init(ctx: typer.Context) -> None:
     from assetctl.db.engine import describe_target
 
     state = get_state(ctx)
-    settings = state.settings
+    settings = state.factory.settings
     result = initialise(settings)
-    state.info(
+    state.io.info(
         f"Config file: {settings.config_path}" + (" (created)" if result.config_created else "")
     )
-    state.info(f"Database:    {describe_target(settings.database_url)}")
+    state.io.info(f"Database:    {describe_target(settings.database_url)}")
     schema = result.revision_after
     if result.revision_before != schema:
         schema += f" (migrated from {result.revision_before or 'empty'})"
-    state.info(f"Schema:      {schema}")
-    state.info("Next: assetctl asset add --tag LAP-0001 --name 'ThinkPad T14' --category laptop")
+    state.io.info(f"Schema:      {schema}")
+    state.io.info("Next: assetctl asset add --tag LAP-0001 --name 'ThinkPad T14' --category laptop")
 
 
 def doctor(ctx: typer.Context) -> None:
@@ -32,10 +32,10 @@ def doctor(ctx: typer.Context) -> None:
     from assetctl.core.ops.doctor import run_checks
 
     state = get_state(ctx)
-    checks = run_checks(state.settings)
+    checks = run_checks(state.factory.settings)
     width = max(len(check.name) for check in checks)
     for check in checks:
         mark = "skip" if check.skipped else "ok  " if check.ok else "FAIL"
-        print(f"{mark} {check.name.ljust(width)}  {check.detail}", file=state.out)
+        print(f"{mark} {check.name.ljust(width)}  {check.detail}", file=state.io.out)
     if not all(check.ok for check in checks):
         raise typer.Exit(int(ExitStatus.UNAVAILABLE))

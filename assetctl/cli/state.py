@@ -1,5 +1,6 @@
-"""Per-invocation state shared by every command: global options, the injected environment,
-lazily loaded settings and the stderr message channel.
+"""Per-invocation state shared by every command: its I/O streams (`iostreams.py`), the
+lazy factory of its dependencies (`factory.py`), the global flags, and the runner that gives
+core functions one transaction and the logged-in caller.
 
 Nothing is built at import time; settings are read on first use so `--help` never touches the
 config file or the database.
@@ -8,22 +9,20 @@ config file or the database.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TextIO, TypeVar
 
+from assetctl.cli.factory import Factory
+from assetctl.cli.iostreams import IOStreams
 from assetctl.errors import NotAuthenticatedError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from assetctl.cache import Cache
-    from assetctl.config import Settings
     from assetctl.core.auth.permissions import Principal
-    from assetctl.credentials import TokenStore
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -48,111 +47,54 @@ class Effect(Enum):
 
 @dataclass
 class AppState:
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    stdout: TextIO | None = None
-    stderr: TextIO | None = None
-    profile: str | None = None
-    no_color: bool = False
-    quiet: bool = False
+    """One invocation: its streams, its lazily built dependencies, the global flags, and
+    the way every command runs core code (`run`: one transaction as the logged-in caller)."""
+
+    io: IOStreams
+    factory: Factory
     verbose: bool = False
     debug: bool = False
-    no_cache: bool = False
     # Set when a command already told the user why it exits with a non-zero status.
     explained_exit: bool = False
-    _settings: Settings | None = None
-    _cache: Cache | None = None
-    _cache_off: bool = False
     _due_deliveries: set[int] = field(default_factory=set)
 
-    @property
-    def out(self) -> TextIO:
-        return self.stdout or sys.stdout
-
-    @property
-    def err(self) -> TextIO:
-        return self.stderr or sys.stderr
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            from assetctl.config import load_settings
-
-            self._settings = load_settings(self.env, profile=self.profile)
-        return self._settings
-
-    @property
-    def color(self) -> bool:
-        """Colour only on a terminal, and never with NO_COLOR, TERM=dumb or --no-color."""
-        return not (
-            self.no_color
-            or "NO_COLOR" in self.env
-            or self.env.get("TERM") == "dumb"
-            or not self.out.isatty()
-        )
-
-    def info(self, message: str) -> None:
-        """A message for people (stderr), silenced by --quiet."""
-        if not self.quiet:
-            print(message, file=self.err)
-
-    def warn(self, message: str) -> None:
-        if not self.quiet:
-            print(f"warning: {message}", file=self.err)
-
-    # --- cache ---------------------------------------------------------------------------
-
-    def cache(self) -> Cache | None:
-        """The Redis cache for this command, or None (not configured, --no-cache, or Redis
-        failed earlier in this command)."""
-        if self._cache_off or self.no_cache:
-            return None
-        redis_url = self.settings.values.get("redis_url")
-        if not redis_url:
-            return None
-        if self._cache is None:
-            from assetctl.cache import Cache
-
-            ttl = int(self.settings.values["cache_ttl"])
-            self._cache = Cache(str(redis_url), self.settings.database_url, ttl)
-        return self._cache
-
-    def cache_failed(self, problem: Exception) -> None:
-        """Stop using Redis for the rest of this command, with one warning."""
-        if not self._cache_off:
-            self._cache_off = True
-            self.warn(f"{problem}; answering from the database")
+    @classmethod
+    def create(
+        cls,
+        env: Mapping[str, str] | None = None,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+    ) -> AppState:
+        environ = dict(os.environ if env is None else env)
+        io = IOStreams(environ, stdout, stderr)
+        return cls(io, Factory(environ, io))
 
     def _bump_after_commit(self, db_id: str | None, which: str | None) -> None:
         # Only after the commit: a reader that raced this write stored its page under the
         # old generation, which is now unreachable.
         from assetctl.cache import CacheUnavailable
 
-        cache = self.cache()
+        cache = self.factory.cache()
         if cache is None or db_id is None or which is None:
             return
         try:
             cache.bump(db_id, which)
         except CacheUnavailable as exc:
-            self.cache_failed(exc)
+            self.factory.cache_failed(exc)
 
     def _db_id(self, session: Session) -> str | None:
-        if self.cache() is None:
+        if self.factory.cache() is None:
             return None
         from assetctl.db.identity import database_identity
 
         return database_identity(session)
-
-    def token_store(self) -> TokenStore:
-        from assetctl.credentials import TokenStore
-
-        return TokenStore(self.env, self.settings)
 
     def caller(self, session: Session) -> Principal:
         """The logged-in caller, checked against the database (session valid, not revoked,
         user active). What the caller may do is checked by the core function it calls."""
         from assetctl.core.auth.accounts import authenticate
 
-        return authenticate(session, self.settings, self.token_store().load().token)
+        return authenticate(session, self.factory.settings, self.factory.token_store().load().token)
 
     def run(
         self,
@@ -206,7 +148,7 @@ class AppState:
         from assetctl.db.engine import unit_of_work
 
         self._ensure_default_database()
-        with unit_of_work(self.settings.database_url, write=write) as session:
+        with unit_of_work(self.factory.settings.database_url, write=write) as session:
             yield session
             due = due_deliveries(session)  # never raises
         self._due_deliveries.update(due)
@@ -217,11 +159,11 @@ class AppState:
         if self._due_deliveries:
             from assetctl.core.security.notify import retry_due
 
-            retry_due(self.settings, sorted(self._due_deliveries))
+            retry_due(self.factory.settings, sorted(self._due_deliveries))
             self._due_deliveries.clear()
 
     def _ensure_default_database(self) -> None:
-        settings = self.settings
+        settings = self.factory.settings
         if not settings.uses_default_database:
             return
         path = settings.database_url.removeprefix("sqlite:///")
@@ -230,7 +172,7 @@ class AppState:
         from assetctl.db.migrate import upgrade
 
         upgrade(settings.database_url)
-        self.info(f"Created a new inventory database at {path}")
+        self.io.info(f"Created a new inventory database at {path}")
 
 
 def get_state(ctx: Any) -> AppState:

@@ -40,7 +40,7 @@ def set_role(
 
     state = get_state(ctx)
     record = state.run(Effect.AUTH, change_role, email, role)
-    state.info(f"{record['email']} is now {record['role']}.")
+    state.io.info(f"{record['email']} is now {record['role']}.")
     render_record(state, resolve_format(state, output), record, fields=USER_FIELDS)
 
 
@@ -49,7 +49,7 @@ def _set_active(ctx: typer.Context, email: str, active: bool, output: Output) ->
 
     state = get_state(ctx)
     record = state.run(Effect.AUTH, set_active, email, active)
-    state.info(f"{record['email']} is {'enabled' if active else 'disabled; sessions revoked'}.")
+    state.io.info(f"{record['email']} is {'enabled' if active else 'disabled; sessions revoked'}.")
     render_record(state, resolve_format(state, output), record, fields=USER_FIELDS)
 
 
@@ -72,5 +72,5 @@ def unlock(ctx: typer.Context, email: EmailArg, output: Output = None) -> None:
 
     state = get_state(ctx)
     record = state.run(Effect.AUTH, clear_lock, email)
-    state.info(f"{record['email']} is unlocked.")
+    state.io.info(f"{record['email']} is unlocked.")
     render_record(state, resolve_format(state, output), record, fields=USER_FIELDS)
