@@ -8,7 +8,10 @@ a value the same way. Light on purpose: it sits on the CLI's start-up path.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 
 def rfc3339(value: datetime) -> str:
@@ -28,6 +31,19 @@ def json_value(value: Any) -> Any:
         # A JSON number: scripts compare costs numerically; two decimals survive float repr.
         return float(value)
     return value
+
+
+def cents_to_decimal(cents: int | None) -> Decimal | None:
+    """Money as records carry it: the stored integer cents as a Decimal with two places."""
+    from decimal import Decimal
+
+    return None if cents is None else Decimal(cents).scaleb(-2)
+
+
+def cents_text(cents: int) -> str:
+    """The cents as `wire` writes the Decimal ("1299.50"), without building one: the import's
+    fast path writes this for every row."""
+    return f"{cents // 100}.{cents % 100:02d}"
 
 
 def wire(value: Any) -> Any:

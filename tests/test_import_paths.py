@@ -1,6 +1,6 @@
 """The two ways a PostgreSQL import writes. A plain import of new assets COPYs straight into
-`assets` (`core.import_direct`); --update, --dry-run, and any plain import that turns out to
-have a problem go through the staging table and its checks (`core.import_sql`). These tests
+`assets` (`core.bulk.direct`); --update, --dry-run, and any plain import that turns out to
+have a problem go through the staging table and its checks (`core.bulk.staging`). These tests
 hold the two to the same result, and check the hand-over from one to the other, also when
 the file comes through a pipe and must be read a second time."""
 
@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from assetctl.core.bulk import direct as import_direct
-from assetctl.core.bulk import replay as import_replay
+from assetctl.core.bulk import direct, replay
 
 from .asset_fixtures import connect, counts, insert_assets, snapshot
 from .conftest import Cli, CliResult
@@ -77,17 +76,17 @@ class _Spy:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls = 0
         self.gave_up = 0
-        real = import_direct.insert_new
+        real = direct.insert_new
 
         def spy(*args: Any, **kwargs: Any) -> None:
             self.calls += 1
             try:
                 real(*args, **kwargs)
-            except import_direct.NeedsChecks:
+            except direct.NeedsChecks:
                 self.gave_up += 1
                 raise
 
-        monkeypatch.setattr(import_direct, "insert_new", spy)
+        monkeypatch.setattr(direct, "insert_new", spy)
 
 
 @on_postgres
@@ -229,7 +228,7 @@ def test_a_small_file_reserves_exactly_its_ids(cli: Cli, db_url: str, tmp_path: 
 def test_replay_of_a_seekable_file_seeks_back() -> None:
     stream = io.BufferedReader(io.BytesIO(b"a,b\n1,2\n3,4\n"))
     stream.read(2)
-    with import_replay.rereadable(stream) as (first, again):
+    with replay.rereadable(stream) as (first, again):
         assert first is stream
         assert first.read() == b"b\n1,2\n3,4\n"
         assert again().read() == b"b\n1,2\n3,4\n"
@@ -249,7 +248,7 @@ def test_replay_of_a_pipe_gives_every_byte_again() -> None:
     writer.start()
     with open(read_end, "rb") as pipe:
         assert not pipe.seekable()
-        with import_replay.rereadable(pipe) as (first, again):
+        with replay.rereadable(pipe) as (first, again):
             head = first.readlines(300_000)
             assert 0 < sum(map(len, head)) < len(data)
             assert again().read() == data

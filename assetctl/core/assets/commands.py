@@ -13,12 +13,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from assetctl.core.assets import rules
-from assetctl.core.assets.fields import cents_to_decimal
 from assetctl.core.assets.listing import Filters, Page, Sort, fetch_page, stream_rows
 from assetctl.core.assets.schema import BY_NAME, Kind
 from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.errors import ConflictError, InvalidInputError, NotFoundError
-from assetctl.json_values import wire
+from assetctl.json_values import cents_to_decimal, wire
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

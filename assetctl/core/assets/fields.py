@@ -106,10 +106,6 @@ def parse_cost(raw: str) -> int:
     return cents
 
 
-def cents_to_decimal(cents: int | None) -> Decimal | None:
-    return None if cents is None else Decimal(cents).scaleb(-2)
-
-
 def parse_json_object(raw: str) -> str | None:
     """A JSON object (or null), returned as JSON text for the JSON column."""
     try:

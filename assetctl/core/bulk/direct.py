@@ -9,7 +9,7 @@ and constraints stand in for the duplicate and conflict checks.
 
 It is optimistic. At the first sign of a problem (a bad cell, a row the staging path would
 list, a unique or constraint violation from the server) it raises `NeedsChecks`; the caller
-rolls back to a savepoint and runs the staging path (`import_sql`) over the file again, which
+rolls back to a savepoint and runs the staging path (`bulk.staging`) over the file again, which
 lists every problem. Nothing of the attempt is left behind.
 """
 
@@ -28,6 +28,7 @@ from assetctl.core.bulk.copy_in import COPY_BATCH, copy_in, csv_batches
 from assetctl.core.bulk.reader import IMPORT_FIELDS
 from assetctl.core.bulk.staging import COLUMN, exec_sql
 from assetctl.db.engine import raw_cursor
+from assetctl.json_values import cents_text
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -82,8 +83,7 @@ def _created_json(values: list[str]) -> str:
         if not value:
             continue
         if index in _MONEY:
-            cents = int(value)
-            text = f'"{cents // 100}.{cents % 100:02d}"'
+            text = f'"{cents_text(int(value))}"'
         elif index in _JSON:
             text = value  # already JSON text (`fields.parse_json_object`)
         else:

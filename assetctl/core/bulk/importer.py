@@ -2,9 +2,9 @@
 
 The file is read as a stream: each row is validated with the same parsers `asset add` uses
 (`core.assets.fields`). On PostgreSQL a plain import of new assets first tries the fast path
-(`import_direct`): rows COPYed straight into `assets`, the unique indexes standing in for the
+(`bulk.direct`): rows COPYed straight into `assets`, the unique indexes standing in for the
 checks. Otherwise, or as soon as that attempt meets a problem (it is then rolled back to a
-savepoint and the file read again, `import_replay`), rows go into a TEMP staging table, set-
+savepoint and the file read again, `bulk.replay`), rows go into a TEMP staging table, set-
 based checks find duplicates and conflicts with existing assets, and only a clean file is
 written from the staging table. Everything, history events included, happens in the
 caller's single transaction: an error, Ctrl-C or a killed process leaves nothing behind.
@@ -20,10 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from assetctl.core.assets.fields import PARSERS
 from assetctl.core.assets.schema import FIELDS, REQUIRED, Kind, kind
 from assetctl.core.auth.permissions import Permission, Principal, require
-from assetctl.core.bulk import direct as import_direct
-from assetctl.core.bulk import replay as import_replay
-from assetctl.core.bulk import staging as import_sql
-from assetctl.core.bulk import write as import_write
+from assetctl.core.bulk import direct, replay, staging, write
 from assetctl.core.bulk.reader import (
     IMPORT_FIELDS,
     Problem,
@@ -126,8 +123,7 @@ class _Validator:
         self.columns = source.columns
         # field -> (its bit in `given`, its memo or None, its staging parser)
         self.plan: dict[str, tuple[int, dict[str, Any] | None, Callable[[str], Any]]] = {
-            f: (import_sql.BIT[f], {} if f in _MEMO_FIELDS else None, _STAGE[f])
-            for f in IMPORT_FIELDS
+            f: (staging.BIT[f], {} if f in _MEMO_FIELDS else None, _STAGE[f]) for f in IMPORT_FIELDS
         }
 
     def problem(self, problem: Problem) -> None:
@@ -222,11 +218,11 @@ def import_assets(
     file is read a second time)."""
     require(caller, Permission.WRITE)
     actor = caller.email
-    dialect = import_sql.dialect_of(session)
+    dialect = staging.dialect_of(session)
     if not dialect.postgres or options.update or options.dry_run:
         validator = _open(stream, name, options, progress)
         return _checked_import(session, actor, validator, options, dialect)
-    with import_replay.rereadable(stream) as (first, again):
+    with replay.rereadable(stream) as (first, again):
         validator = _open(first, name, options, progress)
         result = validator.result
 
@@ -235,10 +231,8 @@ def import_assets(
 
         savepoint = session.begin_nested()
         try:
-            import_direct.insert_new(
-                session, validator.rows(), still_clean, actor, datetime.now(UTC)
-            )
-        except import_direct.NeedsChecks:
+            direct.insert_new(session, validator.rows(), still_clean, actor, datetime.now(UTC))
+        except direct.NeedsChecks:
             savepoint.rollback()
         else:
             savepoint.commit()
@@ -253,15 +247,15 @@ def _checked_import(
     actor: str,
     validator: _Validator,
     options: ImportOptions,
-    dialect: import_sql.Dialect,
+    dialect: staging.Dialect,
 ) -> ImportResult:
     """The staging path: every row into the staging table, every check, then the write."""
     result, source = validator.result, validator.source
-    import_sql.create_staging(session, dialect, for_write=not options.dry_run)
+    staging.create_staging(session, dialect, for_write=not options.dry_run)
     try:
-        import_sql.load_staging(session, dialect, validator.rows())
-        import_sql.resolve(session, dialect, update=options.update)
-        for problem in import_sql.find_problems(
+        staging.load_staging(session, dialect, validator.rows())
+        staging.resolve(session, dialect, update=options.update)
+        for problem in staging.find_problems(
             session,
             dialect,
             update=options.update,
@@ -272,11 +266,11 @@ def _checked_import(
         if result.problem_count:
             result.problems.sort(key=lambda p: (p.line, p.column or ""))
             raise ImportRejected(result)
-        expected = import_write.plan(session, dialect)
+        expected = write.plan(session, dialect)
         result.created, result.updated = expected.create, expected.update
         result.unchanged = expected.unchanged
         if not options.dry_run:
-            import_write.write(session, dialect, actor, datetime.now(UTC), expected)
+            write.write(session, dialect, actor, datetime.now(UTC), expected)
     finally:
-        import_sql.drop_staging(session, dialect)
+        staging.drop_staging(session, dialect)
     return result

@@ -1,6 +1,6 @@
 """An import's input, readable a second time from its start.
 
-The fast path of an import (`import_direct`) may give up part-way through a file; the checked
+The fast path of an import (`bulk.direct`) may give up part-way through a file; the checked
 path then reads the file again. A regular file seeks back. A pipe (`asset import -`) cannot,
 so what is read from it is copied to an anonymous temporary file on the way: the disk holds
 what was read, memory one block. A temporary directory too small for that stops the import

@@ -1,5 +1,5 @@
 """The write phase of an import: count what the staged rows would do, then apply them to
-`assets` and `asset_events` with set-based statements (see `import_sql` for the staging
+`assets` and `asset_events` with set-based statements (see `bulk.staging` for the staging
 table and the checks that run before this)."""
 
 # SQL here is composed only from module constants and `Dialect` expressions; values travel
