@@ -91,6 +91,11 @@ def register(cls: W) -> W:
     return cls
 
 
+def registered() -> list[str]:
+    """Every writer's name, `-o` choices or not."""
+    return list(_REGISTRY)
+
+
 def formats() -> list[str]:
     """The names `-o` offers: formats for people first, then in registration order."""
     listed = [cls for cls in _REGISTRY.values() if cls.listed]
