@@ -14,27 +14,37 @@ people at a terminal registers itself from `assetctl.cli.table` (core never impo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar, TextIO, TypeVar
 
 from assetctl.errors import InvalidInputError
 from assetctl.json_values import dumps, text_value
 
 
-@dataclass(frozen=True)
 class View:
-    """What a writer shows of each record."""
+    """What a writer shows of each record. (A plain class: a dataclass would cost every
+    data command ~0.5 ms of start-up to build.)"""
 
-    # Every field under its stable name: what scripts get (json, jsonl, csv, tsv).
-    fields: Sequence[str]
-    # The human view (table, plain); empty means the fields.
-    columns: Sequence[str] = ()
-    # JSON only: more top-level keys; the list then becomes `{"items": [...], **extra}`.
-    extra: Mapping[str, Any] | None = None
-    # Tables only: colour allowed (a terminal, and no NO_COLOR / --no-color).
-    color: bool = False
-    # CSV only: rewrites each (field, text) cell, e.g. defusing formulas (--safe-csv).
-    cell: Callable[[str, str], str] | None = None
+    __slots__ = ("cell", "color", "columns", "extra", "fields")
+
+    def __init__(
+        self,
+        fields: Sequence[str],
+        columns: Sequence[str] = (),
+        extra: Mapping[str, Any] | None = None,
+        *,
+        color: bool = False,
+        cell: Callable[[str, str], str] | None = None,
+    ) -> None:
+        # Every field under its stable name: what scripts get (json, jsonl, csv, tsv).
+        self.fields = fields
+        # The human view (table, plain); empty means the fields.
+        self.columns = columns
+        # JSON only: more top-level keys; the list then becomes `{"items": [...], **extra}`.
+        self.extra = extra
+        # Tables only: colour allowed (a terminal, and no NO_COLOR / --no-color).
+        self.color = color
+        # CSV only: rewrites each (field, text) cell, e.g. defusing formulas (--safe-csv).
+        self.cell = cell
 
 
 class Writer:
