@@ -29,7 +29,7 @@ from assetctl.config_values import (
     parse_vlm_model,
     parse_webhook_url,
 )
-from assetctl.providers.presets import parse_preset_name
+from assetctl.providers.presets import parse_preset_name, preset_names
 
 ENV_PREFIX = "ASSETCTL_"
 APP_NAME = "assetctl"
@@ -79,7 +79,7 @@ _VLM_SPECS = (
         "vlm_provider",
         parse_preset_name,
         lambda _env: "ollama",
-        "vision-model provider of `describe`: ollama, lmstudio, llamacpp, vllm or openai",
+        f"vision-model provider of `describe`: {preset_names()}",
         example='"ollama"',
     ),
     SettingSpec(

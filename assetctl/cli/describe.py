@@ -13,6 +13,7 @@ from assetctl.cli.state import AppState, get_state
 from assetctl.core.auth.permissions import Permission
 from assetctl.errors import InvalidInputError
 from assetctl.json_values import dumps
+from assetctl.providers.presets import preset_names
 from assetctl.writers import View, make_writer
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def describe(
         str | None,
         typer.Option(
             metavar="NAME",
-            help="ollama, lmstudio, llamacpp, vllm or openai [env: ASSETCTL_VLM_PROVIDER].",
+            help=f"{preset_names()} [env: ASSETCTL_VLM_PROVIDER].",
         ),
     ] = None,
     model: Annotated[

@@ -30,6 +30,12 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+def preset_names() -> str:
+    """`ollama, lmstudio, llamacpp, vllm or openai`: the presets as help texts list them."""
+    *first, last = PRESETS
+    return f"{', '.join(first)} or {last}"
+
+
 def parse_preset_name(raw: object) -> str:
     """The `vlm_provider` setting: a preset name, case-insensitive."""
     name = raw.strip().lower() if isinstance(raw, str) else ""
