@@ -7,6 +7,7 @@ The expected outputs below were produced by the renderer as it was before the wr
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -331,14 +332,14 @@ def test_describe_with_a_preset_of_unknown_kind_exits_2_before_any_request(
 
 def test_presets_are_a_leaf_and_settings_never_import_providers(tmp_path: Path) -> None:
     code = (
-        "import sys\n"
+        "import json, sys\n"
         "import assetctl.providers.presets, assetctl.config_values, assetctl.config_specs\n"
-        "print(sorted(m for m in sys.modules if m.startswith('assetctl')))\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('assetctl'))))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
-    loaded = eval(proc.stdout)  # our own probe's list of module names
+    loaded = json.loads(proc.stdout)
     assert [m for m in loaded if m.startswith("assetctl.providers")] == [
         "assetctl.providers",
         "assetctl.providers.presets",
