@@ -330,7 +330,7 @@ def test_describe_with_a_preset_of_unknown_kind_exits_2_before_any_request(
     assert ollama.requests == []
 
 
-def test_presets_are_a_leaf_and_settings_never_import_providers(tmp_path: Path) -> None:
+def test_presets_are_a_leaf_and_settings_never_import_providers() -> None:
     code = (
         "import json, sys\n"
         "import assetctl.providers.presets, assetctl.config_values, assetctl.config_specs\n"
