@@ -27,9 +27,9 @@ from assetctl.config_values import (
     parse_size,
     parse_smtp_url,
     parse_vlm_model,
-    parse_vlm_provider,
     parse_webhook_url,
 )
+from assetctl.providers.presets import parse_preset_name, preset_names
 
 ENV_PREFIX = "ASSETCTL_"
 APP_NAME = "assetctl"
@@ -77,9 +77,9 @@ class SettingSpec:
 _VLM_SPECS = (
     SettingSpec(
         "vlm_provider",
-        parse_vlm_provider,
+        parse_preset_name,
         lambda _env: "ollama",
-        "vision-model provider of `describe`: ollama, lmstudio, llamacpp, vllm or openai",
+        f"vision-model provider of `describe`: {preset_names()}",
         example='"ollama"',
     ),
     SettingSpec(

@@ -156,15 +156,6 @@ def parse_seconds(raw: object) -> float:
 # --- `describe` settings (vision-model provider and image limits).
 
 
-def parse_vlm_provider(raw: object) -> str:
-    from assetctl.providers.registry import PRESETS
-
-    name = raw.strip().lower() if isinstance(raw, str) else ""
-    if name not in PRESETS:
-        raise ValueError(f"expected one of {', '.join(PRESETS)}")
-    return name
-
-
 def parse_vlm_model(raw: object) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise ValueError("expected a model name")

@@ -1,12 +1,17 @@
-"""How our records' values look in JSON and CSV output: timestamps as RFC 3339 UTC with a
-`Z` (DESIGN.md, "Output"), dates as ISO dates, money as JSON numbers.
+"""The value codec: how our records' values look in JSON, CSV, TSV and tables, and the
+lossless form assetctl keeps for itself (`wire`/`unwire`: cache entries, history, cursors).
 
-Shared by the CLI renderer, the exporter, history and alert records, so every command spells
-a value the same way. Light on purpose: it sits on the CLI's start-up path.
+Timestamps are RFC 3339 UTC with a `Z` (DESIGN.md, "Output"), dates ISO dates, money a JSON
+number (in text, the decimal as stored: `1299.50`), JSON values (dicts, lists) JSON text with
+non-ASCII kept. Every writer, the exporter, history and alert records spell values through
+this module, so every command prints a value the same way. Light on purpose: it sits on the
+CLI's start-up path (`json` and `decimal` are imported on first use).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +36,40 @@ def json_value(value: Any) -> Any:
         # A JSON number: scripts compare costs numerically; two decimals survive float repr.
         return float(value)
     return value
+
+
+def _json_default(value: Any) -> Any:
+    converted = json_value(value)
+    if converted is value:
+        raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+    return converted
+
+
+@functools.cache
+def _encoder(indent: int | None) -> Callable[[Any], str]:
+    # One encoder per layout, built once: exports encode a row at a time.
+    import json
+
+    return json.JSONEncoder(ensure_ascii=False, default=_json_default, indent=indent).encode
+
+
+def dumps(data: Any, *, indent: int | None = None) -> str:
+    """`data` as JSON text: our values converted (`json_value`), non-ASCII kept as is."""
+    return _encoder(indent)(data)
+
+
+def text_value(value: Any) -> str:
+    """A value as one text cell (CSV, TSV, tables): empty for None, RFC 3339 for
+    timestamps, JSON for dicts and lists, else `str` (ISO dates, `1299.50`)."""
+    if type(value) is str:  # most cells: no conversion at all
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    if isinstance(value, dict | list):
+        return dumps(value)
+    return str(value)
 
 
 def cents_to_decimal(cents: int | None) -> Decimal | None:

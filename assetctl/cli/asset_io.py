@@ -105,6 +105,14 @@ def _report_problems(state: AppState, result: ImportResult) -> None:
         print(f"  ... and {hidden} more problems", file=err)
 
 
+def _write_report(state: AppState, result: ImportResult) -> None:
+    """The `-o json` report: one JSON object on one line (the JSON Lines writer's record)."""
+    from assetctl.writers import View, make_writer
+
+    report = result.as_dict()
+    make_writer("jsonl", state.io.out, View(tuple(report))).record(report)
+
+
 def import_assets(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="CSV or JSON Lines file; - reads stdin.")],
@@ -165,16 +173,12 @@ def import_assets(
     if rejected is not None:
         _report_problems(state, rejected.result)
         if as_json:
-            from assetctl.cli.render import dumps
-
-            state.io.out.write(dumps(rejected.result.as_dict()) + "\n")
+            _write_report(state, rejected.result)
         raise rejected
     if result.ignored_columns:
         state.io.info(f"Ignored columns: {', '.join(result.ignored_columns)}.")
     if as_json:
-        from assetctl.cli.render import dumps
-
-        state.io.out.write(dumps(result.as_dict()) + "\n")
+        _write_report(state, result)
     verb = "Would import" if dry_run else "Imported"
     state.io.info(
         f"{verb} {_count(result.rows, 'row')} ({result.format}): {result.created} created, "

@@ -8,9 +8,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from assetctl.cli.render import Output, dumps, render_list, resolve_format
+from assetctl.cli.render import Output, render_list, resolve_format
 from assetctl.cli.state import AppState, Effect, get_state
 from assetctl.errors import InvalidInputError
+from assetctl.json_values import dumps
+from assetctl.providers.presets import preset_names
+from assetctl.writers import View, make_writer
 
 if TYPE_CHECKING:
     from assetctl.config import Settings
@@ -44,7 +47,7 @@ def describe(
         str | None,
         typer.Option(
             metavar="NAME",
-            help="ollama, lmstudio, llamacpp, vllm or openai [env: ASSETCTL_VLM_PROVIDER].",
+            help=f"{preset_names()} [env: ASSETCTL_VLM_PROVIDER].",
         ),
     ] = None,
     model: Annotated[
@@ -132,11 +135,12 @@ def describe(
         concurrency=int(settings.values["describe_concurrency"]),
     )
     fmt = resolve_format(state, output)
-    stream = fmt == "jsonl"
+    # JSON Lines streams each result as it finishes; other formats wait for all, in order.
+    stream = make_writer(fmt, state.io.out, View(FIELDS)) if fmt == "jsonl" else None
 
     def finished(result: FileResult) -> None:
-        if stream:
-            state.io.out.write(dumps(result.record()) + "\n")
+        if stream is not None:
+            stream.row(result.record())
             state.io.out.flush()
 
     with _progress(state, len(targets)) as advance:
@@ -146,7 +150,7 @@ def describe(
             advance(result)
 
         results = describe_files(settings, targets, options, on_result)
-    if not stream:
+    if stream is None:
         rows = [r.record() for r in results]
         # People need no empty ASSET/ERROR columns; scripts' TSV keeps every column.
         columns = [c for c in COLUMNS if fmt != "table" or any(row[c] for row in rows)]

@@ -1,4 +1,5 @@
 """Vision-language-model providers behind one Protocol (`base.VisionProvider`).
 
-`registry` holds the named presets; `ollama` and `openai_compat` the two wire protocols.
+`presets` names the servers (base URL and protocol), `registry` maps each protocol (kind) to
+its class: `ollama` and `openai_compat`.
 """

@@ -1,43 +1,36 @@
-"""Provider presets by name: which wire protocol, and where the server usually listens.
+"""Provider kinds: the class that speaks each wire protocol.
 
-Pure data plus a factory; importing this module costs nothing (the settings parser uses it).
+Adding a provider is one class implementing `base.VisionProvider` (usually an `HttpProvider`
+subclass) and one entry in `PROVIDERS`; a preset in `presets.py` then names its kind. An
+unknown kind is an error, never a silent fallback to another protocol.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-if TYPE_CHECKING:
-    from assetctl.providers.base import ProviderConfig, VisionProvider
+from assetctl.errors import InvalidInputError
+from assetctl.providers.base import ProviderConfig, VisionProvider
+from assetctl.providers.ollama import OllamaProvider
+from assetctl.providers.openai_compat import OpenAICompatProvider
 
-
-@dataclass(frozen=True)
-class Preset:
-    name: str
-    kind: str  # "ollama" (native API) or "openai" (OpenAI-compatible chat completions)
-    base_url: str
-    label: str
-
-
-PRESETS: dict[str, Preset] = {
-    preset.name: preset
-    for preset in (
-        Preset("ollama", "ollama", "http://127.0.0.1:11434", "Ollama (native /api/chat)"),
-        Preset("lmstudio", "openai", "http://127.0.0.1:1234/v1", "LM Studio"),
-        Preset("llamacpp", "openai", "http://127.0.0.1:8080/v1", "llama.cpp llama-server"),
-        Preset("vllm", "openai", "http://127.0.0.1:8000/v1", "vLLM"),
-        Preset("openai", "openai", "https://api.openai.com/v1", "OpenAI or any compatible API"),
-    )
+PROVIDERS: dict[str, Callable[[ProviderConfig], VisionProvider]] = {
+    "ollama": OllamaProvider,  # Ollama's native /api/chat
+    "openai": OpenAICompatProvider,  # OpenAI-compatible /v1/chat/completions
 }
+
+
+def provider_factory(kind: str) -> Callable[[ProviderConfig], VisionProvider]:
+    """What builds a provider of `kind`; InvalidInputError (exit 2) for an unknown kind."""
+    factory = PROVIDERS.get(kind)
+    if factory is None:
+        raise InvalidInputError(
+            f"unknown vision-model provider kind {kind!r}",
+            hint=f"known kinds: {', '.join(PROVIDERS)}",
+        )
+    return factory
 
 
 def make_provider(config: ProviderConfig) -> VisionProvider:
     """The provider implementing `config.kind`."""
-    if config.kind == "ollama":
-        from assetctl.providers.ollama import OllamaProvider
-
-        return OllamaProvider(config)
-    from assetctl.providers.openai_compat import OpenAICompatProvider
-
-    return OpenAICompatProvider(config)
+    return provider_factory(config.kind)(config)

@@ -9,10 +9,7 @@ writer is handed in by the caller: this module never chooses where the data goes
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from assetctl.core.assets.commands import asset_record
@@ -20,7 +17,7 @@ from assetctl.core.assets.listing import Filters, Sort, filtered, ordered, strea
 from assetctl.core.assets.schema import ASSET_FIELDS, FIELDS, Kind, names_of
 from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.errors import InvalidInputError
-from assetctl.json_values import json_value, rfc3339
+from assetctl.writers import View, make_writer
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -31,16 +28,6 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Cells a spreadsheet could run as a formula: text that users or files wrote.
 TEXT_FIELDS = names_of({Kind.TEXT, Kind.ENUM})
 STREAM_BATCH = 2000  # rows between progress callbacks
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return rfc3339(value)
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
 
 
 def _defuse(text: str) -> str:
@@ -58,34 +45,21 @@ def _write_rows(
     safe_csv: bool,
     progress: Callable[[int], None] | None,
 ) -> int:
-    count = 0
-    if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(ASSET_FIELDS)
-        for record in records:
-            cells = [_cell(record[f]) for f in ASSET_FIELDS]
-            if safe_csv:
-                cells = [_defuse(c) if f in TEXT_FIELDS else c for f, c in zip(ASSET_FIELDS, cells, strict=True)]  # fmt: skip # noqa: E501
-            writer.writerow(cells)
-            count += 1
-            if progress is not None and count % STREAM_BATCH == 0:
-                progress(count)
-    else:
-        dumps = json.JSONEncoder(ensure_ascii=False, default=json_value).encode
-        if fmt == "json":
-            out.write("[")
-        for record in records:
-            line = dumps({f: json_value(record[f]) for f in ASSET_FIELDS})
-            if fmt == "json":
-                out.write(("," if count else "") + "\n  " + line)
-            else:
-                out.write(line + "\n")
-            count += 1
-            if progress is not None and count % STREAM_BATCH == 0:
-                progress(count)
-        if fmt == "json":
-            out.write("\n]\n" if count else "]\n")
-    return count
+    """The Python path (SQLite): the same writers as every other command's `-o`."""
+    cell = (lambda f, text: _defuse(text) if f in TEXT_FIELDS else text) if safe_csv else None
+    if progress is not None:
+        records = _ticking(records, progress)
+    return make_writer(fmt, out, View(ASSET_FIELDS, cell=cell)).write(records)
+
+
+def _ticking(
+    records: Iterator[Mapping[str, Any]], progress: Callable[[int], None]
+) -> Iterator[Mapping[str, Any]]:
+    """`records`, calling `progress(n)` after every STREAM_BATCH-th one is written."""
+    for count, record in enumerate(records, 1):
+        yield record
+        if count % STREAM_BATCH == 0:
+            progress(count)
 
 
 def _pg_text(expr: str, safe_csv: bool) -> str:

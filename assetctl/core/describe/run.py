@@ -56,10 +56,11 @@ def describe_files(
     on_result: Callable[[FileResult], None] | None = None,
 ) -> list[FileResult]:
     """Describe `targets` with the provider `settings` name (see `describe_all`)."""
-    from assetctl.providers.registry import make_provider
+    from assetctl.providers.registry import provider_factory
 
     config = provider_config(settings)
-    return describe_all(targets, config.preset, lambda: make_provider(config), options, on_result)
+    factory = provider_factory(config.kind)  # an unknown kind fails before any photo is read
+    return describe_all(targets, config.preset, lambda: factory(config), options, on_result)
 
 
 def describe_all(

@@ -106,7 +106,7 @@ class FileResult:
 def provider_config(settings: Settings) -> ProviderConfig:
     """The provider settings in effect: the preset's base URL unless one is configured."""
     from assetctl.providers.base import ProviderConfig
-    from assetctl.providers.registry import PRESETS
+    from assetctl.providers.presets import PRESETS
 
     values = settings.values
     preset = PRESETS[values["vlm_provider"]]
