@@ -10,7 +10,7 @@ import typer
 from assetctl.cli.field_options import SearchFilter, SortOption, field_options, filter_options
 from assetctl.cli.render import Output, OutputFormat, render_list, render_record, resolve_format
 from assetctl.cli.state import AppState, Effect, get_state
-from assetctl.core.assets.schema import ADD_FIELDS, REQUIRED, UPDATE_FIELDS
+from assetctl.core.assets.schema import ADD_FIELDS, LIST_COLUMNS, REQUIRED, UPDATE_FIELDS
 from assetctl.errors import ExitStatus, InvalidInputError
 
 if TYPE_CHECKING:
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Add, find, change and retire assets.", no_args_is_help=True)
 
-LIST_COLUMNS = ("tag", "name", "category", "status", "assignee", "location", "serial")
 HISTORY_FIELDS = ("id", "asset_id", "tag", "at", "actor", "action", "changes")
 HISTORY_COLUMNS = ("at", "actor", "action", "summary")
 

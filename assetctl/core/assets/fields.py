@@ -63,13 +63,18 @@ def _text(field: Field) -> Callable[[str], str]:
     return parse
 
 
-def parse_status(raw: str) -> str:
+def parse_choice(what: str, allowed: tuple[str, ...], raw: str) -> str:
+    """One of a closed list of lower-case words (a status, a role), case-insensitively."""
     value = raw.strip().lower()
-    if value not in STATUSES:
+    if value not in allowed:
         raise InvalidInputError(
-            f"status {_show(raw)} is not valid", hint=f"use one of: {', '.join(STATUSES)}"
+            f"{what} {_show(raw)} is not valid", hint=f"use one of: {', '.join(allowed)}"
         )
     return value
+
+
+def parse_status(raw: str) -> str:
+    return parse_choice("status", STATUSES, raw)
 
 
 def parse_date(field: str) -> Callable[[str], date]:

@@ -60,6 +60,7 @@ class Field:
     repeats: bool = False  # values repeat across an inventory: import memoises their parse
     snipeit: tuple[str, ...] = ()  # Snipe-IT export/import headers (normalised) for this field
     stored_as: str | None = None  # the column name when it differs from the field name
+    listed: int = 0  # its place among the columns `asset list` shows by default (0: not shown)
 
     @property
     def column(self) -> str:
@@ -86,24 +87,26 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "tag", Kind.TEXT, "Unique asset tag, e.g. LAP-0042 (max 64).", max_len=64,
         required=True, nullable=False, sortable=True, searchable=True, snipeit=("asset_tag",),
+        listed=1,
     ),
     Field(
         "name", Kind.TEXT, "Display name.", max_len=200, required=True, nullable=False,
-        sortable=True, searchable=True, snipeit=("name", "asset_name", "item_name"),
+        sortable=True, searchable=True, snipeit=("name", "asset_name", "item_name"), listed=2,
     ),
     Field(
         "category", Kind.TEXT, "Category, e.g. laptop, monitor, phone.", max_len=64,
         lower=True, required=True, nullable=False, sortable=True, filterable=True,
-        repeats=True, snipeit=("category",),
+        repeats=True, snipeit=("category",), listed=3,
     ),
     Field(
         "status", Kind.ENUM, "in_stock, assigned, in_repair, retired or lost.",
         nullable=False, sortable=True, filterable=True, repeats=True,
-        snipeit=("status", "status_label"),
+        snipeit=("status", "status_label"), listed=4,
     ),
     Field(
         "serial", Kind.TEXT, "Serial number (unique among active assets).", max_len=128,
         clearable=True, sortable=True, searchable=True, snipeit=("serial", "serial_number"),
+        listed=7,
     ),
     Field(
         "manufacturer", Kind.TEXT, "Manufacturer, e.g. Lenovo.", max_len=200, clearable=True,
@@ -115,12 +118,12 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "location", Kind.TEXT, "Where the asset is.", max_len=200, clearable=True,
-        sortable=True, filterable=True, repeats=True, snipeit=("location",),
+        sortable=True, filterable=True, repeats=True, snipeit=("location",), listed=6,
     ),
     Field(
         "assignee", Kind.TEXT, "Person the asset is assigned to.", input=Input.ADD,
         max_len=200, sortable=True, searchable=True, filterable=True, repeats=True,
-        snipeit=("checked_out_to_email",),
+        snipeit=("checked_out_to_email",), listed=5,
     ),
     Field(
         "purchase_date", Kind.DATE, "Purchase date, YYYY-MM-DD.", clearable=True,
@@ -163,6 +166,10 @@ REQUIRED: tuple[str, ...] = tuple(f.name for f in FIELDS if f.required)
 CLEARABLE: frozenset[str] = frozenset(f.name for f in FIELDS if f.clearable)
 # Sort key -> whether its column can hold NULL (NULLs sort last).
 SORTABLE: dict[str, bool] = {f.name: f.nullable for f in FIELDS if f.sortable}
+# The columns of `asset list`'s table and plain rows, in their order.
+LIST_COLUMNS: tuple[str, ...] = tuple(
+    f.name for f in sorted((f for f in FIELDS if f.listed), key=lambda f: f.listed)
+)
 SEARCHABLE: tuple[str, ...] = tuple(f.name for f in FIELDS if f.searchable)
 FILTERABLE: tuple[str, ...] = tuple(f.name for f in FIELDS if f.filterable)
 # Normalised Snipe-IT header -> field.

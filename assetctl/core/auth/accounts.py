@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from assetctl.config import Settings
-from assetctl.core.assets.fields import has_control
+from assetctl.core.assets.fields import has_control, parse_choice
 from assetctl.core.auth import passwords, tokens
 from assetctl.core.auth.permissions import ROLES, Principal
 from assetctl.errors import (
@@ -58,12 +58,7 @@ def normalise_email(raw: str) -> str:
 
 
 def check_role(raw: str) -> str:
-    role = raw.strip().lower()
-    if role not in ROLES:
-        raise InvalidInputError(
-            f"role {raw!r} is not valid", hint=f"use one of: {', '.join(ROLES)}"
-        )
-    return role
+    return parse_choice("role", ROLES, raw)
 
 
 def signing_key(session: Session, settings: Settings) -> str:
