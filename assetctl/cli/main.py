@@ -13,7 +13,6 @@ import typer
 
 from assetctl import __version__
 from assetctl.cli.lazy import Lazy, LazyGroup
-from assetctl.cli.state import AppState
 from assetctl.errors import AssetctlError, ExitStatus
 
 EXIT_CODES_HELP = """\b
@@ -92,6 +91,8 @@ def root(
         ),
     ] = False,
 ) -> None:
+    from assetctl.cli.state import AppState
+
     state = ctx.obj if isinstance(ctx.obj, AppState) else AppState.create()
     state.factory.profile, state.io.no_color, state.io.quiet = profile, no_color, quiet
     state.verbose, state.debug = verbose or debug, debug
@@ -208,6 +209,8 @@ def run(
         print(f"assetctl {__version__}", file=stdout or sys.stdout)
         return int(ExitStatus.SUCCESS)
     err = stderr or sys.stderr
+    from assetctl.cli.state import AppState
+
     state = AppState.create(env, stdout, stderr)
     as_json = _wants_json(args)
     debug = "--debug" in args

@@ -1,6 +1,6 @@
-"""Per-invocation state shared by every command: its I/O streams (`iostreams.py`), the
-lazy factory of its dependencies (`factory.py`), the global flags, and the runner that gives
-core functions one transaction and the logged-in caller.
+"""Per-invocation state shared by every command: its I/O streams (`IOStreams`), the lazy
+factory of its dependencies (`Factory`), the global flags, and the runner that gives core
+functions one transaction and the logged-in caller (`AppState`).
 
 Nothing is built at import time; settings are read on first use so `--help` never touches the
 config file or the database.
@@ -9,23 +9,113 @@ config file or the database.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TextIO, TypeVar
 
-from assetctl.cli.factory import Factory
-from assetctl.cli.iostreams import IOStreams
 from assetctl.errors import NotAuthenticatedError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from assetctl.cache import Cache
+    from assetctl.config import Settings
     from assetctl.core.auth.permissions import Principal
+    from assetctl.credentials import TokenStore
 
 T = TypeVar("T")
 P = ParamSpec("P")
+
+
+@dataclass
+class IOStreams:
+    """Where a command's output goes, and how it may look there (after gh's IOStreams):
+    data to `out`, messages for people to `err`. Tests inject their own streams."""
+
+    env: Mapping[str, str]
+    stdout: TextIO | None = None
+    stderr: TextIO | None = None
+    quiet: bool = False
+    no_color: bool = False
+
+    @property
+    def out(self) -> TextIO:
+        return self.stdout or sys.stdout
+
+    @property
+    def err(self) -> TextIO:
+        return self.stderr or sys.stderr
+
+    @property
+    def color(self) -> bool:
+        """Colour only on a terminal, and never with NO_COLOR, TERM=dumb or --no-color."""
+        return not (
+            self.no_color
+            or "NO_COLOR" in self.env
+            or self.env.get("TERM") == "dumb"
+            or not self.out.isatty()
+        )
+
+    def info(self, message: str) -> None:
+        """A message for people (stderr), silenced by --quiet."""
+        if not self.quiet:
+            print(message, file=self.err)
+
+    def warn(self, message: str) -> None:
+        if not self.quiet:
+            print(f"warning: {message}", file=self.err)
+
+
+@dataclass
+class Factory:
+    """The lazily built dependencies of one command (after gh's Factory): settings, the
+    Redis cache and the token store, each built on first use, so `--help` never reads the
+    config file and a command that needs no cache never imports redis."""
+
+    env: Mapping[str, str]
+    io: IOStreams
+    profile: str | None = None
+    no_cache: bool = False
+    _settings: Settings | None = None
+    _cache: Cache | None = None
+    _cache_off: bool = False
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from assetctl.config import load_settings
+
+            self._settings = load_settings(self.env, profile=self.profile)
+        return self._settings
+
+    def token_store(self) -> TokenStore:
+        from assetctl.credentials import TokenStore
+
+        return TokenStore(self.env, self.settings)
+
+    def cache(self) -> Cache | None:
+        """The Redis cache for this command, or None (not configured, --no-cache, or Redis
+        failed earlier in this command)."""
+        if self._cache_off or self.no_cache:
+            return None
+        redis_url = self.settings.values.get("redis_url")
+        if not redis_url:
+            return None
+        if self._cache is None:
+            from assetctl.cache import Cache
+
+            ttl = int(self.settings.values["cache_ttl"])
+            self._cache = Cache(str(redis_url), self.settings.database_url, ttl)
+        return self._cache
+
+    def cache_failed(self, problem: Exception) -> None:
+        """Stop using Redis for the rest of this command, with one warning."""
+        if not self._cache_off:
+            self._cache_off = True
+            self.io.warn(f"{problem}; answering from the database")
 
 
 class Effect(Enum):

@@ -33,13 +33,18 @@ class Change:
     changed: bool
 
 
+# (field, column) in JSON order, and the money fields: asset_record runs once per row of a
+# listing or an export, so it does no per-field lookups.
+_COLUMNS = tuple((f.name, f.column) for f in BY_NAME.values())
+_MONEY = tuple(f.name for f in BY_NAME.values() if f.kind is Kind.MONEY)
+
+
 def asset_record(row: Mapping[str, Any] | Asset) -> dict[str, Any]:
     """The public representation of an asset (a DB row mapping or a model instance)."""
     get = row.get if isinstance(row, Mapping) else lambda key: getattr(row, key)
-    record = {}
-    for field in BY_NAME.values():
-        value = get(field.column)
-        record[field.name] = cents_to_decimal(value) if field.kind is Kind.MONEY else value
+    record = {name: get(column) for name, column in _COLUMNS}
+    for name in _MONEY:
+        record[name] = cents_to_decimal(record[name])
     return record
 
 
