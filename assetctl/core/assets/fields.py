@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -18,6 +17,7 @@ from typing import Any
 
 from assetctl.core.assets.rules import STATUSES
 from assetctl.core.assets.schema import BY_NAME, CLEARABLE, FIELDS, Field, Kind
+from assetctl.core.input_text import has_control, parse_choice, shown
 from assetctl.errors import InvalidInputError
 
 TAG_MAX = BY_NAME["tag"].max_len
@@ -27,50 +27,25 @@ _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _COST_RE = re.compile(r"\d+(\.\d{1,2})?")
 
 
-def _show(value: str) -> str:
-    """Quote a user value for an error message without letting control characters through."""
-    shown = value if len(value) <= 80 else value[:77] + "..."
-    return repr(shown)
-
-
-def has_control(value: str) -> bool:
-    """Whether `value` holds control, format (bidi) or line/paragraph separator characters."""
-    # isprintable() is False for every Cc/Cf/Zl/Zp character, so the common case needs no
-    # per-character lookup (file import calls this for every cell).
-    if value.isprintable():
-        return False
-    return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in value)
-
-
 def _text(field: Field) -> Callable[[str], str]:
     name, max_len = field.name, field.max_len or 0
 
     def parse(raw: str) -> str:
         value = raw.strip()
         if not value:
-            raise InvalidInputError(f"{name} must not be empty (got {_show(raw)})")
+            raise InvalidInputError(f"{name} must not be empty (got {shown(raw)})")
         if len(value) > max_len:
             raise InvalidInputError(
-                f"{name} is longer than {max_len} characters ({len(value)}): {_show(value)}"
+                f"{name} is longer than {max_len} characters ({len(value)}): {shown(value)}"
             )
         if field.free:
             return value
         checked = value.replace("\n", "").replace("\t", "") if field.multiline else value
         if has_control(checked):
-            raise InvalidInputError(f"{name} contains control characters: {_show(value)}")
+            raise InvalidInputError(f"{name} contains control characters: {shown(value)}")
         return value.lower() if field.lower else value
 
     return parse
-
-
-def parse_choice(what: str, allowed: tuple[str, ...], raw: str) -> str:
-    """One of a closed list of lower-case words (a status, a role), case-insensitively."""
-    value = raw.strip().lower()
-    if value not in allowed:
-        raise InvalidInputError(
-            f"{what} {_show(raw)} is not valid", hint=f"use one of: {', '.join(allowed)}"
-        )
-    return value
 
 
 def parse_status(raw: str) -> str:
@@ -82,13 +57,13 @@ def parse_date(field: str) -> Callable[[str], date]:
         value = raw.strip()
         if not _DATE_RE.fullmatch(value):
             raise InvalidInputError(
-                f"{field} {_show(raw)} is not a date", hint="use YYYY-MM-DD, e.g. 2026-03-31"
+                f"{field} {shown(raw)} is not a date", hint="use YYYY-MM-DD, e.g. 2026-03-31"
             )
         try:
             return date.fromisoformat(value)
         except ValueError:
             raise InvalidInputError(
-                f"{field} {_show(raw)} is not a calendar date", hint="use YYYY-MM-DD"
+                f"{field} {shown(raw)} is not a calendar date", hint="use YYYY-MM-DD"
             ) from None
 
     return parse
@@ -99,15 +74,15 @@ def parse_cost(raw: str) -> int:
     value = raw.strip()
     if not _COST_RE.fullmatch(value):
         raise InvalidInputError(
-            f"purchase_cost {_show(raw)} is not a valid amount",
+            f"purchase_cost {shown(raw)} is not a valid amount",
             hint="use a non-negative number with a dot and at most two decimals, e.g. 1299.50",
         )
     try:
         cents = int(Decimal(value) * 100)
     except InvalidOperation:  # pragma: no cover - the regex admits only valid decimals
-        raise InvalidInputError(f"purchase_cost {_show(raw)} is not a valid amount") from None
+        raise InvalidInputError(f"purchase_cost {shown(raw)} is not a valid amount") from None
     if cents > MAX_COST_CENTS:
-        raise InvalidInputError(f"purchase_cost {_show(raw)} is too large")
+        raise InvalidInputError(f"purchase_cost {shown(raw)} is too large")
     return cents
 
 

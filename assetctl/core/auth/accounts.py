@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from assetctl.config import Settings
-from assetctl.core.assets.fields import has_control, parse_choice
 from assetctl.core.auth import passwords, tokens
 from assetctl.core.auth.permissions import ROLES, Principal
+from assetctl.core.input_text import has_control, parse_choice
 from assetctl.errors import (
     ConflictError,
     InvalidInputError,
