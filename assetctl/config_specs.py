@@ -31,6 +31,8 @@ from assetctl.config_values import (
     parse_webhook_url,
 )
 
+from assetctl.db.roles import check_prefix
+
 ENV_PREFIX = "ASSETCTL_"
 APP_NAME = "assetctl"
 
@@ -273,6 +275,14 @@ SPECS: dict[str, SettingSpec] = {
         ),
         SettingSpec(
             "lockout_duration", parse_duration, lambda _env: 15 * 60, "how long a lock lasts"
+        ),
+        SettingSpec(
+            "db_role_prefix",
+            check_prefix,
+            lambda _env: None,
+            "PostgreSQL: prefix of the owner/viewer/operator/admin roles `db upgrade` creates "
+            "(default: the one recorded in the database, else assetctl)",
+            example='"assetctl"',
         ),
         *_VLM_SPECS,
         *_ALERT_SPECS,
