@@ -30,7 +30,6 @@ from assetctl.config_values import (
     parse_vlm_provider,
     parse_webhook_url,
 )
-
 from assetctl.db.roles import check_prefix
 
 ENV_PREFIX = "ASSETCTL_"

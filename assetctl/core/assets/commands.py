@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from assetctl.core.assets.fields import UNASSIGNABLE, cents_to_decimal
 from assetctl.core.assets.listing import Filters, Page, Sort, fetch_page, stream_rows
+from assetctl.db.audit import announce
 from assetctl.errors import ConflictError, InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -77,8 +78,11 @@ def _history_value(field: str, stored: Any) -> Any:
 def _record_event(
     session: Session, asset: Asset, action: str, actor: str, changes: dict[str, Any], at: datetime
 ) -> None:
+    from assetctl.db.audit import database_writes_history
     from assetctl.db.models import AssetEvent
 
+    if database_writes_history(session):
+        return  # PostgreSQL's trigger wrote it (see assetctl.db.history_trigger)
     session.add(AssetEvent(asset_id=asset.id, action=action, actor=actor, at=at, changes=changes))
 
 
@@ -197,6 +201,7 @@ def add_asset(session: Session, actor: str, fields: Mapping[str, Any]) -> dict[s
         setattr(asset, attr, stored)
         changes[field] = {"old": None, "new": _history_value(field, stored)}
     session.add(asset)
+    announce(session, "created", actor)
     _flush(session, asset)
     _record_event(session, asset, "created", actor, changes, now)
     return asset_record(asset)
@@ -234,6 +239,7 @@ def _apply(
         setattr(asset, attr, stored)
     asset.updated_at = now
     asset.updated_by = actor
+    announce(session, action, actor)
     _flush(session, asset)
     _record_event(session, asset, action, actor, changes, now)
     return Change(asset_record(asset), changed=True)

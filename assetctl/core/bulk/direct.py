@@ -163,6 +163,9 @@ def insert_new(
     must then roll back to a savepoint taken before the call."""
     import psycopg2
 
+    from assetctl.db.audit import announce, database_writes_history
+
+    announce(session, "imported", actor)
     sequence = exec_sql(session, "SELECT pg_get_serial_sequence('assets', 'id')").scalar_one()
     copy_assets = f"COPY assets ({', '.join(_ASSET_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
     stamp = now.isoformat()
@@ -187,11 +190,12 @@ def insert_new(
                 size = min(size * 2, MAX_IDS)
             if not still_clean():
                 raise NeedsChecks
-            spool.seek(0)
-            copy_in(
-                session,
-                "COPY asset_events (asset_id, action, actor, at, changes) FROM STDIN",
-                _event_pieces(spool, actor, now),
-            )
+            if not database_writes_history(session):  # else the trigger wrote them
+                spool.seek(0)
+                copy_in(
+                    session,
+                    "COPY asset_events (asset_id, action, actor, at, changes) FROM STDIN",
+                    _event_pieces(spool, actor, now),
+                )
         except (psycopg2.IntegrityError, psycopg2.DataError):
             raise NeedsChecks from None

@@ -52,6 +52,7 @@ def write(session: Session, dialect: Dialect, actor: str, now: datetime, expecte
     from sqlalchemy import bindparam, text
     from sqlalchemy.exc import IntegrityError
 
+    from assetctl.db.audit import announce
     from assetctl.db.models import UTCDateTime
 
     def run(sql: str) -> Any:
@@ -78,12 +79,14 @@ def write(session: Session, dialect: Dialect, actor: str, now: datetime, expecte
                 f"UPDATE {STAGING} AS s SET changed = TRUE FROM assets AS a "
                 f"WHERE a.id = s.asset_id AND ({changed})",
             )
-            run(
-                "INSERT INTO asset_events (asset_id, action, actor, at, changes) "
-                f"SELECT a.id, 'updated', :actor, :now, {update_changes} "
-                f"FROM {STAGING} AS s JOIN assets AS a ON a.id = s.asset_id "
-                "WHERE s.changed ORDER BY s.line"
-            )
+            announce(session, "updated", actor)
+            if not dialect.postgres:  # PostgreSQL's history trigger writes the events
+                run(
+                    "INSERT INTO asset_events (asset_id, action, actor, at, changes) "
+                    f"SELECT a.id, 'updated', :actor, :now, {update_changes} "
+                    f"FROM {STAGING} AS s JOIN assets AS a ON a.id = s.asset_id "
+                    "WHERE s.changed ORDER BY s.line"
+                )
             # The unique index on serial is checked row by row: when a file swaps two
             # serials, or gives one asset the serial another gives up, the first row
             # updated would collide with a row not yet updated. Release the serials that
@@ -116,15 +119,12 @@ def write(session: Session, dialect: Dialect, actor: str, now: datetime, expecte
             )
             create_changes = dialect.created(IMPORT_FIELDS)
             event = "INSERT INTO asset_events (asset_id, action, actor, at, changes) "
-            if dialect.postgres:
+            if dialect.postgres:  # the history trigger writes the `imported` events
+                announce(session, "imported", actor)
                 run(
                     f"INSERT INTO assets (id, {all_cols}, version, created_at, updated_at, "
                     f"created_by, updated_by) SELECT new_id, {all_cols}, 1, :now, :now, :actor, "
                     f":actor FROM {STAGING} WHERE asset_id IS NULL ORDER BY line"
-                )
-                run(
-                    f"{event}SELECT new_id, 'imported', :actor, :now, created_changes "
-                    f"FROM {STAGING} WHERE asset_id IS NULL ORDER BY line"
                 )
             else:
                 run(insert)
