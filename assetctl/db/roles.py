@@ -141,3 +141,45 @@ def login_facts(conn: Any, names: RoleNames) -> LoginFacts:
         bool(row[3]),
         tuple(sorted(by_name[name] for name in held)),
     )
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How a connection is governed: `sqlite`, `enforced`, `advisory` (superuser or schema
+    owner), `unlinked` (no assetctl group role) or `unmigrated`."""
+
+    kind: str
+    login: str = ""
+    prefix: str = ""
+    groups: tuple[str, ...] = ()
+
+
+def connection_mode(url: str) -> Mode:
+    """What PostgreSQL enforces for the login of `url` (ServiceUnavailableError when the
+    database cannot be reached)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from assetctl.db.engine import create_db_engine, unavailable
+
+    engine = create_db_engine(url)
+    try:
+        if engine.dialect.name != "postgresql":
+            return Mode("sqlite")
+        with engine.connect() as conn:
+            prefix = recorded_prefix(conn) if _has_meta(conn) else None
+            if prefix is None:
+                return Mode("unmigrated")
+            facts = login_facts(conn, RoleNames(prefix))
+    except DBAPIError as exc:
+        raise unavailable(url, exc) from exc
+    finally:
+        engine.dispose()
+    if facts.superuser or facts.owns_schema:
+        return Mode("advisory", facts.login, prefix, facts.groups)
+    return Mode("enforced" if facts.groups else "unlinked", facts.login, prefix, facts.groups)
+
+
+def _has_meta(conn: Any) -> bool:
+    from sqlalchemy import text
+
+    return bool(conn.execute(text("SELECT to_regclass('app_meta') IS NOT NULL")).scalar())

@@ -38,6 +38,9 @@ def _find(session: Session, email: str) -> User:
     return user
 
 
+find_user = _find
+
+
 def _ensure_other_admin(session: Session, user: User) -> None:
     """Refuse to remove the last active admin: nobody could manage users afterwards."""
     from sqlalchemy import func, select
