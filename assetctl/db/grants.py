@@ -1,9 +1,10 @@
 """The privilege matrix and row-level rules, as SQL derived from the models.
 
 Client roles (viewer, operator, admin) read what the product lets them read and write only
-`assets`: operator every column but `deleted_at` (deleting and restoring is changing
-`deleted_at`, which is the admin's right: a column grant, so PostgreSQL itself refuses an
-operator's `UPDATE assets SET deleted_at = ...`), admin every column. Nobody may DELETE or
+`assets`: operator may INSERT and UPDATE every column but may not UPDATE `deleted_at`
+(deleting and restoring is changing `deleted_at`, which is the admin's right: a column
+grant, so PostgreSQL itself refuses an operator's `UPDATE assets SET deleted_at = ...`),
+admin may UPDATE every column. Nobody may DELETE or
 TRUNCATE anything: a hard delete would cascade into the asset's history. Every other write
 goes through the SECURITY DEFINER functions of `pg_functions`, so no client role holds a
 write grant on users, sessions, login events, alerts, deliveries or db_logins, and the audit
@@ -61,7 +62,9 @@ def grant_sql(names: RoleNames, schema: str, sequences: dict[str, str]) -> list[
     every = ", ".join(quote(g) for g in groups.values())
     writers = f"{quote(groups['operator'])}, {quote(groups['admin'])}"
     columns = _asset_columns()
-    insertable = [c for c in columns if c not in _ADMIN_ONLY]
+    # INSERT on every column: the ORM names deleted_at (NULL) in every INSERT, and a new
+    # row changes no existing asset; its history shows whatever it was created with.
+    insertable = columns
     updatable = [c for c in columns if c not in (*_NEVER_WRITTEN, *_ADMIN_ONLY)]
     sql = [
         f"REVOKE ALL ON ALL TABLES IN SCHEMA {quote(schema)} FROM PUBLIC, {every}",
@@ -71,8 +74,7 @@ def grant_sql(names: RoleNames, schema: str, sequences: dict[str, str]) -> list[
         f"GRANT SELECT ON {', '.join(READABLE)} TO {every}",
         f"GRANT INSERT ({', '.join(insertable)}) ON assets TO {writers}",
         f"GRANT UPDATE ({', '.join(updatable)}) ON assets TO {writers}",
-        f"GRANT INSERT ({', '.join(_ADMIN_ONLY)}), UPDATE ({', '.join(_ADMIN_ONLY)}) "
-        f"ON assets TO {quote(groups['admin'])}",
+        f"GRANT UPDATE ({', '.join(_ADMIN_ONLY)}) ON assets TO {quote(groups['admin'])}",
     ]
     if "assets" in sequences:
         sql.append(f"GRANT USAGE, SELECT ON SEQUENCE {quote(sequences['assets'])} TO {writers}")
