@@ -76,7 +76,9 @@ def test_operator_cannot_delete_restore_change_users_or_ack(team: Team) -> None:
         assert refused(conn, "UPDATE assets SET deleted_at = now() WHERE id = %s", (asset_id,))
         assert refused(conn, "UPDATE assets SET deleted_at = NULL WHERE id = %s", (deleted_id,))
         assert refused(conn, "UPDATE users SET role = 'admin' WHERE id = %s", (operator.user_id,))
-        assert refused(conn, "SELECT assetctl_set_user_role(%s, 'admin', now())", (operator.user_id,))
+        assert refused(
+            conn, "SELECT assetctl_set_user_role(%s, 'admin', now())", (operator.user_id,)
+        )
         assert refused(conn, "SELECT assetctl_unlock_user(%s, now())", (operator.user_id,))
         assert refused(conn, "SELECT assetctl_ack_alert(%s, 'me', now())", (alert_id,))
         assert refused(conn, "UPDATE security_alerts SET acked_at = now()")
