@@ -105,7 +105,11 @@ def updated_changes(old: str = "o", new: str = "n") -> str:
 
 def function_sql(schema: str) -> str:
     """The trigger function (owned by the owner role; SECURITY DEFINER so no client role
-    needs any grant on asset_events)."""
+    needs any grant on asset_events).
+
+    `plan_cache_mode = force_custom_plan` holds for the foreign-key checks of its INSERT
+    too: an import COPYs in growing blocks, and a generic plan cached while `assets` was
+    nearly empty (a sequential scan) would make every later check scan the whole table."""
     path = f"pg_catalog, {quote(schema)}, pg_temp"
     actor = (
         f"left(COALESCE(NULLIF(current_setting('{ACTOR_SETTING}', true), ''), "
@@ -114,7 +118,8 @@ def function_sql(schema: str) -> str:
     action = f"left(NULLIF(current_setting('{ACTION_SETTING}', true), ''), 32)"
     return f"""
 CREATE OR REPLACE FUNCTION {TRIGGER_FUNCTION}() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = {path} AS $fn$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = {path}
+SET plan_cache_mode = force_custom_plan AS $fn$
 DECLARE
   v_actor text := {actor};
   v_action text := {action};
