@@ -236,3 +236,37 @@ def _insert_alert(team: Team, user_id: int) -> int:
         (user_id,),
     )
     return int(row[0])
+
+
+def test_functions_are_definers_with_a_fixed_path_and_no_public_execute(team: Team) -> None:
+    from assetctl.db.pg_functions import functions
+    from assetctl.db.roles import RoleNames
+
+    from .conftest import ROLE_PREFIX
+
+    names = RoleNames(ROLE_PREFIX)
+    for function in functions(names):
+        ((definer, config, owner, acl),) = team.sql_admin(
+            "SELECT p.prosecdef, p.proconfig, pg_get_userbyid(p.proowner), p.proacl::text[] "
+            "FROM pg_proc p WHERE p.proname = %s",
+            (function.name,),
+        )
+        assert definer and owner == names.owner, function.name
+        assert any(c.startswith("search_path=pg_catalog,") for c in config), function.name
+        grantees = {entry.split("=", 1)[0] for entry in acl}
+        assert "" not in grantees, function.name  # no EXECUTE for PUBLIC
+        allowed = {names.owner, *(names.group(role) for role in function.groups)}
+        assert grantees == allowed, function.name
+
+
+def test_a_client_cannot_lock_an_account_for_decades(team: Team) -> None:
+    """The failed-login function counts like a failed login; its limits are clamped."""
+    victim = team.members["admin"]
+    with connect_as(team.database, team.members["viewer"].login) as conn:  # rolled back
+        cursor = conn.cursor()
+        cursor.execute(
+            "SELECT assetctl_login_failed(%s, now(), 60, 1, 2000000000)", (victim.user_id,)
+        )
+        cursor.execute("SELECT locked_until - now() FROM users WHERE id = %s", (victim.user_id,))
+        (locked_for,) = cursor.fetchone()
+    assert 0 < locked_for.total_seconds() <= 86_400

@@ -24,6 +24,8 @@ ADMIN = ("admin",)
 NOT_FOUND = "P0002"  # no_data_found
 CONFLICT = "23505"  # unique_violation
 REFUSED = "42501"  # insufficient_privilege
+# The longest lockout window or duration a failed-login call may ask for (one day).
+MAX_LOCK_S = 86_400
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,11 @@ def _accounts(names: RoleNames) -> list[Function]:
             "p_user_id bigint, p_now timestamptz, p_window_s integer, p_threshold integer, "
             "p_duration_s integer",
             "void",
-            "DECLARE v_in boolean; BEGIN "
+            # The policy still comes from the caller (the sequel moves it into the database);
+            # clamped, so nobody can lock an account for a century with one call.
+            "BEGIN p_threshold := GREATEST(p_threshold, 1); "
+            f"p_window_s := LEAST(GREATEST(p_window_s, 0), {MAX_LOCK_S}); "
+            f"p_duration_s := LEAST(GREATEST(p_duration_s, 0), {MAX_LOCK_S}); "
             "UPDATE users SET "
             " failed_logins = CASE WHEN w THEN failed_logins + 1 ELSE 1 END, "
             " first_failed_at = CASE WHEN w THEN first_failed_at ELSE p_now END, "
@@ -247,7 +253,7 @@ def _accounts(names: RoleNames) -> list[Function]:
             "SELECT rolsuper, rolcanlogin INTO v_super, v_can_login FROM pg_roles "
             "WHERE rolname = p_login; IF NOT FOUND THEN RAISE EXCEPTION USING ERRCODE = "
             f"'{NOT_FOUND}', MESSAGE = 'no such database login'; END IF; "
-            f"IF v_super OR p_login LIKE '{names.prefix}\\_%' OR "
+            f"IF v_super OR NOT v_can_login OR p_login LIKE '{names.prefix}\\_%' OR "
             f"pg_has_role(p_login, '{names.owner}', 'MEMBER') THEN "
             + _refuse("this login is trusted or one of the assetctl roles")
             + " END IF; FOREACH v_group IN ARRAY v_groups LOOP "

@@ -73,7 +73,7 @@ def add_login(
         )
     user = find_user(session, email)
     found = session.execute(
-        text("SELECT rolsuper FROM pg_roles WHERE rolname = :n"), {"n": name}
+        text("SELECT rolsuper OR NOT rolcanlogin FROM pg_roles WHERE rolname = :n"), {"n": name}
     ).first()
     if found is None:
         raise NotFoundError(
@@ -83,7 +83,8 @@ def add_login(
     prefix = recorded_prefix(session.connection()) or ""
     if found[0] or name.startswith(f"{prefix}_"):
         raise InvalidInputError(
-            f"{name!r} is a superuser or one of assetctl's own roles, not a person's login",
+            f"{name!r} is a superuser, a role without LOGIN or one of assetctl's own roles, "
+            "not a person's login",
             hint="give each person or CI job its own ordinary login",
         )
     other = [g for g in _held_groups(session, name, prefix) if g != f"{prefix}_{new_role}"]
