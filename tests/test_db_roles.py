@@ -9,7 +9,7 @@ import pytest
 
 from assetctl.db.models import Base
 
-from .conftest import add_args
+from .conftest import ADMIN_EMAIL, add_args
 from .role_fixtures import Team, connect_as, refused, rows, team
 
 pytestmark = pytest.mark.postgres
@@ -270,3 +270,22 @@ def test_a_client_cannot_lock_an_account_for_decades(team: Team) -> None:
         cursor.execute("SELECT locked_until - now() FROM users WHERE id = %s", (victim.user_id,))
         (locked_for,) = cursor.fetchone()
     assert 0 < locked_for.total_seconds() <= 86_400
+
+
+def test_plain_sql_leaves_a_trace_even_when_it_names_another_actor(team: Team) -> None:
+    """The app actor is only what a client claims; the database login is always recorded,
+    and a change to bookkeeping columns alone is history too."""
+    asset_id = _seed_asset(team, "SQL-2")
+    operator = team.members["operator"]
+    with connect_as(team.database, operator.login) as conn:
+        cursor = conn.cursor()
+        cursor.execute("SELECT set_config('assetctl.actor', 'someone-else@example.com', true)")
+        cursor.execute("UPDATE assets SET created_by = 'nobody' WHERE id = %s", (asset_id,))
+        conn.commit()
+    (event,) = team.sql_admin(
+        "SELECT actor, db_user, changes FROM asset_events WHERE asset_id = %s "
+        "ORDER BY id DESC LIMIT 1",
+        (asset_id,),
+    )
+    assert event[:2] == ("someone-else@example.com", operator.login)
+    assert event[2] == {"created_by": {"old": ADMIN_EMAIL, "new": "nobody"}}

@@ -28,9 +28,10 @@ ACTOR_SETTING = "assetctl.actor"
 ACTION_SETTING = "assetctl.action"
 
 
-def audited_columns() -> list[tuple[str, str, str]]:
-    """(column, public field name, kind) of every audited `assets` column; kind is one of
-    cents, timestamp, json, plain."""
+def audited_columns(bookkeeping: bool = False) -> list[tuple[str, str, str]]:
+    """(column, public field name, kind) of every audited `assets` column (with
+    `bookkeeping`: of the bookkeeping columns instead); kind is one of cents, timestamp,
+    json, plain."""
     from sqlalchemy import JSON
 
     from assetctl.db.models import SORT_COLUMNS, Asset, UTCDateTime
@@ -38,7 +39,7 @@ def audited_columns() -> list[tuple[str, str, str]]:
     public = {column: field for field, column in SORT_COLUMNS.items()}
     result = []
     for column in Asset.__table__.columns:
-        if column.name in _BOOKKEEPING:
+        if (column.name in _BOOKKEEPING) != bookkeeping or column.name == "id":
             continue
         if column.name.endswith("_cents"):
             kind = "cents"
@@ -91,14 +92,14 @@ def created_changes(row: str = "n") -> str:
     )
 
 
-def updated_changes(old: str = "o", new: str = "n") -> str:
+def updated_changes(old: str = "o", new: str = "n", *, bookkeeping: bool = False) -> str:
     """JSON text of an update's changes: the audited fields whose value changed."""
     return _object(
         [
             f"CASE WHEN {_distinct(f'{old}.{col}', f'{new}.{col}', kind)} THEN "
             f'\'"{field}": {{"old": \' || {_json_text(f"{old}.{col}", kind)} || '
             f"', \"new\": ' || {_json_text(f'{new}.{col}', kind)} || '}}' END"
-            for col, field, kind in audited_columns()
+            for col, field, kind in audited_columns(bookkeeping)
         ]
     )
 
@@ -132,12 +133,15 @@ BEGIN
     RETURN NULL;
   END IF;
   WITH computed AS MATERIALIZED (
+    -- Data fields as the CLI records them; an UPDATE that changed only bookkeeping
+    -- (created_by, version, ...: never done by the CLI alone) is recorded with those.
     SELECT n.id AS asset_id, {updated_changes()} AS changes,
+           {updated_changes(bookkeeping=True)} AS extra,
            CASE WHEN n.updated_at IS DISTINCT FROM o.updated_at THEN n.updated_at
                 ELSE now() END AS at
     FROM new_rows n JOIN old_rows o ON o.id = n.id
   ), live AS (
-    SELECT * FROM computed WHERE changes <> '{{}}'
+    SELECT * FROM computed WHERE changes <> '{{}}' OR extra <> '{{}}'
   ), prior AS (
     SELECT DISTINCT ON (e.asset_id) e.id, e.asset_id, e.changes::jsonb AS before,
            l.changes::jsonb AS after
@@ -145,7 +149,7 @@ BEGIN
     WHERE e.xact = txid_current()
     ORDER BY e.asset_id, e.id DESC
   ), merged AS (
-    SELECT p.id, (
+    SELECT p.id, p.before, (
       SELECT COALESCE(jsonb_object_agg(k, jsonb_build_object('old', o, 'new', w)), '{{}}')
       FROM (
         SELECT k, CASE WHEN p.before ? k THEN p.before -> k -> 'old'
@@ -158,13 +162,15 @@ BEGIN
     ) AS changes FROM prior p
   ), folded AS (
     UPDATE asset_events e SET changes = m.changes::json
-    FROM merged m WHERE e.id = m.id AND m.changes <> '{{}}'::jsonb RETURNING e.id
+    FROM merged m WHERE e.id = m.id AND m.changes <> '{{}}'::jsonb
+      AND m.changes <> m.before RETURNING e.id
   ), undone AS (
     DELETE FROM asset_events e USING merged m
     WHERE e.id = m.id AND m.changes = '{{}}'::jsonb RETURNING e.id
   )
   INSERT INTO asset_events (asset_id, action, actor, at, changes, db_user, xact)
-  SELECT l.asset_id, COALESCE(v_action, 'updated'), v_actor, l.at, l.changes::json,
+  SELECT l.asset_id, COALESCE(v_action, 'updated'), v_actor, l.at,
+         (CASE WHEN l.changes <> '{{}}' THEN l.changes ELSE l.extra END)::json,
          session_user, txid_current()
   FROM live l WHERE NOT EXISTS (SELECT 1 FROM prior p WHERE p.asset_id = l.asset_id)
   ORDER BY l.asset_id;
