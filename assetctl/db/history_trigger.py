@@ -104,34 +104,10 @@ def updated_changes(old: str = "o", new: str = "n", *, bookkeeping: bool = False
     )
 
 
-def function_sql(schema: str) -> str:
-    """The trigger function (owned by the owner role; SECURITY DEFINER so no client role
-    needs any grant on asset_events).
-
-    `plan_cache_mode = force_custom_plan` holds for the foreign-key checks of its INSERT
-    too: an import COPYs in growing blocks, and a generic plan cached while `assets` was
-    nearly empty (a sequential scan) would make every later check scan the whole table."""
-    path = f"pg_catalog, {quote(schema)}, pg_temp"
-    actor = (
-        f"left(COALESCE(NULLIF(current_setting('{ACTOR_SETTING}', true), ''), "
-        "session_user::text), 320)"
-    )
-    action = f"left(NULLIF(current_setting('{ACTION_SETTING}', true), ''), 32)"
+def _update_sql() -> str:
+    """The UPDATE branch: one event per changed asset, folded into an earlier event of the
+    same transaction (`xact`) when there is one, and dropped when the fold cancels out."""
     return f"""
-CREATE OR REPLACE FUNCTION {TRIGGER_FUNCTION}() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = {path}
-SET plan_cache_mode = force_custom_plan AS $fn$
-DECLARE
-  v_actor text := {actor};
-  v_action text := {action};
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    INSERT INTO asset_events (asset_id, action, actor, at, changes, db_user, xact)
-    SELECT n.id, COALESCE(v_action, 'created'), v_actor, COALESCE(n.updated_at, now()),
-           ({created_changes()})::json, session_user, txid_current()
-    FROM new_rows n ORDER BY n.id;
-    RETURN NULL;
-  END IF;
   WITH computed AS MATERIALIZED (
     -- Data fields as the CLI records them; an UPDATE that changed only bookkeeping
     -- (created_by, version, ...: never done by the CLI alone) is recorded with those.
@@ -174,7 +150,38 @@ BEGIN
          session_user, txid_current()
   FROM live l WHERE NOT EXISTS (SELECT 1 FROM prior p WHERE p.asset_id = l.asset_id)
   ORDER BY l.asset_id;
-  RETURN NULL;
+"""
+
+
+def function_sql(schema: str) -> str:
+    """The trigger function (owned by the owner role; SECURITY DEFINER so no client role
+    needs any grant on asset_events).
+
+    `plan_cache_mode = force_custom_plan` holds for the foreign-key checks of its INSERT
+    too: an import COPYs in growing blocks, and a generic plan cached while `assets` was
+    nearly empty (a sequential scan) would make every later check scan the whole table."""
+    path = f"pg_catalog, {quote(schema)}, pg_temp"
+    actor = (
+        f"left(COALESCE(NULLIF(current_setting('{ACTOR_SETTING}', true), ''), "
+        "session_user::text), 320)"
+    )
+    action = f"left(NULLIF(current_setting('{ACTION_SETTING}', true), ''), 32)"
+    return f"""
+CREATE OR REPLACE FUNCTION {TRIGGER_FUNCTION}() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = {path}
+SET plan_cache_mode = force_custom_plan AS $fn$
+DECLARE
+  v_actor text := {actor};
+  v_action text := {action};
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO asset_events (asset_id, action, actor, at, changes, db_user, xact)
+    SELECT n.id, COALESCE(v_action, 'created'), v_actor, COALESCE(n.updated_at, now()),
+           ({created_changes()})::json, session_user, txid_current()
+    FROM new_rows n ORDER BY n.id;
+    RETURN NULL;
+  END IF;
+{_update_sql()}  RETURN NULL;
 END
 $fn$"""
 

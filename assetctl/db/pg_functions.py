@@ -127,12 +127,16 @@ def _group_of(names: RoleNames, role_expr: str) -> str:
     return f"'{names.prefix}_' || {role_expr}"
 
 
-def _accounts(names: RoleNames) -> list[Function]:
-    revoke = (
-        "UPDATE users SET tokens_valid_after = date_trunc('second', p_now), updated_at = p_now "
-        "WHERE id = p_user_id; UPDATE sessions SET revoked_at = p_now "
-        "WHERE user_id = p_user_id AND revoked_at IS NULL;"
-    )
+# Void every session of p_user_id (logout --all, password change, disable).
+_REVOKE = (
+    "UPDATE users SET tokens_valid_after = date_trunc('second', p_now), updated_at = p_now "
+    "WHERE id = p_user_id; UPDATE sessions SET revoked_at = p_now "
+    "WHERE user_id = p_user_id AND revoked_at IS NULL;"
+)
+
+
+def _sessions() -> list[Function]:
+    """Login, logout, lockout counting, password change: any client, for its own user."""
     return [
         Function(
             "assetctl_lock_users",
@@ -192,7 +196,7 @@ def _accounts(names: RoleNames) -> list[Function]:
             "void",
             "BEGIN IF NOT (assetctl_may_act_for(p_user_id) OR assetctl_is_admin()) THEN "
             + _refuse("only the user or an admin may end these sessions")
-            + f" END IF; {revoke} END",
+            + f" END IF; {_REVOKE} END",
             ALL,
         ),
         Function(
@@ -210,9 +214,15 @@ def _accounts(names: RoleNames) -> list[Function]:
             "p_user_id bigint, p_hash text, p_now timestamptz",
             "void",
             f"BEGIN {_acts_for('p_user_id')} UPDATE users SET password_hash = p_hash "
-            f"WHERE id = p_user_id; {revoke} END",
+            f"WHERE id = p_user_id; {_REVOKE} END",
             ALL,
         ),
+    ]
+
+
+def _user_admin(names: RoleNames) -> list[Function]:
+    """User administration that keeps the logins' group roles in step (admin only)."""
+    return [
         Function(
             "assetctl_set_user_role",
             "p_user_id bigint, p_role text, p_now timestamptz",
@@ -229,7 +239,7 @@ def _accounts(names: RoleNames) -> list[Function]:
             "void",
             _groups_decl(names, "''")
             + " BEGIN IF NOT p_active THEN "
-            + revoke
+            + _REVOKE
             + " END IF; UPDATE users SET active = p_active, updated_at = p_now "
             "WHERE id = p_user_id; IF p_active THEN SELECT "
             + _group_of(names, "role")
@@ -268,16 +278,19 @@ def _accounts(names: RoleNames) -> list[Function]:
     ]
 
 
-def _security(_names: RoleNames) -> list[Function]:
-    visible = (
-        "IF NOT (assetctl_is_admin() OR assetctl_may_act_for(v_user)) THEN "
-        + _refuse("this alert belongs to another user")
-        + " END IF;"
-    )
-    delivery_user = (
-        "SELECT a.user_id INTO v_user FROM alert_deliveries d JOIN security_alerts a "
-        "ON a.id = d.alert_id WHERE d.id = p_id; IF NOT FOUND THEN RETURN false; END IF; "
-    )
+_VISIBLE = (
+    "IF NOT (assetctl_is_admin() OR assetctl_may_act_for(v_user)) THEN "
+    + _refuse("this alert belongs to another user")
+    + " END IF;"
+)
+_DELIVERY_USER = (
+    "SELECT a.user_id INTO v_user FROM alert_deliveries d JOIN security_alerts a "
+    "ON a.id = d.alert_id WHERE d.id = p_id; IF NOT FOUND THEN RETURN false; END IF; "
+)
+
+
+def _login_records() -> list[Function]:
+    """A login's event, the alerts it raises and their pending deliveries."""
     return [
         Function(
             "assetctl_record_login_event",
@@ -328,13 +341,19 @@ def _security(_names: RoleNames) -> list[Function]:
             "RETURNING id INTO v_id; RETURN v_id; END",
             ALL,
         ),
+    ]
+
+
+def _deliveries() -> list[Function]:
+    """Retrying deliveries (any client, for alerts it may see) and acknowledging alerts."""
+    return [
         Function(
             "assetctl_claim_delivery",
             "p_id bigint, p_seen timestamptz, p_until timestamptz",
             "boolean",
             "DECLARE v_user bigint; BEGIN "
-            + delivery_user
-            + visible
+            + _DELIVERY_USER
+            + _VISIBLE
             + " UPDATE alert_deliveries SET next_attempt_at = p_until WHERE id = p_id "
             "AND status = 'pending' AND next_attempt_at = p_seen; RETURN FOUND; END",
             ALL,
@@ -344,8 +363,8 @@ def _security(_names: RoleNames) -> list[Function]:
             "p_id bigint, p_error text, p_now timestamptz, p_next timestamptz",
             "boolean",
             "DECLARE v_user bigint; BEGIN "
-            + delivery_user
-            + visible
+            + _DELIVERY_USER
+            + _VISIBLE
             + " UPDATE alert_deliveries SET attempts = attempts + 1, "
             "status = CASE WHEN p_error IS NULL THEN 'delivered' ELSE status END, "
             "delivered_at = CASE WHEN p_error IS NULL THEN p_now ELSE delivered_at END, "
@@ -368,7 +387,7 @@ def _security(_names: RoleNames) -> list[Function]:
 
 def functions(names: RoleNames) -> list[Function]:
     """Every function, helpers first (the others call them)."""
-    return [*_helpers(names), *_accounts(names), *_security(names)]
+    return [*_helpers(names), *_sessions(), *_user_admin(names), *_login_records(), *_deliveries()]
 
 
 def create_sql(function: Function, schema: str) -> str:
