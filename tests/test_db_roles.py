@@ -289,3 +289,26 @@ def test_plain_sql_leaves_a_trace_even_when_it_names_another_actor(team: Team) -
     )
     assert event[:2] == ("someone-else@example.com", operator.login)
     assert event[2] == {"created_by": {"old": ADMIN_EMAIL, "new": "nobody"}}
+
+
+def test_pending_deliveries_are_retried_only_by_whom_the_alert_concerns(team: Team) -> None:
+    viewer, operator = team.members["viewer"], team.members["operator"]
+    alert_id = _insert_alert(team, viewer.user_id)
+    ((delivery_id, seen),) = team.sql_admin(
+        "INSERT INTO alert_deliveries (alert_id, channel, status, attempts, created_at, "
+        "next_attempt_at) VALUES (%s, 'log', 'pending', 0, now(), now()) "
+        "RETURNING id, next_attempt_at",
+        (alert_id,),
+    )
+    claim = "SELECT assetctl_claim_delivery(%s, %s, now() + interval '1 minute')"
+    with connect_as(team.database, operator.login) as conn:
+        assert refused(conn, claim, (delivery_id, seen))
+        assert rows(conn, "SELECT id FROM alert_deliveries WHERE id = %s", (delivery_id,)) == []
+        assert refused(conn, "UPDATE alert_deliveries SET status = 'delivered'")
+    with connect_as(team.database, viewer.login) as conn:
+        assert rows(conn, claim, (delivery_id, seen)) == [(True,)]
+        rows(conn, "SELECT assetctl_delivery_outcome(%s, NULL, now(), now())", (delivery_id,))
+        status = rows(
+            conn, "SELECT status, attempts FROM alert_deliveries WHERE id = %s", (delivery_id,)
+        )
+        assert status == [("delivered", 1)]

@@ -242,3 +242,36 @@ def test_sqlite_file_is_created_private(bare_cli: Cli, tmp_path: Path) -> None:
     assert "SQLite single-user file" in doctor
     path.chmod(0o644)
     assert "chmod 600" in bare_cli.ok("doctor").stdout
+
+
+@pytest.mark.postgres
+def test_a_login_without_a_group_role_is_refused_and_doctor_says_why(team: Team) -> None:
+    login = new_login("n")
+    env = base_env(team.tmp / "nobody", login_url(team.database, login))
+    cli = Cli({**env, "ASSETCTL_TOKEN": team.members["viewer"].token, **NO_IP_LOOKUP})
+    result = cli("asset", "list")
+    assert result.exit_code == 5
+    assert "holds no assetctl group role" in result.stderr and "add-login" in result.stderr
+    doctor = cli("doctor")
+    assert doctor.exit_code == 7 and "holds no" in doctor.stdout
+
+
+@pytest.mark.postgres
+def test_logout_password_change_and_alert_ack_over_own_logins(team: Team) -> None:
+    from .role_fixtures import add_member
+
+    member = add_member(team, "viewer", "leaving@example.com")
+    own = team.cli_for(member)
+    own.ok("auth", "passwd", "--password-stdin", input=f"{PASSWORD}\n{PASSWORD}-new\n")
+    assert own("auth", "whoami").exit_code == 4  # every session revoked by the change
+    again = add_member(team, "viewer", "staying@example.com")
+    team.cli_for(again).ok("auth", "logout")
+    assert team.cli_for(again)("auth", "whoami").exit_code == 4
+    (alert_id,) = team.sql_admin(
+        "INSERT INTO security_alerts (user_id, kind, severity, location, details, at) "
+        "VALUES (%s, 'new_ip', 'warning', '198.51.100.7', '{}', now()) RETURNING id",
+        (again.user_id,),
+    )[0]
+    admin = team.cli_for(team.members["admin"])
+    acked = admin.ok("alerts", "ack", str(alert_id), "-o", "json").json()
+    assert acked["acked_by"] == team.members["admin"].email and acked["acked_at"]

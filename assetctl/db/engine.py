@@ -21,7 +21,12 @@ from sqlalchemy.orm import Session
 from assetctl.config_values import mask_url
 from assetctl.db.refusals import refusal
 from assetctl.db.schema_version import HEAD_REVISION
-from assetctl.errors import AssetctlError, InvalidInputError, ServiceUnavailableError
+from assetctl.errors import (
+    AssetctlError,
+    InvalidInputError,
+    PermissionDeniedError,
+    ServiceUnavailableError,
+)
 
 CONNECT_TIMEOUT_S = 5
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -167,7 +172,13 @@ def unit_of_work(url: str, *, write: bool = False) -> Iterator[Session]:
             # Connecting and reading the schema version: any driver error here (refused,
             # "file is not a database", ...) means the database is unusable, not a bug,
             # unless the login may not even read it (no assetctl group role yet).
-            raise (refusal(exc) or unavailable(url, exc)) from exc
+            if refusal(exc) is not None:
+                raise PermissionDeniedError(
+                    "the database refused: your login may not read this assetctl database "
+                    "(it holds no assetctl group role)",
+                    hint="an admin runs `assetctl user add-login LOGIN --role ROLE --user EMAIL`",
+                ) from None
+            raise unavailable(url, exc) from exc
         with session:
             try:
                 yield session

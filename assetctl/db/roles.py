@@ -166,7 +166,7 @@ def connection_mode(url: str) -> Mode:
         if engine.dialect.name != "postgresql":
             return Mode("sqlite")
         with engine.connect() as conn:
-            prefix = recorded_prefix(conn) if _has_meta(conn) else None
+            prefix = _prefix_from_catalog(conn)
             if prefix is None:
                 return Mode("unmigrated")
             facts = login_facts(conn, RoleNames(prefix))
@@ -179,7 +179,17 @@ def connection_mode(url: str) -> Mode:
     return Mode("enforced" if facts.groups else "unlinked", facts.login, prefix, facts.groups)
 
 
-def _has_meta(conn: Any) -> bool:
+def _prefix_from_catalog(conn: Any) -> str | None:
+    """The prefix, read from who owns `assets` (the catalogue is readable by any login, even
+    one that may read no table yet); None before the first security step."""
     from sqlalchemy import text
 
-    return bool(conn.execute(text("SELECT to_regclass('app_meta') IS NOT NULL")).scalar())
+    owner = conn.execute(
+        text(
+            "SELECT tableowner FROM pg_tables WHERE tablename = 'assets' "
+            "AND schemaname = current_schema()"
+        )
+    ).scalar_one_or_none()
+    if owner is None or not str(owner).endswith("_owner"):
+        return None
+    return str(owner).removesuffix("_owner")
