@@ -10,7 +10,9 @@ next `assetctl db upgrade` without a new migration. The event records the databa
 (`db_user`, from `session_user`: not forgeable); the app's actor and action come from
 `SET LOCAL assetctl.actor / assetctl.action` when the CLI set them, else the login and
 `created`/`updated`. Changes to one asset within one transaction fold into one event (an
-import that swaps serials releases them first; history shows only old -> final).
+import that swaps serials releases them first; history shows only old -> final). An UPDATE
+that changes only bookkeeping columns (version, created_by, ...), which the CLI never does
+alone, is recorded with those, so no plain-SQL change goes unrecorded.
 """
 
 # SQL text here is built only from constants, model column names and identifiers validated
