@@ -312,3 +312,19 @@ def test_pending_deliveries_are_retried_only_by_whom_the_alert_concerns(team: Te
             conn, "SELECT status, attempts FROM alert_deliveries WHERE id = %s", (delivery_id,)
         )
         assert status == [("delivered", 1)]
+
+
+def test_no_client_login_reads_password_hashes(team: Team) -> None:
+    """Each login may fetch only the hash of the user it is bound to (to verify a password
+    at login); the column itself is not readable."""
+    admin = team.members["admin"]
+    for member in team.members.values():
+        with connect_as(team.database, member.login) as conn:
+            assert refused(conn, "SELECT password_hash FROM users")
+            assert refused(conn, "SELECT * FROM users")
+            assert rows(conn, "SELECT count(email) FROM users")[0][0] >= 3
+            (mine,) = rows(conn, "SELECT assetctl_password_hash(%s)", (member.user_id,))[0]
+            assert str(mine).startswith("$argon2id$")
+            if member is not admin:
+                other = rows(conn, "SELECT assetctl_password_hash(%s)", (admin.user_id,))
+                assert other == [(None,)]

@@ -26,7 +26,6 @@ from assetctl.db.roles import RoleNames, quote
 READABLE = (
     "assets",
     "asset_events",
-    "users",
     "sessions",
     "app_meta",
     "login_events",
@@ -35,6 +34,9 @@ READABLE = (
     "db_logins",
     "alembic_version",
 )
+# Columns of `users` no client role may read (a login gets its own user's hash through
+# assetctl_password_hash to verify a password).
+SECRET_USER_COLUMNS = ("password_hash",)
 # Columns of `assets` no client may write: the key, and deleted_at (admin only).
 _NEVER_WRITTEN = ("id",)
 _ADMIN_ONLY = ("deleted_at",)
@@ -50,10 +52,10 @@ POLICIES = {
 }
 
 
-def _asset_columns() -> list[str]:
-    from assetctl.db.models import Asset
+def _columns(table: str) -> list[str]:
+    from assetctl.db.models import Base
 
-    return [c.name for c in Asset.__table__.columns]
+    return [c.name for c in Base.metadata.tables[table].columns]
 
 
 def grant_sql(names: RoleNames, schema: str, sequences: dict[str, str]) -> list[str]:
@@ -61,7 +63,8 @@ def grant_sql(names: RoleNames, schema: str, sequences: dict[str, str]) -> list[
     groups = names.groups
     every = ", ".join(quote(g) for g in groups.values())
     writers = f"{quote(groups['operator'])}, {quote(groups['admin'])}"
-    columns = _asset_columns()
+    columns = _columns("assets")
+    public_user = [c for c in _columns("users") if c not in SECRET_USER_COLUMNS]
     # INSERT on every column: the ORM names deleted_at (NULL) in every INSERT, and a new
     # row changes no existing asset; its history shows whatever it was created with.
     insertable = columns
@@ -72,6 +75,7 @@ def grant_sql(names: RoleNames, schema: str, sequences: dict[str, str]) -> list[
         f"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {quote(schema)} FROM PUBLIC, {every}",
         f"GRANT USAGE ON SCHEMA {quote(schema)} TO {every}",
         f"GRANT SELECT ON {', '.join(READABLE)} TO {every}",
+        f"GRANT SELECT ({', '.join(public_user)}) ON users TO {every}",
         f"GRANT INSERT ({', '.join(insertable)}) ON assets TO {writers}",
         f"GRANT UPDATE ({', '.join(updatable)}) ON assets TO {writers}",
         f"GRANT UPDATE ({', '.join(_ADMIN_ONLY)}) ON assets TO {quote(groups['admin'])}",

@@ -178,7 +178,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # Deferred: on PostgreSQL no client role may read it (see core.auth.store.password_hash).
+    password_hash: Mapped[str] = mapped_column(String(255), deferred=True)
     active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

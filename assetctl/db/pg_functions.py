@@ -157,6 +157,16 @@ def _sessions() -> list[Function]:
             ADMIN,
         ),
         Function(
+            "assetctl_password_hash",
+            "p_user_id bigint",
+            "text",
+            "SELECT password_hash FROM users WHERE id = p_user_id "
+            "AND assetctl_may_act_for(p_user_id)",
+            ALL,
+            "sql",
+            "STABLE",
+        ),
+        Function(
             "assetctl_login_failed",
             "p_user_id bigint, p_now timestamptz, p_window_s integer, p_threshold integer, "
             "p_duration_s integer",

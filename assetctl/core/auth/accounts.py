@@ -184,7 +184,7 @@ def login(
         passwords.verify_password(password, None)
         raise LoginFailed() from None
     user = _user_by_email(session, email)
-    ok, new_hash = passwords.verify_password(password, user.password_hash if user else None)
+    ok, new_hash = passwords.verify_password(password, store.password_hash(session, user))
     now = _now()
     if user is None:
         raise LoginFailed()
@@ -275,7 +275,7 @@ def change_password(session: Session, principal: Principal, current: str, new: s
 
     passwords.check_password_rules(new)
     user = session.get(User, principal.user_id)
-    ok, _ = passwords.verify_password(current, user.password_hash if user else None)
+    ok, _ = passwords.verify_password(current, store.password_hash(session, user))
     if user is None or not ok:
         raise NotAuthenticatedError("the current password is wrong")
     if current == new:

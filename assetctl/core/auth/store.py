@@ -35,6 +35,18 @@ def _reload(session: Session, user: User) -> None:
     session.refresh(user)
 
 
+def password_hash(session: Session, user: User | None) -> str | None:
+    """The hash to verify a password against. On PostgreSQL no client role may read the
+    column: a function hands a login the hash of the user it is bound to only (None for any
+    other user, which then fails like a wrong password)."""
+    if user is None:
+        return None
+    if not on_postgres(session):
+        return user.password_hash
+    found = call(session, "assetctl_password_hash", user.id)
+    return None if found is None else str(found)
+
+
 def lock_users(session: Session) -> None:
     """Serialise registrations on PostgreSQL, so two "first" users cannot both become admin
     (SQLite writers are serialised by BEGIN IMMEDIATE already)."""
