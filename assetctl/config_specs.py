@@ -29,6 +29,7 @@ from assetctl.config_values import (
     parse_vlm_model,
     parse_webhook_url,
 )
+from assetctl.db.roles import check_prefix
 from assetctl.providers.presets import parse_preset_name, preset_names
 
 ENV_PREFIX = "ASSETCTL_"
@@ -273,6 +274,14 @@ SPECS: dict[str, SettingSpec] = {
         ),
         SettingSpec(
             "lockout_duration", parse_duration, lambda _env: 15 * 60, "how long a lock lasts"
+        ),
+        SettingSpec(
+            "db_role_prefix",
+            check_prefix,
+            lambda _env: None,
+            "PostgreSQL: prefix of the owner/viewer/operator/admin roles `db upgrade` creates "
+            "(default: the one recorded in the database, else assetctl)",
+            example='"assetctl"',
         ),
         *_VLM_SPECS,
         *_ALERT_SPECS,

@@ -79,12 +79,6 @@ def cents_to_decimal(cents: int | None) -> Decimal | None:
     return None if cents is None else Decimal(cents).scaleb(-2)
 
 
-def cents_text(cents: int) -> str:
-    """The cents as `wire` writes the Decimal ("1299.50"), without building one: the import's
-    fast path writes this for every row."""
-    return f"{cents // 100}.{cents % 100:02d}"
-
-
 def wire(value: Any) -> Any:
     """A value in the lossless JSON form assetctl keeps for itself (cache entries, history
     events, cursors): timestamps ISO 8601 with their UTC offset, dates ISO, money as a

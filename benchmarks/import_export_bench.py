@@ -120,14 +120,14 @@ def admin_sql(sql: str) -> None:
         conn.close()
 
 
-def bootstrap(url: str) -> str:
+def bootstrap(url: str, role_prefix: str) -> str:
     """Migrate the database and return a token for its first (admin) user."""
     from assetctl.config import load_settings
     from assetctl.core.auth.accounts import login, register
     from assetctl.db.engine import unit_of_work
     from assetctl.db.migrate import upgrade
 
-    upgrade(url)
+    upgrade(url, role_prefix)
     email, password = "bench@example.com", "benchmark password 123"
     settings = load_settings({"ASSETCTL_DATABASE_URL": url, "XDG_CONFIG_HOME": "/nonexistent"})
     with unit_of_work(url, write=True) as session:
@@ -232,10 +232,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     base = ADMIN_URL.rsplit("/", 1)[0]
     dsn = f"{base}/{name}"
     url = dsn.replace("postgresql://", "postgresql+psycopg2://", 1)
+    # Role names are cluster-wide: this run's own, dropped with its database.
+    role_prefix = f"bench_{uuid.uuid4().hex[:8]}"
     admin_sql(f'CREATE DATABASE "{name}"')
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            token = bootstrap(url)
+            token = bootstrap(url, role_prefix)
             env = {k: v for k, v in os.environ.items() if not k.startswith("ASSETCTL_")}
             env.update(
                 ASSETCTL_DATABASE_URL=url,
@@ -247,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             exp = bench_export(dsn, env, args.repeat)
     finally:
         admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for suffix in ("viewer", "operator", "admin", "owner"):
+            admin_sql(f'DROP ROLE IF EXISTS "{role_prefix}_{suffix}"')
 
     import_ratio = imp["assetctl"] / imp["psql"]
     export_ratio = exp["csv"] / exp["psql"]

@@ -33,6 +33,10 @@ PG_ADMIN_URL = os.environ.get(
     "ASSETCTL_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Role names are cluster-wide and other runs share the server: this run's roles (and test
+# logins) all start with its own random prefix, and are dropped at the end of the session.
+ROLE_PREFIX = f"at_{secrets.token_hex(4)}"
+os.environ["ASSETCTL_DB_ROLE_PREFIX"] = ROLE_PREFIX
 ASSETCTL_BIN = Path(sys.executable).parent / "assetctl"
 # How long a test waits for another process to reach a state before it fails.
 WAIT_S = 60
@@ -259,6 +263,7 @@ def base_env(tmp_path: Path, db_url: str | None = None) -> dict[str, str]:
     env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
     env["XDG_DATA_HOME"] = str(tmp_path / "data")
     env.pop("NO_COLOR", None)
+    env["ASSETCTL_DB_ROLE_PREFIX"] = ROLE_PREFIX
     if db_url is not None:
         env["ASSETCTL_DATABASE_URL"] = db_url
     return env
@@ -340,6 +345,36 @@ def add_args(tag: str, **fields: str) -> Sequence[str]:
     for key, value in fields.items():
         args += [f"--{key.replace('_', '-')}", value]
     return args
+
+
+def drop_run_roles() -> list[str]:
+    """Drop every role this run created (its prefix); returns the ones that would not go."""
+    try:
+        conn = _pg_admin()
+    except Exception:  # noqa: BLE001 - no server, so no roles either
+        return []
+    left: list[str] = []
+    try:
+        cursor = conn.cursor()
+        cursor.execute(
+            "SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s) "
+            "ORDER BY rolname LIKE '%%\\_owner', rolcanlogin DESC",
+            (ROLE_PREFIX,),
+        )
+        for (name,) in cursor.fetchall():
+            try:
+                cursor.execute(f'DROP ROLE IF EXISTS "{name}"')
+            except Exception:  # noqa: BLE001 - objects left in a database not dropped
+                left.append(name)
+    finally:
+        conn.close()
+    return left
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    left = drop_run_roles()
+    if left:
+        print(f"\nWARNING: could not drop test roles {left}", file=sys.stderr)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -17,7 +17,7 @@ def upgrade(ctx: typer.Context) -> None:
 
     state = get_state(ctx)
     url = state.factory.settings.database_url
-    before, after = run_upgrade(url)
+    before, after = run_upgrade(url, state.factory.settings.values.get("db_role_prefix"))
     if before == after:
         state.io.info(f"Database already at {after}: {describe_target(url)}")
     else:

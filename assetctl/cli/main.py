@@ -265,6 +265,19 @@ def run(
         os.dup2(devnull, sys.stdout.fileno())
         return 141
     except Exception as exc:  # noqa: BLE001 - the one place every bug is caught
+        from assetctl.db.refusals import refusal
+
+        refused = refusal(exc)  # a database refusal outside a unit of work is no bug
+        if refused is not None:
+            _report(
+                err,
+                code=5,
+                kind=refused.kind,
+                message=refused.message,
+                hint=refused.hint,
+                as_json=as_json,
+            )
+            return int(refused.exit_status)
         if debug:
             import traceback
 

@@ -35,7 +35,11 @@ def doctor(ctx: typer.Context) -> None:
     checks = run_checks(state.factory.settings)
     width = max(len(check.name) for check in checks)
     for check in checks:
-        mark = "skip" if check.skipped else "ok  " if check.ok else "FAIL"
+        mark = (
+            "skip" if check.skipped else "WARN" if check.warning else "ok  " if check.ok else "FAIL"
+        )
         print(f"{mark} {check.name.ljust(width)}  {check.detail}", file=state.io.out)
+        if check.warning:
+            state.io.warn(check.detail)
     if not all(check.ok for check in checks):
         raise typer.Exit(int(ExitStatus.UNAVAILABLE))

@@ -74,3 +74,22 @@ def unlock(ctx: typer.Context, email: EmailArg, output: Output = None) -> None:
     record = state.run(Effect.AUTH, clear_lock, email)
     state.io.info(f"{record['email']} is unlocked.")
     render_record(state, resolve_format(state, output), record, fields=USER_FIELDS)
+
+
+@app.command("add-login")
+def add_login(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="An existing PostgreSQL login (a DBA creates it).")],
+    role: Annotated[str, typer.Option("--role", help="admin, operator or viewer.")],
+    user: Annotated[str, typer.Option("--user", help="Email of the user the login acts for.")],
+    output: Output = None,
+) -> None:
+    """Grant a PostgreSQL login the group role of an assetctl user (PostgreSQL only)."""
+    from assetctl.core.auth.logins import add_login as bind_login
+
+    state = get_state(ctx)
+    record = state.run(Effect.AUTH, bind_login, login, role, user)
+    state.io.info(f"Login {record['login']} now acts for {record['email']} as {record['db_role']}.")
+    render_record(
+        state, resolve_format(state, output), record, fields=(*USER_FIELDS, "login", "db_role")
+    )

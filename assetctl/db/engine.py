@@ -7,6 +7,7 @@ rolls back on any error. Connectivity and schema-state failures become ServiceUn
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,8 +19,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from assetctl.config_values import mask_url
+from assetctl.db.refusals import refusal
 from assetctl.db.schema_version import HEAD_REVISION
-from assetctl.errors import AssetctlError, InvalidInputError, ServiceUnavailableError
+from assetctl.errors import (
+    AssetctlError,
+    InvalidInputError,
+    PermissionDeniedError,
+    ServiceUnavailableError,
+)
 
 CONNECT_TIMEOUT_S = 5
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -60,7 +67,7 @@ def create_db_engine(url: str, *, write: bool = False) -> Engine:
         raise InvalidInputError(f"invalid database URL {mask_url(url)}: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
         _configure_sqlite(engine, write=write)
         return engine
@@ -69,6 +76,20 @@ def create_db_engine(url: str, *, write: bool = False) -> Engine:
         "application_name": "assetctl",
     }
     return create_engine(url, connect_args=connect_args, pool_pre_ping=False)
+
+
+def _create_private(path: Path) -> None:
+    """Create a new SQLite file 0600 (in a 0700 directory when we make it): on SQLite the
+    file's permissions are the whole security boundary. SQLite gives the -wal and -shm files
+    the database file's mode. An existing file is left as its owner set it."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    except OSError:
+        pass  # unwritable directory and the like: SQLite reports it in its own words
 
 
 def _configure_sqlite(engine: Engine, *, write: bool) -> None:
@@ -149,7 +170,14 @@ def unit_of_work(url: str, *, write: bool = False) -> Iterator[Session]:
             check_schema(session.connection(), url)
         except DBAPIError as exc:
             # Connecting and reading the schema version: any driver error here (refused,
-            # "file is not a database", ...) means the database is unusable, not a bug.
+            # "file is not a database", ...) means the database is unusable, not a bug,
+            # unless the login may not even read it (no assetctl group role yet).
+            if refusal(exc) is not None:
+                raise PermissionDeniedError(
+                    "the database refused: your login may not read this assetctl database "
+                    "(it holds no assetctl group role)",
+                    hint="an admin runs `assetctl user add-login LOGIN --role ROLE --user EMAIL`",
+                ) from None
             raise unavailable(url, exc) from exc
         with session:
             try:
@@ -167,6 +195,9 @@ def unit_of_work(url: str, *, write: bool = False) -> Iterator[Session]:
     except SQLAlchemyError as exc:
         if isinstance(exc, OperationalError) and _is_connection_error(exc):
             raise unavailable(url, exc) from exc
+        refused = refusal(exc)
+        if refused is not None:  # the database's privileges said no: exit 5, one sentence
+            raise refused from None
         raise
     finally:
         engine.dispose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assetctl.db.engine import create_db_engine, current_revision, unavailable
 from assetctl.db.schema_version import HEAD_REVISION
@@ -29,8 +29,13 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(url: str) -> tuple[str | None, str]:
-    """Migrate the database at `url` to head. Returns (revision before, revision after)."""
+def upgrade(url: str, role_prefix: str | None = None) -> tuple[str | None, str]:
+    """Migrate the database at `url` to head. Returns (revision before, revision after).
+
+    On PostgreSQL the security step (roles named from `role_prefix`, else
+    ASSETCTL_DB_ROLE_PREFIX, else `assetctl`; grants, functions, row-level security, history
+    triggers) is then applied in the same transaction, so a login without the rights for it
+    (exit 7) leaves the database exactly as it was."""
     from alembic import command
     from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -39,11 +44,19 @@ def upgrade(url: str) -> tuple[str | None, str]:
     try:
         with engine.connect() as conn:
             before = current_revision(conn)
+            conn.rollback()
+            postgres = conn.dialect.name == "postgresql"
+            if postgres:
+                prefix = _security_preflight(conn, role_prefix)
             migrating = True
             conn.rollback()
             config = alembic_config()
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+            if postgres:
+                from assetctl.db import security
+
+                security.apply(conn, prefix)
             conn.commit()
             after = current_revision(conn)
     except DBAPIError as exc:
@@ -55,6 +68,21 @@ def upgrade(url: str) -> tuple[str | None, str]:
     finally:
         engine.dispose()
     return before, after or HEAD_REVISION
+
+
+def _security_preflight(conn: Any, role_prefix: str | None) -> str:
+    """The role prefix to use, refusing (exit 2 / 7) before any migration runs."""
+    from assetctl.db import roles, security
+    from assetctl.errors import InvalidInputError
+
+    if role_prefix is None:
+        try:
+            role_prefix = roles.prefix_from_env()
+        except ValueError as exc:
+            raise InvalidInputError(f"{roles.PREFIX_ENV}: {exc}") from None
+    prefix = security.choose_prefix(conn, role_prefix)
+    security.check_rights(conn, roles.RoleNames(prefix))
+    return prefix
 
 
 def revision(url: str) -> str | None:

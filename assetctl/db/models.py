@@ -166,6 +166,10 @@ class AssetEvent(Base):
     actor: Mapped[str] = mapped_column(String(320))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # PostgreSQL: the database login that made the change and its transaction, written by
+    # the history trigger (see db/history_trigger.py); NULL on SQLite.
+    db_user: Mapped[str | None] = mapped_column(String(63))
+    xact: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_asset_events_asset_id_id", "asset_id", "id"),)
 
@@ -179,7 +183,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # Deferred: on PostgreSQL no client role may read it (see core.auth.store.password_hash).
+    password_hash: Mapped[str] = mapped_column(String(255), deferred=True)
     active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -317,3 +322,18 @@ class AlertDelivery(Base):
         Index("ix_alert_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_alert_deliveries_alert_id", "alert_id"),
     )
+
+
+class DbLogin(Base):
+    """A PostgreSQL login bound to the app user it acts for (`assetctl user add-login`);
+    row-level security and the definer functions use it (PostgreSQL only)."""
+
+    __tablename__ = "db_logins"
+
+    login: Mapped[str] = mapped_column(String(63), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        index=True,
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -16,6 +16,7 @@ from assetctl.core.assets import rules
 from assetctl.core.assets.listing import Filters, Page, Sort, fetch_page, stream_rows
 from assetctl.core.assets.schema import BY_NAME, Kind
 from assetctl.core.auth.permissions import Permission, Principal, require
+from assetctl.db.audit import announce
 from assetctl.errors import ConflictError, InvalidInputError, NotFoundError
 from assetctl.json_values import cents_to_decimal, wire
 
@@ -58,8 +59,11 @@ def _history_value(field: str, stored: Any) -> Any:
 def _record_event(
     session: Session, asset: Asset, action: str, actor: str, changes: dict[str, Any], at: datetime
 ) -> None:
+    from assetctl.db.audit import database_writes_history
     from assetctl.db.models import AssetEvent
 
+    if database_writes_history(session):
+        return  # PostgreSQL's trigger wrote it (see assetctl.db.history_trigger)
     session.add(AssetEvent(asset_id=asset.id, action=action, actor=actor, at=at, changes=changes))
 
 
@@ -167,6 +171,7 @@ def add_asset(session: Session, caller: Principal, fields: Mapping[str, Any]) ->
         setattr(asset, BY_NAME[field].column, value)
         changes[field] = {"old": None, "new": _history_value(field, value)}
     session.add(asset)
+    announce(session, "created", actor)
     _flush(session, asset)
     _record_event(session, asset, "created", actor, changes, now)
     return asset_record(asset)
@@ -207,6 +212,7 @@ def _apply(
         setattr(asset, attr, stored)
     asset.updated_at = now
     asset.updated_by = actor
+    announce(session, action, actor)
     _flush(session, asset)
     _record_event(session, asset, action, actor, changes, now)
     return Change(asset_record(asset), changed=True)

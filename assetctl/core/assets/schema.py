@@ -44,9 +44,26 @@ class Field:
     path of every asset command, where a dataclass costs about 1.5 ms to create.)"""
 
     __slots__ = (
-        "clearable", "filterable", "free", "help", "input", "kind", "listed", "long", "lower",
-        "max_len", "multiline", "name", "nullable", "repeats", "required", "searchable",
-        "snipeit", "sortable", "stored_as",
+        "audited",
+        "clearable",
+        "filterable",
+        "free",
+        "help",
+        "input",
+        "kind",
+        "listed",
+        "long",
+        "lower",
+        "max_len",
+        "multiline",
+        "name",
+        "nullable",
+        "repeats",
+        "required",
+        "searchable",
+        "snipeit",
+        "sortable",
+        "stored_as",
     )  # fmt: skip
 
     def __init__(
@@ -71,13 +88,14 @@ class Field:
         snipeit: tuple[str, ...] = (),  # Snipe-IT export/import headers (normalised)
         stored_as: str | None = None,  # the column name when it differs from the field name
         listed: int = 0,  # its place among `asset list`'s default columns (0: not shown)
+        audited: bool = True,  # a change is listed in the asset's history
     ) -> None:
         self.name, self.kind, self.help, self.input = name, kind, help, input
         self.max_len, self.long, self.multiline, self.free = max_len, long, multiline, free
         self.lower, self.required, self.nullable = lower, required, nullable
         self.clearable, self.sortable, self.searchable = clearable, sortable, searchable
         self.filterable, self.repeats, self.snipeit = filterable, repeats, snipeit
-        self.stored_as, self.listed = stored_as, listed
+        self.stored_as, self.listed, self.audited = stored_as, listed, audited
 
     def __repr__(self) -> str:
         return f"Field({self.name!r}, {self.kind.value!r})"
@@ -92,12 +110,19 @@ class Field:
 
 
 def _system(
-    name: str, kind: Kind, *, nullable: bool = False, sortable: bool = False, max_len: int = 0
+    name: str,
+    kind: Kind,
+    *,
+    nullable: bool = False,
+    sortable: bool = False,
+    max_len: int = 0,
+    audited: bool = False,
 ) -> Field:
-    """A column assetctl manages itself: shown and exported, never set by users or files."""
+    """A column assetctl manages itself: shown and exported, never set by users or files,
+    and (bookkeeping) not listed in history unless `audited`."""
     return Field(
         name, kind, input=Input.SYSTEM, nullable=nullable, sortable=sortable,
-        max_len=max_len or None,
+        max_len=max_len or None, audited=audited,
     )  # fmt: skip
 
 
@@ -169,7 +194,7 @@ FIELDS: tuple[Field, ...] = (
     _system("updated_at", Kind.TIMESTAMP, sortable=True),
     _system("created_by", Kind.TEXT, max_len=320),
     _system("updated_by", Kind.TEXT, max_len=320),
-    _system("deleted_at", Kind.TIMESTAMP, nullable=True),
+    _system("deleted_at", Kind.TIMESTAMP, nullable=True, audited=True),  # delete/restore
     Field(
         "hostname", Kind.TEXT, "Host name of the machine, e.g. lap-0042.corp.example.",
         max_len=255, clearable=True, sortable=True, searchable=True,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from assetctl.config import Settings
-from assetctl.core.auth import passwords, tokens
+from assetctl.core.auth import passwords, store, tokens
 from assetctl.core.auth.permissions import ROLES, Principal
 from assetctl.core.input_text import has_control, parse_choice
 from assetctl.errors import (
@@ -122,9 +122,7 @@ def register(
 
     email = normalise_email(email)
     passwords.check_password_rules(password)
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise registrations so two "first" users cannot both become admin.
-        session.execute(_lock_users())
+    store.lock_users(session)
     first = session.execute(select(func.count()).select_from(User)).scalar_one() == 0
     if first:
         if role is not None and check_role(role) != "admin":
@@ -155,44 +153,7 @@ def register(
         tokens_valid_after=now.replace(microsecond=0),
         failed_logins=0,
     )
-    session.add(user)
-    session.flush()
-    return user_record(user)
-
-
-def _lock_users() -> Any:
-    from sqlalchemy import text
-
-    return text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
-
-
-def _record_failure(session: Session, user: User, settings: Settings, now: datetime) -> None:
-    """Count a failure in one atomic UPDATE: restart the window if it has passed, and lock
-    the account when the count reaches the threshold."""
-    from sqlalchemy import case, update
-
-    from assetctl.db.models import User
-
-    window_start = now - timedelta(seconds=int(settings.values["lockout_window"]))
-    threshold = int(settings.values["lockout_threshold"])
-    in_window = (User.first_failed_at.is_not(None)) & (User.first_failed_at >= window_start)
-    new_count = case((in_window, User.failed_logins + 1), else_=1)
-    session.execute(
-        update(User)
-        .where(User.id == user.id)
-        .values(
-            failed_logins=new_count,
-            first_failed_at=case((in_window, User.first_failed_at), else_=now),
-            locked_until=case(
-                (
-                    new_count >= threshold,
-                    now + timedelta(seconds=int(settings.values["lockout_duration"])),
-                ),
-                else_=User.locked_until,
-            ),
-        )
-        .execution_options(synchronize_session=False)
-    )
+    return user_record(store.add_user(session, user))
 
 
 def login(
@@ -200,42 +161,35 @@ def login(
 ) -> LoginResult:
     """Verify the credentials and open a session; raises LoginFailed (after recording the
     failure) for every kind of refusal."""
-    from assetctl.db.models import AuthSession
-
     try:
         email = normalise_email(email)
     except InvalidInputError:
         passwords.verify_password(password, None)
         raise LoginFailed() from None
     user = _user_by_email(session, email)
-    ok, new_hash = passwords.verify_password(password, user.password_hash if user else None)
+    ok, new_hash = passwords.verify_password(password, store.password_hash(session, user))
     now = _now()
     if user is None:
         raise LoginFailed()
     locked = user.locked_until is not None and user.locked_until > now
     if not ok:
-        _record_failure(session, user, settings, now)
+        # One atomic UPDATE: restart the window if it has passed, lock at the threshold.
+        store.record_failure(session, user, settings, now)
         raise LoginFailed()
     if locked or not user.active:
         raise LoginFailed()
-    if new_hash:
-        user.password_hash = new_hash
-    user.failed_logins = 0
-    user.first_failed_at = None
-    user.locked_until = None
-    user.last_login_at = now
     lifetime = int(settings.values["token_lifetime"])
     jti = tokens.new_jti()
     issued = now.replace(microsecond=0)
     expires = issued + timedelta(seconds=lifetime)
-    session.add(
-        AuthSession(
-            jti=jti,
-            user_id=user.id,
-            created_at=now,
-            expires_at=expires,
-            host=(host or "")[:255] or None,
-        )
+    store.login_succeeded(
+        session,
+        user,
+        jti=jti,
+        now=now,
+        expires=expires,
+        host=(host or "")[:255] or None,
+        new_hash=new_hash,
     )
     token = tokens.issue(
         signing_key(session, settings),
@@ -273,24 +227,12 @@ def authenticate(session: Session, settings: Settings, token: str) -> Principal:
 
 def revoke_all(session: Session, user: User, now: datetime | None = None) -> None:
     """Void every session of `user`: rows revoked, and a valid-after time for the tokens."""
-    from sqlalchemy import update
-
-    from assetctl.db.models import AuthSession
-
-    now = now or _now()
-    user.tokens_valid_after = now.replace(microsecond=0)
-    user.updated_at = now
-    session.execute(
-        update(AuthSession)
-        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    store.revoke_all(session, user, now or _now())
 
 
 def logout(session: Session, principal: Principal, *, everywhere: bool) -> None:
     """Revoke this session, or with `everywhere` every session of the user."""
-    from assetctl.db.models import AuthSession, User
+    from assetctl.db.models import User
 
     now = _now()
     if everywhere:
@@ -298,9 +240,7 @@ def logout(session: Session, principal: Principal, *, everywhere: bool) -> None:
         if user is not None:
             revoke_all(session, user, now)
         return
-    row = session.get(AuthSession, principal.jti)
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = now
+    store.end_session(session, principal.jti, now)
 
 
 def change_password(session: Session, principal: Principal, current: str, new: str) -> None:
@@ -310,10 +250,9 @@ def change_password(session: Session, principal: Principal, current: str, new: s
 
     passwords.check_password_rules(new)
     user = session.get(User, principal.user_id)
-    ok, _ = passwords.verify_password(current, user.password_hash if user else None)
+    ok, _ = passwords.verify_password(current, store.password_hash(session, user))
     if user is None or not ok:
         raise NotAuthenticatedError("the current password is wrong")
     if current == new:
         raise InvalidInputError("the new password is the same as the current one")
-    user.password_hash = passwords.hash_password(new)
-    revoke_all(session, user)
+    store.set_password(session, user, passwords.hash_password(new), _now())

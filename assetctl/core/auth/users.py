@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from assetctl.core.auth.accounts import check_role, normalise_email, revoke_all, user_record
+from assetctl.core.auth import store
+from assetctl.core.auth.accounts import check_role, normalise_email, user_record
 from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.errors import ConflictError, NotFoundError
 
@@ -29,6 +30,9 @@ def _find(session: Session, email: str) -> User:
     if user is None:
         raise NotFoundError(f"no user with email {address}", hint="see `assetctl user list`")
     return user
+
+
+find_user = _find
 
 
 def _ensure_other_admin(session: Session, user: User) -> None:
@@ -67,8 +71,7 @@ def set_role(session: Session, caller: Principal, email: str, role: str) -> dict
     new_role = check_role(role)
     if new_role != "admin":
         _ensure_other_admin(session, user)
-    user.role = new_role
-    user.updated_at = datetime.now(UTC)
+    store.set_role(session, user, new_role, datetime.now(UTC))
     return user_record(user)
 
 
@@ -78,17 +81,12 @@ def set_active(session: Session, caller: Principal, email: str, active: bool) ->
     user = _find(session, email)
     if not active:
         _ensure_other_admin(session, user)
-        revoke_all(session, user)
-    user.active = active
-    user.updated_at = datetime.now(UTC)
+    store.set_active(session, user, active, datetime.now(UTC))
     return user_record(user)
 
 
 def unlock(session: Session, caller: Principal, email: str) -> dict[str, Any]:
     require(caller, Permission.ADMIN)
     user = _find(session, email)
-    user.failed_logins = 0
-    user.first_failed_at = None
-    user.locked_until = None
-    user.updated_at = datetime.now(UTC)
+    store.unlock(session, user, datetime.now(UTC))
     return user_record(user)

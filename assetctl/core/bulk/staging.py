@@ -2,7 +2,7 @@
 (the write from it into `assets` and `asset_events` is `bulk.write`).
 
 The same statements run on PostgreSQL and SQLite; `Dialect` holds the few expressions that
-differ (JSON building, "is distinct from", money formatting). Everything happens inside the
+differ ("is distinct from", and SQLite's history JSON). Everything happens inside the
 caller's transaction, so an interrupted import leaves nothing behind.
 """
 
@@ -54,25 +54,19 @@ class Dialect:
             return f"NULLIF(json({left}), 'null') IS NOT NULLIF(json({right}), 'null')"
         return f"{left} IS DISTINCT FROM {right}" if self.postgres else f"{left} IS NOT {right}"
 
-    def history_value(self, expr: str, field: str) -> str:
+    # History of an import, in SQL: only SQLite needs it (on PostgreSQL the history trigger
+    # of `db/history_trigger.py` writes every event).
+
+    @staticmethod
+    def history_value(expr: str, field: str) -> str:
         """The value as `assets.commands` writes it into history (cost as a decimal string)."""
         if expr == "NULL":
             return expr
         if kind(field) is Kind.MONEY:
-            if self.postgres:
-                return (
-                    f"CASE WHEN {expr} IS NULL THEN NULL ELSE ({expr} / 100)::text || '.' || "
-                    f"lpad(({expr} % 100)::text, 2, '0') END"
-                )
             return f"CASE WHEN {expr} IS NULL THEN NULL ELSE printf('%d.%02d', {expr} / 100, {expr} % 100) END"  # noqa: E501
-        if kind(field) is Kind.JSON and not self.postgres:
+        if kind(field) is Kind.JSON:
             return f"json({expr})"
         return expr
-
-    def _json_text(self, expr: str, field: str) -> str:
-        if expr == "NULL":
-            return "'null'"
-        return f"COALESCE(to_json({self.history_value(expr, field)})::text, 'null')"
 
     def created(self, fields: Iterable[str], row: str = "s") -> str:
         """The changes of a new asset: {field: {"old": null, "new": value}} of its non-null
@@ -82,30 +76,11 @@ class Dialect:
         def value(field: str) -> str:
             return status_or_default(row) if field == "status" else f"{row}.{COLUMN[field]}"
 
-        fields = list(fields)
-        if not self.postgres:
-            return self.changes((f, f"{value(f)} IS NOT NULL", "NULL", value(f)) for f in fields)
-        # A NULL value makes its whole item NULL, and concat_ws leaves NULL items out.
-        items = ", ".join(
-            f'\'"{f}": {{"old": null, "new": \' || '
-            f"to_json({self.history_value(value(f), f)})::text || '}}'"
-            for f in fields
-        )
-        return f"('{{' || concat_ws(', ', {items}) || '}}')::json"
+        return self.changes((f, f"{value(f)} IS NOT NULL", "NULL", value(f)) for f in fields)
 
     def changes(self, pairs: Iterable[tuple[str, str, str, str]]) -> str:
         """A JSON object {field: {"old": o, "new": n}} of the pairs whose condition holds.
         `pairs` are (field, condition, old expression, new expression)."""
-        if self.postgres:
-            # JSON text assembled by string concatenation (concat_ws skips the NULL items):
-            # an order of magnitude cheaper than json_build_object/json_object_agg per row.
-            items = ", ".join(
-                f'CASE WHEN {cond} THEN \'"{f}": {{"old": \' || '
-                f"{self._json_text(old, f)} || ', \"new\": ' || {self._json_text(new, f)} "
-                "|| '}' END"
-                for f, cond, old, new in pairs
-            )
-            return f"('{{' || concat_ws(', ', {items}) || '}}')::json"
         args = ", ".join(
             f"'{f}', json(CASE WHEN {cond} THEN json_object("
             f"'old', {self.history_value(old, f)}, 'new', {self.history_value(new, f)}) END)"
@@ -134,11 +109,11 @@ def exec_sql(session: Session, sql: str, params: dict[str, Any] | None = None) -
 
 def create_staging(session: Session, dialect: Dialect, *, for_write: bool = True) -> None:
     """The TEMP staging table. On PostgreSQL, when the rows are to be written, each draws
-    its asset id from the sequence and gets its history as it streams in; a dry run
-    (`for_write` off) does neither: it must leave no trace and needs no history."""
+    its asset id from the sequence as it streams in; a dry run (`for_write` off) does not:
+    it must leave no trace."""
     if dialect.postgres:
         # The write phase sorts the staged rows by line; with the default 4 MB the sorts of
-        # 100,000 rows (history JSON included) spill ~150 MB to temp files. Scoped to this
+        # 100,000 rows spill to temp files. Scoped to this
         # transaction, and only an upper bound.
         exec_sql(session, f"SET LOCAL work_mem = '{WORK_MEM}'")
         cols = ", ".join(f"{COLUMN[f]} {_PG_TYPES.get(kind(f), 'text')}" for f in IMPORT_FIELDS)
@@ -154,24 +129,7 @@ def create_staging(session: Session, dialect: Dialect, *, for_write: bool = True
             session,
             f"CREATE TEMP TABLE {STAGING} (line integer NOT NULL, ok boolean NOT NULL, "
             f"given integer NOT NULL, {cols}, asset_id bigint, seen_version integer, "
-            f"new_id bigint {default_id}, created_changes json, changed boolean) "
-            "ON COMMIT DROP",
-        )
-        if not for_write:
-            return
-        # The id and the `imported` history of each row are computed by the server while
-        # the COPY streams in (while Python is still validating the next rows), not in the
-        # write phase afterwards. Unused ids are gaps, as after any rolled-back insert.
-        changes = dialect.created(IMPORT_FIELDS, row="NEW")
-        exec_sql(
-            session,
-            "CREATE FUNCTION pg_temp.assetctl_import_changes() RETURNS trigger "
-            f"LANGUAGE plpgsql AS $$ BEGIN NEW.created_changes := {changes}; RETURN NEW; END $$",
-        )
-        exec_sql(
-            session,
-            f"CREATE TRIGGER assetctl_import_changes BEFORE INSERT ON {STAGING} "
-            "FOR EACH ROW EXECUTE FUNCTION pg_temp.assetctl_import_changes()",
+            f"new_id bigint {default_id}, changed boolean) ON COMMIT DROP",
         )
         return
     cols = ", ".join(f"{COLUMN[f]} {_SQLITE_TYPES.get(kind(f), 'TEXT')}" for f in IMPORT_FIELDS)

@@ -52,6 +52,7 @@ def write(session: Session, dialect: Dialect, actor: str, now: datetime, expecte
     from sqlalchemy import bindparam, text
     from sqlalchemy.exc import IntegrityError
 
+    from assetctl.db.audit import announce
     from assetctl.db.models import UTCDateTime
 
     def run(sql: str) -> Any:
@@ -62,15 +63,6 @@ def write(session: Session, dialect: Dialect, actor: str, now: datetime, expecte
     data_cols = [COLUMN[f] for f in DATA_FIELDS]
     try:
         if expected.update:
-            update_changes = dialect.changes(
-                (
-                    f,
-                    dialect.distinct(f"s.{COLUMN[f]}", f"a.{COLUMN[f]}", f),
-                    f"a.{COLUMN[f]}",
-                    f"s.{COLUMN[f]}",
-                )
-                for f in DATA_FIELDS
-            )
             # Decided once, before the serials below are released and the comparison with
             # the stored row would no longer tell.
             exec_sql(
@@ -78,12 +70,23 @@ def write(session: Session, dialect: Dialect, actor: str, now: datetime, expecte
                 f"UPDATE {STAGING} AS s SET changed = TRUE FROM assets AS a "
                 f"WHERE a.id = s.asset_id AND ({changed})",
             )
-            run(
-                "INSERT INTO asset_events (asset_id, action, actor, at, changes) "
-                f"SELECT a.id, 'updated', :actor, :now, {update_changes} "
-                f"FROM {STAGING} AS s JOIN assets AS a ON a.id = s.asset_id "
-                "WHERE s.changed ORDER BY s.line"
-            )
+            announce(session, "updated", actor)
+            if not dialect.postgres:  # PostgreSQL's history trigger writes the events
+                update_changes = dialect.changes(
+                    (
+                        f,
+                        dialect.distinct(f"s.{COLUMN[f]}", f"a.{COLUMN[f]}", f),
+                        f"a.{COLUMN[f]}",
+                        f"s.{COLUMN[f]}",
+                    )
+                    for f in DATA_FIELDS
+                )
+                run(
+                    "INSERT INTO asset_events (asset_id, action, actor, at, changes) "
+                    f"SELECT a.id, 'updated', :actor, :now, {update_changes} "
+                    f"FROM {STAGING} AS s JOIN assets AS a ON a.id = s.asset_id "
+                    "WHERE s.changed ORDER BY s.line"
+                )
             # The unique index on serial is checked row by row: when a file swaps two
             # serials, or gives one asset the serial another gives up, the first row
             # updated would collide with a row not yet updated. Release the serials that
@@ -114,22 +117,18 @@ def write(session: Session, dialect: Dialect, actor: str, now: datetime, expecte
                 f"updated_by) SELECT {all_cols}, 1, :now, :now, :actor, :actor FROM {STAGING} "
                 "WHERE asset_id IS NULL ORDER BY line"
             )
-            create_changes = dialect.created(IMPORT_FIELDS)
-            event = "INSERT INTO asset_events (asset_id, action, actor, at, changes) "
-            if dialect.postgres:
+            if dialect.postgres:  # the history trigger writes the `imported` events
+                announce(session, "imported", actor)
                 run(
                     f"INSERT INTO assets (id, {all_cols}, version, created_at, updated_at, "
                     f"created_by, updated_by) SELECT new_id, {all_cols}, 1, :now, :now, :actor, "
                     f":actor FROM {STAGING} WHERE asset_id IS NULL ORDER BY line"
                 )
-                run(
-                    f"{event}SELECT new_id, 'imported', :actor, :now, created_changes "
-                    f"FROM {STAGING} WHERE asset_id IS NULL ORDER BY line"
-                )
             else:
                 run(insert)
                 run(
-                    f"{event}SELECT a.id, 'imported', :actor, :now, {create_changes} "
+                    "INSERT INTO asset_events (asset_id, action, actor, at, changes) "
+                    f"SELECT a.id, 'imported', :actor, :now, {dialect.created(IMPORT_FIELDS)} "
                     f"FROM {STAGING} AS s JOIN assets AS a ON a.tag = s.tag "
                     "AND a.deleted_at IS NULL WHERE s.asset_id IS NULL ORDER BY s.line"
                 )

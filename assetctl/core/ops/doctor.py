@@ -16,6 +16,8 @@ class Check:
     detail: str
     # Not run or not knowable (e.g. no provider configured): shown as neutral, never a failure.
     skipped: bool = False
+    # Passes, but the user must know (roles advisory on this connection): shown as WARN.
+    warning: bool = False
 
 
 def check_config(settings: Settings) -> Check:
@@ -43,6 +45,53 @@ def check_database(settings: Settings) -> list[Check]:
         return [reachable, Check("migrations", True, f"at head ({HEAD_REVISION})")]
     state = "never migrated" if current is None else f"at {current}, expected {HEAD_REVISION}"
     return [reachable, Check("migrations", False, f"{state}; run `assetctl db upgrade`")]
+
+
+def check_roles(settings: Settings) -> list[Check]:
+    """Which trust model applies: PostgreSQL roles enforced, advisory (superuser or schema
+    owner: a loud warning), or the SQLite single-user file; two group roles on one login
+    is a misconfiguration."""
+    from assetctl.db.roles import connection_mode
+
+    try:
+        mode = connection_mode(settings.database_url)
+    except AssetctlError as exc:
+        return [Check("roles", False, f"not checked: {exc.message}")]
+    if mode.kind == "sqlite":
+        return [_sqlite_file(settings.database_url)]
+    if mode.kind == "unmigrated":
+        return [Check("roles", False, "no roles yet; run `assetctl db upgrade`")]
+    if len(mode.groups) > 1:
+        held = ", ".join(f"{mode.prefix}_{g}" for g in mode.groups)
+        detail = f"login {mode.login!r} holds several assetctl group roles ({held}): misconfigured"
+        return [Check("roles", False, f"{detail}; fix it with `assetctl user set-role`")]
+    if mode.kind == "advisory":
+        detail = (
+            f"roles advisory: connecting login {mode.login!r} is a superuser or owns the schema; "
+            "roles are advisory on this connection (use a login with one group role)"
+        )
+        return [Check("roles", True, detail, warning=True)]
+    if mode.kind == "unlinked":
+        detail = f"login {mode.login!r} holds no {mode.prefix}_* group role"
+        return [Check("roles", False, f"{detail}; an admin runs `assetctl user add-login`")]
+    role = mode.groups[0]
+    return [Check("roles", True, f"PostgreSQL roles enforced: login {mode.login!r} is {role}")]
+
+
+def _sqlite_file(url: str) -> Check:
+    import os
+    import stat
+
+    from sqlalchemy.engine import make_url
+
+    path = make_url(url).database or ""
+    detail = "SQLite single-user file: its permissions (0600) are the boundary"
+    if path and path != ":memory:" and os.path.exists(path):
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        if mode & 0o077:
+            warn = f"{path} is mode {mode:04o}: other users can read it; run `chmod 600 {path}`"
+            return Check("roles", True, f"{detail}; {warn}", warning=True)
+    return Check("roles", True, detail)
 
 
 def check_redis(settings: Settings) -> list[Check]:
@@ -132,6 +181,7 @@ def run_checks(settings: Settings) -> list[Check]:
     checks: list[Check] = [check_config(settings)]
     steps: list[Callable[[Settings], list[Check]]] = [
         check_database,
+        check_roles,
         check_redis,
         check_vision_model,
         check_security_alerts,

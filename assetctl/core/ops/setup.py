@@ -25,5 +25,5 @@ def initialise(settings: Settings) -> InitResult:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(config_template(), encoding="utf-8")
         created = True
-    before, after = upgrade(settings.database_url)
+    before, after = upgrade(settings.database_url, settings.values.get("db_role_prefix"))
     return InitResult(created, before, after)

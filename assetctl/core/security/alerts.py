@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from assetctl.config import Settings
 from assetctl.core.auth.accounts import normalise_email
 from assetctl.core.auth.permissions import Permission, Principal, require
+from assetctl.core.security import store
 from assetctl.errors import NotFoundError, PermissionDeniedError
 from assetctl.json_values import rfc3339
 
@@ -166,9 +167,7 @@ def detect(session: Session, settings: Settings, event: LoginEvent) -> list[Secu
             details=details,
             at=event.at,
         )
-        session.add(alert)
-        raised.append(alert)
-    session.flush()
+        raised.append(store.add_alert(session, alert))
     return raised
 
 
@@ -252,8 +251,7 @@ def ack_alert(session: Session, caller: Principal, alert_id: int) -> dict[str, A
     if alert is None:
         raise NotFoundError(f"no security alert {alert_id}", hint="see `assetctl alerts list`")
     if alert.acked_at is None:
-        alert.acked_at = datetime.now(UTC)
-        alert.acked_by = caller.email
+        store.ack_alert(session, alert, caller.email, datetime.now(UTC))
     user = session.get(User, alert.user_id)
     session.flush()
     return alert_record(

@@ -147,9 +147,9 @@ def record_event(
         accuracy_radius=geo.accuracy_radius if geo else None,
         network=_clip(geo.network, 49) if geo else None,
     )
-    session.add(event)
-    session.flush()
-    return event
+    from assetctl.core.security import store
+
+    return store.add_login_event(session, event)
 
 
 def audited_login(

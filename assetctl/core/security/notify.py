@@ -82,9 +82,9 @@ def queue(
         for alert in alerts
         for channel in enabled_channels(settings)
     ]
-    session.add_all(rows)
-    session.flush()
-    return rows
+    from assetctl.core.security.store import add_delivery
+
+    return [add_delivery(session, row) for row in rows]
 
 
 def alert_payload(alert: SecurityAlert, email: str) -> dict[str, Any]:
@@ -133,8 +133,9 @@ def _claim(
 ) -> list[tuple[int, str, dict[str, Any]]]:
     """Claim pending deliveries (the given ids, or every pending one up to `limit`) and
     return (delivery id, channel, payload) for each one this process won."""
-    from sqlalchemy import select, update
+    from sqlalchemy import select
 
+    from assetctl.core.security.store import claim_delivery
     from assetctl.db.engine import unit_of_work
     from assetctl.db.models import AlertDelivery, SecurityAlert, User
 
@@ -152,17 +153,7 @@ def _claim(
         if ids is not None:
             query = query.where(AlertDelivery.id.in_(list(ids)))
         for delivery, alert, email in session.execute(query).all():
-            result: Any = session.execute(
-                update(AlertDelivery)
-                .where(
-                    AlertDelivery.id == delivery.id,
-                    AlertDelivery.status == "pending",
-                    AlertDelivery.next_attempt_at == delivery.next_attempt_at,
-                )
-                .values(next_attempt_at=now + LEASE)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:
+            if claim_delivery(session, delivery, now + LEASE):
                 claimed.append((delivery.id, delivery.channel, alert_payload(alert, email)))
     return claimed
 
@@ -196,6 +187,7 @@ def deliver(
     from sqlalchemy import func, select
 
     from assetctl.core.security.channels import ChannelError
+    from assetctl.core.security.store import delivery_outcome
     from assetctl.db.engine import unit_of_work
     from assetctl.db.models import AlertDelivery
 
@@ -227,13 +219,10 @@ def deliver(
             row = session.get(AlertDelivery, delivery_id)
             if row is None:
                 continue
-            row.attempts += 1
+            delivery_outcome(session, row, error, now, now + _backoff(row.attempts + 1))
             if error is None:
-                row.status, row.delivered_at, row.last_error = "delivered", now, None
                 report.delivered += 1
             else:
-                row.last_error = error[:500]
-                row.next_attempt_at = now + _backoff(row.attempts)
                 report.failed += 1
                 report.errors.append(error)
         report.pending = session.execute(

@@ -1,0 +1,210 @@
+"""Every write to users and sessions, in one place and in two forms: on PostgreSQL through
+the owner's SECURITY DEFINER functions (no client role may write those tables itself, see
+`assetctl.db.pg_functions`), on SQLite (single user: the file is the boundary) through the
+ORM as before. Both forms change the same columns the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from assetctl.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from assetctl.db.models import User
+
+
+def on_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def call(session: Session, function: str, *args: Any) -> Any:
+    """`SELECT function(args...)` with bound values; the scalar result."""
+    from sqlalchemy import text
+
+    params = {f"a{i}": value for i, value in enumerate(args)}
+    placeholders = ", ".join(f":a{i}" for i in range(len(args)))
+    return session.execute(text(f"SELECT {function}({placeholders})"), params).scalar()
+
+
+def _reload(session: Session, user: User) -> None:
+    session.flush()
+    session.refresh(user)
+
+
+def password_hash(session: Session, user: User | None) -> str | None:
+    """The hash to verify a password against. On PostgreSQL no client role may read the
+    column: a function hands a login the hash of the user it is bound to only (None for any
+    other user, which then fails like a wrong password)."""
+    if user is None:
+        return None
+    if not on_postgres(session):
+        return user.password_hash
+    found = call(session, "assetctl_password_hash", user.id)
+    return None if found is None else str(found)
+
+
+def lock_users(session: Session) -> None:
+    """Serialise registrations on PostgreSQL, so two "first" users cannot both become admin
+    (SQLite writers are serialised by BEGIN IMMEDIATE already)."""
+    if on_postgres(session):
+        call(session, "assetctl_lock_users")
+
+
+def add_user(session: Session, user: User) -> User:
+    """Insert a new (transient) user; returns the persistent row."""
+    if not on_postgres(session):
+        session.add(user)
+        session.flush()
+        return user
+    from assetctl.db.models import User
+
+    new_id = call(
+        session,
+        "assetctl_register_user",
+        user.email,
+        user.name,
+        user.role,
+        user.password_hash,
+        user.created_at,
+    )
+    stored = session.get(User, new_id)
+    assert stored is not None
+    return stored
+
+
+def record_failure(session: Session, user: User, settings: Settings, now: datetime) -> None:
+    """Count a failed login in one atomic UPDATE (see accounts.login)."""
+    window = int(settings.values["lockout_window"])
+    threshold = int(settings.values["lockout_threshold"])
+    duration = int(settings.values["lockout_duration"])
+    if on_postgres(session):
+        call(session, "assetctl_login_failed", user.id, now, window, threshold, duration)
+        return
+    from sqlalchemy import case, update
+
+    from assetctl.db.models import User
+
+    window_start = now - timedelta(seconds=window)
+    in_window = (User.first_failed_at.is_not(None)) & (User.first_failed_at >= window_start)
+    new_count = case((in_window, User.failed_logins + 1), else_=1)
+    session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(
+            failed_logins=new_count,
+            first_failed_at=case((in_window, User.first_failed_at), else_=now),
+            locked_until=case(
+                (new_count >= threshold, now + timedelta(seconds=duration)),
+                else_=User.locked_until,
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def login_succeeded(
+    session: Session,
+    user: User,
+    *,
+    jti: str,
+    now: datetime,
+    expires: datetime,
+    host: str | None,
+    new_hash: str | None,
+) -> None:
+    """Clear the failure count, note the login and open the session row."""
+    if on_postgres(session):
+        call(session, "assetctl_login_succeeded", user.id, jti, now, expires, host, new_hash)
+        _reload(session, user)
+        return
+    from assetctl.db.models import AuthSession
+
+    if new_hash:
+        user.password_hash = new_hash
+    user.failed_logins = 0
+    user.first_failed_at = None
+    user.locked_until = None
+    user.last_login_at = now
+    session.add(
+        AuthSession(jti=jti, user_id=user.id, created_at=now, expires_at=expires, host=host)
+    )
+    session.flush()
+
+
+def revoke_all(session: Session, user: User, now: datetime) -> None:
+    """Void every session of `user`: rows revoked, and a valid-after time for the tokens."""
+    if on_postgres(session):
+        call(session, "assetctl_revoke_sessions", user.id, now)
+        _reload(session, user)
+        return
+    from sqlalchemy import update
+
+    from assetctl.db.models import AuthSession
+
+    user.tokens_valid_after = now.replace(microsecond=0)
+    user.updated_at = now
+    session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def end_session(session: Session, jti: str, now: datetime) -> None:
+    if on_postgres(session):
+        call(session, "assetctl_end_session", jti, now)
+        return
+    from assetctl.db.models import AuthSession
+
+    row = session.get(AuthSession, jti)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = now
+
+
+def set_password(session: Session, user: User, password_hash: str, now: datetime) -> None:
+    """A new password hash; every session of the user is revoked."""
+    if on_postgres(session):
+        call(session, "assetctl_set_password", user.id, password_hash, now)
+        _reload(session, user)
+        return
+    user.password_hash = password_hash
+    revoke_all(session, user, now)
+
+
+def set_role(session: Session, user: User, role: str, now: datetime) -> None:
+    """The app role, and on PostgreSQL the group role of every login bound to the user."""
+    if on_postgres(session):
+        call(session, "assetctl_set_user_role", user.id, role, now)
+        _reload(session, user)
+        return
+    user.role = role
+    user.updated_at = now
+
+
+def set_active(session: Session, user: User, active: bool, now: datetime) -> None:
+    """Disable (revoking every session, and on PostgreSQL the logins' group roles) or
+    re-enable a user."""
+    if on_postgres(session):
+        call(session, "assetctl_set_user_active", user.id, active, now)
+        _reload(session, user)
+        return
+    if not active:
+        revoke_all(session, user, now)
+    user.active = active
+    user.updated_at = now
+
+
+def unlock(session: Session, user: User, now: datetime) -> None:
+    if on_postgres(session):
+        call(session, "assetctl_unlock_user", user.id, now)
+        _reload(session, user)
+        return
+    user.failed_logins = 0
+    user.first_failed_at = None
+    user.locked_until = None
+    user.updated_at = now

@@ -1,0 +1,113 @@
+"""The privilege matrix and row-level rules, as SQL derived from the models.
+
+Client roles (viewer, operator, admin) read what the product lets them read and write only
+`assets`: operator may INSERT and UPDATE every column but may not UPDATE `deleted_at`
+(deleting and restoring is changing `deleted_at`, which is the admin's right: a column
+grant, so PostgreSQL itself refuses an operator's `UPDATE assets SET deleted_at = ...`),
+admin may UPDATE every column. Nobody may DELETE or
+TRUNCATE anything: a hard delete would cascade into the asset's history. Every other write
+goes through the SECURITY DEFINER functions of `pg_functions`, so no client role holds a
+write grant on users, sessions, login events, alerts, deliveries or db_logins, and the audit
+tables are append-only for all of them.
+
+Row-level security: a viewer or operator sees only the login events, alerts (and their
+deliveries) and sessions of the app user its login is linked to; an admin sees all. RLS is
+not FORCEd: the owner role must see every row, since it is the definer of the functions
+(which do their own checks); the owner is trusted, like a superuser.
+"""
+
+from __future__ import annotations
+
+from assetctl.db.pg_functions import Function, functions
+from assetctl.db.roles import RoleNames, quote
+
+# Tables every client role may read (until issue 14 moves secrets behind functions, the
+# login code still reads users, sessions and app_meta itself).
+READABLE = (
+    "assets",
+    "asset_events",
+    "sessions",
+    "app_meta",
+    "login_events",
+    "security_alerts",
+    "alert_deliveries",
+    "db_logins",
+    "alembic_version",
+)
+# Columns of `users` no client role may read (a login gets its own user's hash through
+# assetctl_password_hash to verify a password).
+SECRET_USER_COLUMNS = ("password_hash",)
+# Columns of `assets` no client may write: the key, and deleted_at (admin only).
+_NEVER_WRITTEN = ("id",)
+_ADMIN_ONLY = ("deleted_at",)
+
+_OWN = "(user_id = (SELECT assetctl_caller_user_id()) OR (SELECT assetctl_is_admin()))"
+# (table, policy USING clause) of every table with row-level rules.
+POLICIES = {
+    "login_events": _OWN,
+    "security_alerts": _OWN,
+    "sessions": _OWN,
+    # A delivery is visible with its alert (whose own policy applies in the subquery).
+    "alert_deliveries": "EXISTS (SELECT 1 FROM security_alerts a WHERE a.id = alert_id)",
+}
+
+
+def _columns(table: str) -> list[str]:
+    from assetctl.db.models import Base
+
+    return [c.name for c in Base.metadata.tables[table].columns]
+
+
+def grant_sql(names: RoleNames, schema: str, sequences: dict[str, str]) -> list[str]:
+    """Revoke everything, then grant the matrix. `sequences` maps table -> its id sequence."""
+    groups = names.groups
+    every = ", ".join(quote(g) for g in groups.values())
+    writers = f"{quote(groups['operator'])}, {quote(groups['admin'])}"
+    columns = _columns("assets")
+    public_user = [c for c in _columns("users") if c not in SECRET_USER_COLUMNS]
+    # INSERT on every column: the ORM names deleted_at (NULL) in every INSERT, and a new
+    # row changes no existing asset; its history shows whatever it was created with.
+    insertable = columns
+    updatable = [c for c in columns if c not in (*_NEVER_WRITTEN, *_ADMIN_ONLY)]
+    sql = [
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA {quote(schema)} FROM PUBLIC, {every}",
+        f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {quote(schema)} FROM PUBLIC, {every}",
+        f"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {quote(schema)} FROM PUBLIC, {every}",
+        f"GRANT USAGE ON SCHEMA {quote(schema)} TO {every}",
+        f"GRANT SELECT ON {', '.join(READABLE)} TO {every}",
+        f"GRANT SELECT ({', '.join(public_user)}) ON users TO {every}",
+        f"GRANT INSERT ({', '.join(insertable)}) ON assets TO {writers}",
+        f"GRANT UPDATE ({', '.join(updatable)}) ON assets TO {writers}",
+        f"GRANT UPDATE ({', '.join(_ADMIN_ONLY)}) ON assets TO {quote(groups['admin'])}",
+    ]
+    if "assets" in sequences:
+        sql.append(f"GRANT USAGE, SELECT ON SEQUENCE {quote(sequences['assets'])} TO {writers}")
+    return sql
+
+
+def execute_sql(names: RoleNames) -> list[str]:
+    """EXECUTE on each function for exactly the group roles listed with it."""
+    sql = []
+    for function in functions(names):
+        sql.append(f"REVOKE ALL ON FUNCTION {function.signature} FROM PUBLIC")
+        sql.append(_execute_grant(function, names))
+    return sql
+
+
+def _execute_grant(function: Function, names: RoleNames) -> str:
+    to = ", ".join(quote(names.group(role)) for role in function.groups)
+    return f"GRANT EXECUTE ON FUNCTION {function.signature} TO {to}"
+
+
+def policy_sql() -> list[str]:
+    """Row-level security: enabled (not forced) with one read policy per table. Writes go
+    through the definer functions, so no write policy exists and RLS refuses every direct
+    write even where a grant would allow it."""
+    sql = []
+    for table, using in POLICIES.items():
+        sql += [
+            f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+            f"DROP POLICY IF EXISTS assetctl_read ON {table}",
+            f"CREATE POLICY assetctl_read ON {table} FOR SELECT USING ({using})",
+        ]
+    return sql
