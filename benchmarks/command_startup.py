@@ -1,7 +1,7 @@
 """Benchmark: real commands as fresh processes, this checkout against a baseline install.
 
     .venv/bin/python benchmarks/command_startup.py --baseline OTHER/.venv/bin/assetctl \
-        [--runs 20] [--rows 10000] [--max-ratio 1.1]
+        [--runs 20] [--rows 10000] [--max-ratio 1.1] [--instructions]
 
 `startup.py` guards `--help` and `--version` against a bare Typer app; this one answers "did
 a change make any command slower?" Each install gets its own embedded SQLite database
@@ -10,6 +10,10 @@ a change make any command slower?" Each install gets its own embedded SQLite dat
 round-robin, baseline and current alternating, so drift and load hit both alike. It prints
 the median per case and the ratio current/baseline, and exits 1 when a ratio exceeds
 --max-ratio.
+
+`--instructions` counts instructions under `valgrind --tool=callgrind` instead of timing
+(one run per case after a warm-up that writes the bytecode): slow, but the same count every
+time whatever else the machine is doing, so a 1 % difference is real.
 """
 
 from __future__ import annotations
@@ -92,6 +96,24 @@ def _time(binary: Path, env: dict[str, str], args: list[str]) -> float:
     return elapsed
 
 
+def _instructions(binary: Path, env: dict[str, str], args: list[str]) -> float:
+    import re
+
+    _time(binary, env, args)  # writes the bytecode, so compiling is not counted
+    callgrind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+    proc = subprocess.run(
+        [*callgrind, str(binary.parent / "python"), str(binary), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = re.search(r"Collected : (\d+)", proc.stderr)
+    if proc.returncode != 0 or found is None:
+        raise SystemExit(f"valgrind {binary} {' '.join(args)} failed: {proc.stderr[-500:]}")
+    return float(found.group(1))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--baseline", type=Path, required=True, help="the other assetctl")
@@ -99,7 +121,10 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--max-ratio", type=float, default=1.1)
+    parser.add_argument("--instructions", action="store_true", help="callgrind counts")
     args = parser.parse_args()
+    if args.instructions:
+        args.warmup, args.runs = 0, 1
 
     data = _csv(args.rows)
     with tempfile.TemporaryDirectory() as tmp:
@@ -111,18 +136,20 @@ def main() -> int:
         for run in range(args.warmup + args.runs):
             for label, argv in CASES:
                 for name, (binary, env) in installs.items():
-                    elapsed = _time(binary, env, argv)
+                    measure = _instructions if args.instructions else _time
+                    elapsed = measure(binary, {**env, "PYTHONDONTWRITEBYTECODE": ""}, argv)
                     if run >= args.warmup:
                         times.setdefault((label, name), []).append(elapsed)
 
     worst = 0.0
-    print(f"{'case':32} {'baseline':>10} {'current':>10} {'ratio':>7}")
-    print("-" * 62)
+    unit, scale = ("M instr", 1e-6) if args.instructions else ("ms", 1000.0)
+    print(f"{'case':32} {'baseline':>12} {'current':>12} {'ratio':>7}   ({unit})")
+    print("-" * 68)
     for label, _ in CASES:
         base = statistics.median(times[(label, "baseline")])
         cur = statistics.median(times[(label, "current")])
         worst = max(worst, cur / base)
-        print(f"{label:32} {base * 1000:8.1f}ms {cur * 1000:8.1f}ms {cur / base:6.2f}x")
+        print(f"{label:32} {base * scale:12.1f} {cur * scale:12.1f} {cur / base:6.3f}x")
     verdict = "OK" if worst <= args.max_ratio else "SLOWER"
     limit = f"limit {args.max_ratio:.2f}x"
     print(f"\n{verdict}: worst ratio {worst:.2f}x ({limit}), {args.rows} assets")

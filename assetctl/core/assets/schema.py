@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from assetctl.core.assets.rules import STATUSES
+
 
 class Kind(StrEnum):
     """How a field's values are parsed, stored, encoded and shown."""
@@ -144,7 +146,7 @@ FIELDS: tuple[Field, ...] = (
         repeats=True, snipeit=("category",), listed=3,
     ),
     Field(
-        "status", Kind.ENUM, "in_stock, assigned, in_repair, retired or lost.",
+        "status", Kind.ENUM, f"{', '.join(STATUSES[:-1])} or {STATUSES[-1]}.",
         nullable=False, sortable=True, filterable=True, repeats=True,
         snipeit=("status", "status_label"), listed=4,
     ),
