@@ -55,6 +55,7 @@ LazyGroup.registry = {
     "describe": Lazy(
         "assetctl.cli.describe", "describe", "Describe assets from photos with a vision model."
     ),
+    "report": Lazy("assetctl.cli.report", "app", "Reports for cron and CI: warranty, summary."),
     "cache": Lazy("assetctl.cli.cache_cmd", "app", "Inspect and clear the Redis listing cache."),
     "config": Lazy("assetctl.cli.config_cmd", "app", "Inspect configuration."),
     "db": Lazy("assetctl.cli.db_cmd", "app", "Database schema migrations."),

@@ -240,9 +240,12 @@ def update_asset(
     return _apply(session, asset, fields, "updated", caller.email)
 
 
-def assign_asset(session: Session, caller: Principal, ref: str, person: str) -> Change:
+def assign_asset(
+    session: Session, caller: Principal, ref: str, person: str, *, if_version: int | None = None
+) -> Change:
     require(caller, Permission.WRITE)
     asset = _resolve(session, ref, for_update=True)
+    _check_version(asset, if_version)
     if rules.BY_CODE["unassignable"].broken(asset.status, person):
         raise ConflictError(
             f"asset {asset.tag} is {asset.status} and cannot be assigned",
@@ -253,9 +256,12 @@ def assign_asset(session: Session, caller: Principal, ref: str, person: str) -> 
     )
 
 
-def unassign_asset(session: Session, caller: Principal, ref: str) -> Change:
+def unassign_asset(
+    session: Session, caller: Principal, ref: str, *, if_version: int | None = None
+) -> Change:
     require(caller, Permission.WRITE)
     asset = _resolve(session, ref, for_update=True)
+    _check_version(asset, if_version)
     if asset.status != "assigned":
         raise ConflictError(f"asset {asset.tag} is not assigned (status {asset.status})")
     return _apply(
@@ -263,17 +269,23 @@ def unassign_asset(session: Session, caller: Principal, ref: str) -> Change:
     )
 
 
-def delete_asset(session: Session, caller: Principal, ref: str) -> Change:
+def delete_asset(
+    session: Session, caller: Principal, ref: str, *, if_version: int | None = None
+) -> Change:
     """Soft delete: the row stays, with `deleted_at`, and can be restored."""
     require(caller, Permission.DELETE)
     asset = _resolve(session, ref, for_update=True)
+    _check_version(asset, if_version)
     now = datetime.now(UTC)
     return _apply(session, asset, {}, "deleted", caller.email, extra={"deleted_at": now})
 
 
-def restore_asset(session: Session, caller: Principal, ref: str) -> Change:
+def restore_asset(
+    session: Session, caller: Principal, ref: str, *, if_version: int | None = None
+) -> Change:
     require(caller, Permission.DELETE)
     asset = _resolve(session, ref, deleted=True, for_update=True)
+    _check_version(asset, if_version)
     _check_unique(session, asset.tag, asset.serial, asset.id)
     return _apply(session, asset, {}, "restored", caller.email, extra={"deleted_at": None})
 
