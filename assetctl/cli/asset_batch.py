@@ -5,7 +5,7 @@ failure on stderr."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -15,7 +15,7 @@ from assetctl.cli.state import AppState, Effect
 from assetctl.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from assetctl.core.assets.batch import ItemResult
+    from assetctl.core.assets.batch import BatchOutcome, ItemResult
     from assetctl.core.assets.batch_input import Item
 
 Refs = Annotated[
@@ -79,35 +79,54 @@ def run_batch_command(
 ) -> None:
     """Run the batch and render it; raise BatchFailed (its exit status the most severe
     failure) when an item failed."""
-    from assetctl.cli.progress import progress
-    from assetctl.core.assets.batch import (
-        OPERATIONS,
-        RESULT_COLUMNS,
-        RESULT_FIELDS,
-        BatchFailed,
-        run_batch,
+    from assetctl.core.assets.batch import OPERATIONS, run_batch
+
+    def run(on_result: Callable[[ItemResult], None]) -> BatchOutcome:
+        return state.run(
+            Effect.DATA,
+            run_batch,
+            operation,
+            items,
+            continue_on_error=continue_on_error,
+            on_result=on_result,
+        )
+
+    outcome = stream_results(state, output, len(items), operation.capitalize(), run)
+    done = [r for r in outcome.results if r.ok]
+    changed = sum(1 for r in done if r.result != "unchanged")
+    state.io.info(
+        f"{OPERATIONS[operation].done.capitalize()} {changed} of {len(items)} "
+        f"asset{'s' if len(items) != 1 else ''}; {len(done) - changed} unchanged."
     )
+    raise_failures(state, outcome)
+
+
+def stream_results(
+    state: AppState,
+    output: OutputFormat | None,
+    total: int,
+    what: str,
+    run: Callable[[Callable[[ItemResult], None]], BatchOutcome],
+) -> BatchOutcome:
+    """Call `run(on_result)` under a progress bar, writing each item's result as it comes
+    (one writer for the whole batch). A rejected batch's failures are listed on stderr and
+    its BatchFailed raised."""
+    from assetctl.cli.progress import progress
+    from assetctl.core.assets.batch import RESULT_COLUMNS, RESULT_FIELDS, BatchFailed
     from assetctl.writers import View, make_writer
 
     view = View(RESULT_FIELDS, RESULT_COLUMNS, color=state.io.color)
     writer = make_writer(resolve_format(state, output), state.io.out, view)
     writer.begin()
     rejected: BatchFailed | None = None
-    with progress(state, len(items), operation.capitalize(), bytes_=False) as advance:
+    with progress(state, total, what, bytes_=False) as advance:
 
         def on_result(result: ItemResult) -> None:
             writer.add(result.as_dict())
             advance(writer.count)
 
         try:
-            outcome = state.run(
-                Effect.DATA,
-                run_batch,
-                operation,
-                items,
-                continue_on_error=continue_on_error,
-                on_result=on_result,
-            )
+            outcome = run(on_result)
         except BatchFailed as exc:
             rejected = exc  # reported once the progress bar is gone
     writer.end()
@@ -115,12 +134,14 @@ def run_batch_command(
     if rejected is not None:
         _list_failures(state, rejected.outcome.failures)
         raise rejected
-    done = [r for r in outcome.results if r.ok]
-    changed = sum(1 for r in done if r.result != "unchanged")
-    state.io.info(
-        f"{OPERATIONS[operation].done.capitalize()} {changed} of {len(items)} "
-        f"asset{'s' if len(items) != 1 else ''}; {len(done) - changed} unchanged."
-    )
+    return outcome
+
+
+def raise_failures(state: AppState, outcome: BatchOutcome) -> None:
+    """After a commit with --continue-on-error: list the failures and exit with the most
+    severe."""
+    from assetctl.core.assets.batch import BatchFailed
+
     if outcome.failures:
         _list_failures(state, outcome.failures)
         raise BatchFailed(outcome, committed=True)

@@ -47,7 +47,8 @@ LazyGroup.registry = {
         "assetctl.cli.asset",
         "app",
         "Add, find, change and retire assets.",
-        extends=("assetctl.cli.asset_io",),  # asset import / asset export
+        # asset import / export / register
+        extends=("assetctl.cli.asset_io", "assetctl.cli.asset_register"),
     ),
     "auth": Lazy("assetctl.cli.auth", "app", "Log in and out, register users, see your session."),
     "alerts": Lazy("assetctl.cli.alerts", "app", "Security alerts: logins from new locations."),

@@ -82,6 +82,7 @@ class ItemResult:
     code: int = 0
     message: str | None = None
     asset: Mapping[str, Any] | None = None
+    hint: str | None = None  # shown when the batch was one item (`register --self`)
 
     @property
     def ok(self) -> bool:
@@ -100,7 +101,11 @@ class ItemResult:
 
 
 def _failed(item: Item, error: AssetctlError) -> ItemResult:
-    return ItemResult(item.line, item.ref, "failed", int(error.exit_status), error.message)
+    return failed_result(item.line, item.ref, error)
+
+
+def failed_result(line: int, ref: str | None, error: AssetctlError) -> ItemResult:
+    return ItemResult(line, ref, "failed", int(error.exit_status), error.message, hint=error.hint)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ commits once. Errors are typed (see `assetctl.errors`); nothing here prints.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -165,6 +165,49 @@ def add_asset(session: Session, caller: Principal, fields: Mapping[str, Any]) ->
     _flush(session, asset)
     _record_event(session, asset, "created", actor, changes, now)
     return asset_record(asset)
+
+
+def create_assets(
+    session: Session, caller: Principal, rows: Sequence[Mapping[str, Any]], *, action: str
+) -> list[dict[str, Any]]:
+    """Create many assets from parsed fields with one multi-row INSERT and one INSERT of
+    their history events (`action`, e.g. "registered"), for batches where a flush per asset
+    would dominate. The caller checks tags and serials first; the unique indexes stand
+    behind it (a race is an exit-6 conflict)."""
+    require(caller, Permission.WRITE)
+    if not rows:
+        return []
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from assetctl.db.models import AssetEvent, assets_table
+
+    actor, now = caller.email, datetime.now(UTC)
+    audit = {"version": 1, "created_at": now, "updated_at": now}
+    audit |= {"created_by": actor, "updated_by": actor}
+    values = []
+    for row in rows:
+        fields = {**row, "status": row.get("status") or rules.default_status(row.get("assignee"))}
+        rules.check_state(fields["status"], fields.get("assignee"))
+        values.append(fields)
+    stored = [{BY_NAME[f].column: v for f, v in fields.items()} | audit for fields in values]
+    stmt = insert(assets_table).returning(assets_table.c.id, sort_by_parameter_order=True)
+    try:
+        ids = session.execute(stmt, stored).scalars().all()
+    except IntegrityError:
+        raise ConflictError(
+            "a tag or serial was just taken by another asset",
+            hint="another command saved it at the same moment; run it again",
+        ) from None
+    events = [
+        {
+            "asset_id": asset_id, "action": action, "actor": actor, "at": now,
+            "changes": {f: {"old": None, "new": _history_value(f, v)} for f, v in fields.items()},
+        }
+        for asset_id, fields in zip(ids, values, strict=True)
+    ]  # fmt: skip
+    session.execute(insert(AssetEvent), events)
+    return [asset_record({**row, "id": i}) for i, row in zip(ids, stored, strict=True)]
 
 
 def get_asset(
