@@ -226,11 +226,17 @@ class Machine:
 
 
 def read_machines(text: str) -> list[Machine]:
-    """The machines of a facts file: a JSON array (as `osqueryi --json` prints), or JSON
-    Lines with one record per line (blank lines skipped). Bad records become errors."""
+    """The machines of a facts file: one JSON object, a JSON array (as `osqueryi --json`
+    prints), or JSON Lines with one record per line (blank lines skipped). Bad records
+    become errors."""
     import json
 
     body = text.lstrip("\ufeff").strip()
+    if body.startswith("{") and "\n" in body:
+        try:  # one pretty-printed record, as `register --self --dry-run -o json` prints
+            return [_machine(1, json.loads(body))]
+        except ValueError:
+            pass  # JSON Lines
     if body.startswith("["):
         try:
             rows = json.loads(body)
