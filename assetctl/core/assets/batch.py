@@ -1,16 +1,18 @@
 """Many assets per command: `asset update|assign|unassign|delete|restore REF... [--from FILE]`.
 
 Every item runs through the same per-asset function a single command uses
-(`commands.py`), inside its own savepoint, so a failing item leaves no trace and the others
-go on. By default the batch is all or nothing: if any item fails, every failure is reported
-and the transaction is rolled back. With `continue_on_error` the successes are committed in
-the command's one transaction and the failures reported. Either way the exit status is the
-most severe failure (`errors.most_severe`).
+(`commands.py`). By default the batch is all or nothing: if any item fails, every failure
+is reported and the transaction is rolled back, so items need no savepoints (two round
+trips each) and a failed item's partial change goes with the rest. With
+`continue_on_error` each item runs in its own savepoint, so a failing item leaves no trace,
+and the successes are committed in the command's one transaction. Either way the exit
+status is the most severe failure (`errors.most_severe`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -160,7 +162,9 @@ def run_batch(
     first_line: dict[str, int] = {}  # ref -> line it first appeared on
     done_ids: dict[int, int] = {}  # asset id -> line that changed it
     for item in items:
-        result = _run_item(session, caller, op, item, first_line, done_ids)
+        result = _run_item(
+            session, caller, op, item, first_line, done_ids, isolate=continue_on_error
+        )
         results.append(result)
         on_result(result)
     outcome = BatchOutcome(results)
@@ -176,6 +180,8 @@ def _run_item(
     item: Item,
     first_line: dict[str, int],
     done_ids: dict[int, int],
+    *,
+    isolate: bool,
 ) -> ItemResult:
     if item.error is not None:
         return _failed(item, item.error)
@@ -184,12 +190,16 @@ def _run_item(
         return _failed(item, _twice(ref, first_line[ref]))
     first_line[ref] = item.line
     try:
-        with session.begin_nested():
+        with session.begin_nested() if isolate else nullcontext():
             change = op.apply(session, caller, item)
             asset_id = int(change.asset["id"])
             if asset_id in done_ids:  # the same asset by tag and by id
                 raise _twice(ref, done_ids[asset_id])
     except AssetctlError as error:
+        if not isolate and not session.is_active:
+            # A failed flush (a race on a unique index) ends the transaction. Nothing of
+            # the batch will be written; a fresh one lets the other items still be checked.
+            session.rollback()
         return _failed(item, error)
     done_ids[asset_id] = item.line
     word = op.done if change.changed else "unchanged"
