@@ -158,6 +158,8 @@ def run_batch(
     require(caller, op.permission)
     if not items:
         raise InvalidInputError("no assets given", hint="pass REFs or --from FILE")
+    if operation != "restore":  # restore looks among deleted assets
+        commands.preload(session, [item.ref for item in items if item.ref and not item.error])
     results = []
     first_line: dict[str, int] = {}  # ref -> line it first appeared on
     done_ids: dict[int, int] = {}  # asset id -> line that changed it

@@ -7,7 +7,7 @@ commits once. Errors are typed (see `assetctl.errors`); nothing here prints.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -76,6 +76,9 @@ def _resolve(
     if not ref:
         raise InvalidInputError("the asset reference is empty", hint="give a tag or an id")
     live = cols.deleted_at.is_not(None) if deleted else cols.deleted_at.is_(None)
+    known: Asset | None = None if deleted else session.info.get(_PRELOADED, {}).get(ref)
+    if known is not None and known.tag == ref and known.deleted_at is None:
+        return known  # loaded and locked by `preload`, and still this tag's live asset
     if not ref.startswith("id:"):
         by_tag = select(Asset).where(cols.tag == ref, live).order_by(cols.id.desc()).limit(1)
         if for_update:
@@ -97,6 +100,27 @@ def _resolve(
         f"no {what} with tag or id {ref!r}",
         hint="see `assetctl asset list --deleted`" if deleted else "see `assetctl asset list`",
     )
+
+
+_PRELOADED = "assetctl.preloaded_assets"
+_PRELOAD_CHUNK = 500
+
+
+def preload(session: Session, refs: Iterable[str]) -> None:
+    """For batches: load and lock the live assets tagged as `refs` with one query per
+    chunk, so resolving each of them later costs no round trip."""
+    from sqlalchemy import select
+
+    from assetctl.db.models import Asset, assets_table
+
+    cols = assets_table.c
+    tags = sorted({ref.strip() for ref in refs if not ref.strip().startswith("id:")})
+    known: dict[str, Asset] = session.info.setdefault(_PRELOADED, {})
+    for start in range(0, len(tags), _PRELOAD_CHUNK):
+        chunk = tags[start : start + _PRELOAD_CHUNK]
+        stmt = select(Asset).where(cols.tag.in_(chunk), cols.deleted_at.is_(None))
+        for asset in session.execute(stmt.with_for_update()).scalars():
+            known[asset.tag] = asset
 
 
 def _check_unique(
