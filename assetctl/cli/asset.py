@@ -246,22 +246,28 @@ def assign(
     _report_change(state, output, change, "Assigned")
 
 
-def _plain_batch(
+def _plain(
     ctx: typer.Context,
     operation: str,
     refs: list[str] | None,
     from_file: str | None,
     continue_on_error: bool,
     output: OutputFormat | None,
-) -> bool:
-    """Run unassign/delete/restore as a batch when it is one; False for a single REF."""
-    if not is_batch(refs, from_file):
-        return False
-    items = load_items(operation, refs, from_file, {})
-    run_batch_command(
-        get_state(ctx), operation, items, continue_on_error=continue_on_error, output=output
-    )
-    return True
+) -> None:
+    """unassign/delete/restore: a batch, or the single-REF command as it always was."""
+    from assetctl.core.assets.batch import OPERATIONS
+
+    state = get_state(ctx)
+    if is_batch(refs, from_file):
+        items = load_items(operation, refs, from_file, {})
+        run_batch_command(
+            state, operation, items, continue_on_error=continue_on_error, output=output
+        )
+        return
+    op = OPERATIONS[operation]
+    assert op.step is not None  # every operation without fields has its single-REF step
+    change = state.run(Effect.DATA, op.step, _only(refs))
+    _report_change(state, output, change, op.done.capitalize())
 
 
 def _only(refs: list[str] | None) -> str:
@@ -278,13 +284,7 @@ def unassign(
     output: Output = None,
 ) -> None:
     """Take assets back (status becomes `in_stock`)."""
-    from assetctl.core.assets.commands import unassign_asset
-
-    if _plain_batch(ctx, "unassign", refs, from_file, continue_on_error, output):
-        return
-    state = get_state(ctx)
-    change = state.run(Effect.DATA, unassign_asset, _only(refs))
-    _report_change(state, output, change, "Unassigned")
+    _plain(ctx, "unassign", refs, from_file, continue_on_error, output)
 
 
 @app.command()
@@ -297,9 +297,6 @@ def delete(
     output: Output = None,
 ) -> None:
     """Soft-delete assets (`asset restore` undoes it)."""
-    from assetctl.core.assets.commands import delete_asset
-
-    state = get_state(ctx)
     what = refs[0] if refs and len(refs) == 1 and from_file is None else None
     if not yes:
         shown = repr(what) if what else "several assets"
@@ -309,13 +306,11 @@ def delete(
                 hint="pass --yes when running without a terminal",
             )
         if not typer.confirm(f"Delete {what or 'these assets'}?", default=False, err=True):
+            state = get_state(ctx)
             state.io.info("Cancelled; nothing was deleted.")
             state.explained_exit = True
             raise typer.Exit(int(ExitStatus.INTERRUPTED))
-    if _plain_batch(ctx, "delete", refs, from_file, continue_on_error, output):
-        return
-    change = state.run(Effect.DATA, delete_asset, _only(refs))
-    _report_change(state, output, change, "Deleted")
+    _plain(ctx, "delete", refs, from_file, continue_on_error, output)
 
 
 @app.command()
@@ -327,13 +322,7 @@ def restore(
     output: Output = None,
 ) -> None:
     """Bring back deleted assets."""
-    from assetctl.core.assets.commands import restore_asset
-
-    if _plain_batch(ctx, "restore", refs, from_file, continue_on_error, output):
-        return
-    state = get_state(ctx)
-    change = state.run(Effect.DATA, restore_asset, _only(refs))
-    _report_change(state, output, change, "Restored")
+    _plain(ctx, "restore", refs, from_file, continue_on_error, output)
 
 
 def _summary(changes: dict[str, Any]) -> str:

@@ -65,14 +65,21 @@ class Operation:
     keys: tuple[str, ...]
     apply: Callable[[Session, Principal, Item], commands.Change]
     done: str
+    # The single-asset core function `(session, caller, ref)` the CLI runs for one REF.
+    step: Callable[..., commands.Change] | None = None
+
+
+def _by_ref(permission: Permission, step: Callable[..., commands.Change], done: str) -> Operation:
+    """An operation that needs nothing but the REF (and an optional if_version)."""
+    return Operation(permission, (), _plain(step), done, step)
 
 
 OPERATIONS: dict[str, Operation] = {
     "update": Operation(Permission.WRITE, UPDATE_FIELDS, _update, "updated"),
     "assign": Operation(Permission.WRITE, ("to",), _assign, "assigned"),
-    "unassign": Operation(Permission.WRITE, (), _plain(commands.unassign_asset), "unassigned"),
-    "delete": Operation(Permission.DELETE, (), _plain(commands.delete_asset), "deleted"),
-    "restore": Operation(Permission.DELETE, (), _plain(commands.restore_asset), "restored"),
+    "unassign": _by_ref(Permission.WRITE, commands.unassign_asset, "unassigned"),
+    "delete": _by_ref(Permission.DELETE, commands.delete_asset, "deleted"),
+    "restore": _by_ref(Permission.DELETE, commands.restore_asset, "restored"),
 }
 
 
