@@ -8,6 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from .asset_fixtures import events_of, insert_assets, snapshot
 from .conftest import Cli
 
@@ -179,3 +181,33 @@ def test_many_machines_in_one_command(cli: Cli, tmp_path: Path) -> None:
 def test_self_and_facts_together_is_2(cli: Cli, tmp_path: Path) -> None:
     result = cli("asset", "register", "--self", "--facts", _facts(tmp_path, _machine()))
     assert result.exit_code == 2 and "either --self or --facts" in result.stderr
+
+
+def test_self_with_placeholder_serial_and_uuid_is_2(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`register --self` on a board that reports placeholders (a recorded sysfs tree)."""
+    import platform
+
+    from assetctl.core.facts import linux
+
+    from .test_facts import fake_sysfs
+
+    if platform.system() != "Linux":
+        pytest.skip("the Linux collector")
+    root = fake_sysfs(tmp_path, product_serial="Default string",
+                      product_uuid="03000200-0400-0500-0006-000700080009")  # fmt: skip
+    monkeypatch.setattr(linux, "SYS_ROOT", root / "sys")
+    monkeypatch.setattr(linux, "ETC_ROOT", root / "etc")
+    url = cli.env["ASSETCTL_DATABASE_URL"]
+    before = snapshot(url)
+    result = cli("asset", "register", "--self")
+    assert result.exit_code == 2, result.stderr
+    assert "'Default string' is a placeholder" in result.stderr
+    assert "03000200-0400-0500-0006-000700080009" in result.stderr
+    assert "--tag" in result.stderr and "--serial" in result.stderr
+    assert snapshot(url) == before
+    made = cli.ok(
+        "asset", "register", "--self", "--serial", "REAL-1", "--tag", "LAP-9", "-o", "json"
+    )
+    assert made.json()["category"] == "laptop" and made.json()["manufacturer"] == "LENOVO"

@@ -60,17 +60,22 @@ def physical_macs(net: Path) -> list[str]:
     return macs
 
 
+# Where the kernel and the distribution publish what we read (tests point them at a tree).
+SYS_ROOT = Path("/sys")
+ETC_ROOT = Path("/etc")
+
+
 def collect_linux(
     *,
     serial: str | None = None,
     runner: Runner = run_command,
-    sys_root: Path = Path("/sys"),
-    etc_root: Path = Path("/etc"),
+    sys_root: Path | None = None,
+    etc_root: Path | None = None,
     euid: int | None = None,
     hostname: str | None = None,
 ) -> Facts:
-    """The facts of this Linux machine (the roots are parameters so tests can point them at
-    a recorded tree)."""
+    """The facts of this Linux machine."""
+    sys_root, etc_root = sys_root or SYS_ROOT, etc_root or ETC_ROOT
     dmi = sys_root / "class" / "dmi" / "id"
     root = (os.geteuid() if euid is None else euid) == 0
     found_serial = serial
