@@ -211,3 +211,16 @@ def test_self_with_placeholder_serial_and_uuid_is_2(
         "asset", "register", "--self", "--serial", "REAL-1", "--tag", "LAP-9", "-o", "json"
     )
     assert made.json()["category"] == "laptop" and made.json()["manufacturer"] == "LENOVO"
+
+
+def test_new_fields_import_and_update_like_any_field(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    row = {"tag": "IMP-1", "name": "n", "category": "laptop", "hardware_uuid": UUID.upper(),
+           "os": "Windows 11", "mac_addresses": "AA:BB:CC:DD:EE:FF"}  # fmt: skip
+    path.write_text(json.dumps(row) + "\n")
+    cli.ok("asset", "import", str(path))
+    shown = cli.ok("asset", "show", "IMP-1", "-o", "json").json()
+    assert (shown["hardware_uuid"], shown["mac_addresses"]) == (UUID, "aa:bb:cc:dd:ee:ff")
+    cli.ok("asset", "update", "IMP-1", "--os", "Windows 11 24H2", "--mac-addresses", "")
+    found = cli.ok("asset", "list", "--search", "24H2", "-o", "json").json()["items"]
+    assert [(a["tag"], a["mac_addresses"]) for a in found] == [("IMP-1", None)]
