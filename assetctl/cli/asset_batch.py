@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 Refs = Annotated[
     list[str] | None,
     typer.Argument(
-        help="Asset tags or ids (id:N forces the id); several act on each.", show_default=False
+        help="Asset tags or ids (id:N forces the id); several act on each.",
+        metavar="REF...",
+        show_default=False,
     ),
 ]
 FromFile = Annotated[
