@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from .asset_fixtures import events_of, insert_assets, snapshot
-from .conftest import Cli, CliResult
+from .conftest import ASSETCTL_BIN, WAIT_S, Cli, CliResult, _service_missing, read_terminal
 
 
 def _seed(cli: Cli) -> str:
@@ -209,11 +209,59 @@ def test_viewer_gets_5_before_anything(cli: Cli) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
 def test_subprocess_batch_from_stdin_on_postgres(cli: Cli) -> None:
-    if "postgresql" not in cli.env["ASSETCTL_DATABASE_URL"]:
-        pytest.skip("PostgreSQL case")
     _seed(cli)
     lines = "\n".join(json.dumps({"ref": f"LAP-{n}", "to": f"p{n}@x.com"}) for n in (1, 2, 3))
     result = cli.sub("asset", "assign", "--from", "-", "-o", "jsonl", input=lines)
     assert result.exit_code == 0, result.stderr
     assert [json.loads(x)["result"] for x in result.stdout.splitlines()] == ["assigned"] * 3
+
+
+def test_progress_bar_only_on_a_terminal(cli: Cli, tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+
+    _seed(cli)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [str(ASSETCTL_BIN), "asset", "assign", "LAP-1", "LAP-2", "LAP-3", "--to", "a@x.com"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave,
+        env={**cli.env, "TERM": "xterm-256color"},
+    )  # fmt: skip
+    os.close(slave)
+    seen = read_terminal(master).decode(errors="replace")
+    assert proc.wait(timeout=WAIT_S) == 0, seen
+    assert "Assign" in seen and "Assigned 3 of 3 assets" in seen
+    piped = cli.sub("asset", "unassign", "LAP-1", "LAP-2")
+    assert piped.exit_code == 0
+    assert piped.stderr.strip() == "Unassigned 2 of 2 assets; 0 unchanged."
+
+
+def test_one_cache_generation_bump_per_batch(cli: Cli) -> None:
+    import redis
+
+    from assetctl.cache import PREFIX
+    from assetctl.db.engine import unit_of_work
+    from assetctl.db.identity import database_identity
+
+    url = "redis://127.0.0.1:6379/0"
+    client = redis.Redis.from_url(url, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        _service_missing("Redis", f"{url}: {exc}")
+    db_url = _seed(cli)
+    rcli = Cli({**cli.env, "ASSETCTL_REDIS_URL": url})
+    assert len(rcli.ok("asset", "list", "-o", "json").json()["items"]) == 4
+    with unit_of_work(db_url) as session:
+        key = f"{PREFIX}:{database_identity(session)}:gen:data"
+    before = int(client.get(key) or 0)
+    rcli.ok("asset", "assign", "LAP-1", "LAP-2", "LAP-3", "--to", "a@x.com")
+    assert int(client.get(key) or 0) == before + 1
+    listed = rcli.ok("asset", "list", "--status", "assigned", "-o", "json").json()["items"]
+    assert len(listed) == 3
+    # A rejected batch writes nothing and leaves the generation alone.
+    assert rcli("asset", "unassign", "LAP-1", "NOPE").exit_code == 3
+    assert int(client.get(key) or 0) == before + 1
