@@ -170,15 +170,20 @@ def run_batch(
     results = []
     first_line: dict[str, int] = {}  # ref -> line it first appeared on
     done_ids: dict[int, int] = {}  # asset id -> line that changed it
-    for item in items:
-        result = _run_item(
-            session, caller, op, item, first_line, done_ids, isolate=continue_on_error
-        )
-        results.append(result)
-        on_result(result)
-    outcome = BatchOutcome(results)
-    if outcome.failures and not continue_on_error:
-        raise BatchFailed(outcome, committed=False)
+    # One INSERT for the whole batch's history, rather than a round trip per item.
+    with commands.deferred_history(session) as events:
+        for item in items:
+            mark = len(events)
+            result = _run_item(
+                session, caller, op, item, first_line, done_ids, isolate=continue_on_error
+            )
+            if not result.ok:
+                del events[mark:]  # its savepoint (if any) undid the change itself
+            results.append(result)
+            on_result(result)
+        outcome = BatchOutcome(results)
+        if outcome.failures and not continue_on_error:
+            raise BatchFailed(outcome, committed=False)
     return outcome
 
 

@@ -8,6 +8,7 @@ commits once. Errors are typed (see `assetctl.errors`); nothing here prints.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -50,12 +51,46 @@ def _history_value(field: str, stored: Any) -> Any:
     return wire(stored)
 
 
+_DEFERRED_EVENTS = "assetctl.deferred_events"
+
+
 def _record_event(
     session: Session, asset: Asset, action: str, actor: str, changes: dict[str, Any], at: datetime
 ) -> None:
+    event = {"asset_id": asset.id, "action": action, "actor": actor, "at": at, "changes": changes}
+    deferred = session.info.get(_DEFERRED_EVENTS)
+    if deferred is not None:
+        deferred.append(event)
+        return
     from assetctl.db.models import AssetEvent
 
-    session.add(AssetEvent(asset_id=asset.id, action=action, actor=actor, at=at, changes=changes))
+    session.add(AssetEvent(**event))
+
+
+def _insert_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
+    """History rows in one multi-row INSERT (through the table: the ORM's bulk path costs
+    ~50 us more per row)."""
+    if not events:
+        return
+    from sqlalchemy import insert
+
+    from assetctl.db.models import Base
+
+    session.execute(insert(Base.metadata.tables["asset_events"]), list(events))
+
+
+@contextmanager
+def deferred_history(session: Session) -> Iterator[list[dict[str, Any]]]:
+    """For batches: the history events of the changes made inside the block are collected
+    and written with one multi-row INSERT when it ends without an error, instead of one
+    INSERT per change. A caller dropping an item's change deletes its events from the list."""
+    events: list[dict[str, Any]] = []
+    session.info[_DEFERRED_EVENTS] = events
+    try:
+        yield events
+    finally:
+        del session.info[_DEFERRED_EVENTS]
+    _insert_events(session, events)
 
 
 def _resolve(
@@ -204,7 +239,7 @@ def create_assets(
     from sqlalchemy import insert
     from sqlalchemy.exc import IntegrityError
 
-    from assetctl.db.models import Base, assets_table
+    from assetctl.db.models import assets_table
 
     actor, now = caller.email, datetime.now(UTC)
     audit = {"version": 1, "created_at": now, "updated_at": now}
@@ -230,8 +265,7 @@ def create_assets(
         }
         for asset_id, fields in zip(ids, values, strict=True)
     ]  # fmt: skip
-    # The table, not the entity: an ORM bulk INSERT costs ~50 us more per row.
-    session.execute(insert(Base.metadata.tables["asset_events"]), events)
+    _insert_events(session, events)
     return [asset_record({**row, "id": i}) for i, row in zip(ids, stored, strict=True)]
 
 
