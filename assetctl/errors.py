@@ -6,6 +6,7 @@ one line on stderr and the matching exit status. The codes are a public interfac
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum
 
 
@@ -69,3 +70,28 @@ class ServiceUnavailableError(AssetctlError):
 
     exit_status = ExitStatus.UNAVAILABLE
     kind = "unavailable"
+
+
+# Failure classes, most severe first: a command that reports many failures (describe of many
+# photos, a batch of assets) exits with the most severe one seen. A bug outranks everything;
+# a service being down outranks what the user can fix; bad input ranks last.
+SEVERITY = (
+    ExitStatus.ERROR,
+    ExitStatus.UNAVAILABLE,
+    ExitStatus.NOT_AUTHENTICATED,
+    ExitStatus.PERMISSION_DENIED,
+    ExitStatus.CONFLICT,
+    ExitStatus.NOT_FOUND,
+    ExitStatus.USAGE,
+)
+
+
+def most_severe(codes: Iterable[int]) -> int:
+    """The exit status of many outcomes: 0 if there is no failure, else the most severe."""
+    seen = {int(code) for code in codes} - {int(ExitStatus.SUCCESS)}
+    if not seen:
+        return int(ExitStatus.SUCCESS)
+    for status in SEVERITY:
+        if int(status) in seen:
+            return int(status)
+    return max(seen)

@@ -78,10 +78,14 @@ class Writer:
         """Write every row as it comes; return how many."""
         self.begin()
         for record in rows:
-            self.row(record)
-            self.count += 1
+            self.add(record)
         self.end()
         return self.count
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        """One more row, between `begin` and `end`: for callers handed rows one at a time."""
+        self.row(record)
+        self.count += 1
 
     def record(self, record: Mapping[str, Any]) -> None:
         """One object on its own (`show`); by default a list of one."""

@@ -148,6 +148,14 @@ def empty(dsn: str, env: dict[str, str]) -> None:
     run(psql(dsn, "TRUNCATE assets, asset_events RESTART IDENTITY", "VACUUM ANALYZE assets"), env)
 
 
+def drop_roles(role_prefix: str) -> None:
+    """Role names are cluster-wide: drop this run's own (after its database is gone)."""
+    from assetctl.db.roles import SUFFIXES
+
+    for suffix in SUFFIXES:
+        admin_sql(f'DROP ROLE IF EXISTS "{role_prefix}_{suffix}"')
+
+
 def bench_import(
     dsn: str, env: dict[str, str], rows: int, repeat: int, tmp: Path
 ) -> dict[str, float]:
@@ -249,8 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             exp = bench_export(dsn, env, args.repeat)
     finally:
         admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        for suffix in ("viewer", "operator", "admin", "owner"):
-            admin_sql(f'DROP ROLE IF EXISTS "{role_prefix}_{suffix}"')
+        drop_roles(role_prefix)
 
     import_ratio = imp["assetctl"] / imp["psql"]
     export_ratio = exp["csv"] / exp["psql"]

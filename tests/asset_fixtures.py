@@ -45,6 +45,9 @@ ASSET_JSON_FIELDS = [
     "updated_by",
     "deleted_at",
     "hostname",
+    "hardware_uuid",
+    "os",
+    "mac_addresses",
 ]
 ASSETS = Base.metadata.tables["assets"]
 EVENTS = Base.metadata.tables["asset_events"]

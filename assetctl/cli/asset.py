@@ -7,6 +7,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from assetctl.cli.asset_batch import (
+    ContinueOnError,
+    FromFile,
+    Refs,
+    is_batch,
+    load_items,
+    run_batch_command,
+)
 from assetctl.cli.field_options import SearchFilter, SortOption, field_options, filter_options
 from assetctl.cli.render import Output, OutputFormat, render_list, render_record, resolve_format
 from assetctl.cli.state import AppState, Effect, get_state
@@ -175,20 +183,37 @@ def list_(
 @field_options(UPDATE_FIELDS)
 def update(
     ctx: typer.Context,
-    ref: Ref,
+    refs: Refs = None,
     if_version: Annotated[
         int | None,
         typer.Option(help="Fail with exit 6 unless the asset is still at this version."),
     ] = None,
+    from_file: FromFile = None,
+    continue_on_error: ContinueOnError = False,
     output: Output = None,
     **values: str | None,
 ) -> None:
-    """Change fields of an asset. An empty value ("") clears an optional field."""
+    """Change fields of assets. An empty value ("") clears an optional field. With several
+    REFs or --from, JSON Lines lines may set their own fields and if_version."""
     from assetctl.core.assets.commands import update_asset
     from assetctl.core.assets.fields import parse_fields
 
     state = get_state(ctx)
     fields = parse_fields(values, clearing=True)
+    if is_batch(refs, from_file):
+        if if_version is not None:
+            raise InvalidInputError(
+                "--if-version takes one asset", hint='give "if_version" per line with --from'
+            )
+        if from_file is None and not fields:
+            raise InvalidInputError("nothing to update", hint="pass at least one --FIELD VALUE")
+        given = {k: v for k, v in values.items() if v is not None}
+        items = load_items("update", refs, from_file, given)
+        run_batch_command(
+            state, "update", items, continue_on_error=continue_on_error, output=output
+        )
+        return
+    ref = _only(refs)
     change = state.run(Effect.DATA, update_asset, ref, fields, if_version=if_version)
     _report_change(state, output, change, "Updated")
 
@@ -196,63 +221,108 @@ def update(
 @app.command()
 def assign(
     ctx: typer.Context,
-    ref: Ref,
-    to: Annotated[str, typer.Option("--to", help="Person receiving the asset.")],
+    refs: Refs = None,
+    to: Annotated[str | None, typer.Option("--to", help="Person receiving the asset(s).")] = None,
+    from_file: FromFile = None,
+    continue_on_error: ContinueOnError = False,
     output: Output = None,
 ) -> None:
-    """Assign an asset to a person (status becomes `assigned`)."""
+    """Assign assets to a person (status becomes `assigned`). JSON Lines lines given with
+    --from may name their own person: {"ref": "LAP-1", "to": "a@example.com"}."""
     from assetctl.core.assets.commands import assign_asset
     from assetctl.core.assets.fields import PARSERS
 
     state = get_state(ctx)
-    person = PARSERS["assignee"](to)
-    change = state.run(Effect.DATA, assign_asset, ref, person)
+    person = PARSERS["assignee"](to) if to is not None else None
+    if is_batch(refs, from_file):
+        items = load_items("assign", refs, from_file, {"to": to} if to is not None else {})
+        run_batch_command(
+            state, "assign", items, continue_on_error=continue_on_error, output=output
+        )
+        return
+    if person is None:
+        raise InvalidInputError("missing option '--to'", hint="pass --to PERSON")
+    change = state.run(Effect.DATA, assign_asset, _only(refs), person)
     _report_change(state, output, change, "Assigned")
 
 
-@app.command()
-def unassign(ctx: typer.Context, ref: Ref, output: Output = None) -> None:
-    """Take an asset back (status becomes `in_stock`)."""
-    from assetctl.core.assets.commands import unassign_asset
+def _plain(
+    ctx: typer.Context,
+    operation: str,
+    refs: list[str] | None,
+    from_file: str | None,
+    continue_on_error: bool,
+    output: OutputFormat | None,
+) -> None:
+    """unassign/delete/restore: a batch, or the single-REF command as it always was."""
+    from assetctl.core.assets.batch import OPERATIONS
 
     state = get_state(ctx)
-    change = state.run(Effect.DATA, unassign_asset, ref)
-    _report_change(state, output, change, "Unassigned")
+    if is_batch(refs, from_file):
+        items = load_items(operation, refs, from_file, {})
+        run_batch_command(
+            state, operation, items, continue_on_error=continue_on_error, output=output
+        )
+        return
+    op = OPERATIONS[operation]
+    assert op.step is not None  # every operation without fields has its single-REF step
+    change = state.run(Effect.DATA, op.step, _only(refs))
+    _report_change(state, output, change, op.done.capitalize())
+
+
+def _only(refs: list[str] | None) -> str:
+    assert refs is not None and len(refs) == 1  # checked by is_batch
+    return refs[0]
+
+
+@app.command()
+def unassign(
+    ctx: typer.Context,
+    refs: Refs = None,
+    from_file: FromFile = None,
+    continue_on_error: ContinueOnError = False,
+    output: Output = None,
+) -> None:
+    """Take assets back (status becomes `in_stock`)."""
+    _plain(ctx, "unassign", refs, from_file, continue_on_error, output)
 
 
 @app.command()
 def delete(
     ctx: typer.Context,
-    ref: Ref,
+    refs: Refs = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    from_file: FromFile = None,
+    continue_on_error: ContinueOnError = False,
     output: Output = None,
 ) -> None:
-    """Soft-delete an asset (`asset restore` undoes it)."""
-    from assetctl.core.assets.commands import delete_asset
-
-    state = get_state(ctx)
+    """Soft-delete assets (`asset restore` undoes it)."""
+    what = refs[0] if refs and len(refs) == 1 and from_file is None else None
     if not yes:
-        if not sys.stdin.isatty():
+        shown = repr(what) if what else "several assets"
+        if not sys.stdin.isatty() or from_file == "-":
             raise InvalidInputError(
-                f"refusing to delete {ref!r} without confirmation",
+                f"refusing to delete {shown} without confirmation",
                 hint="pass --yes when running without a terminal",
             )
-        if not typer.confirm(f"Delete asset {ref}?", default=False, err=True):
+        if not typer.confirm(f"Delete {what or 'these assets'}?", default=False, err=True):
+            state = get_state(ctx)
             state.io.info("Cancelled; nothing was deleted.")
             state.explained_exit = True
             raise typer.Exit(int(ExitStatus.INTERRUPTED))
-    change = state.run(Effect.DATA, delete_asset, ref)
-    _report_change(state, output, change, "Deleted")
+    _plain(ctx, "delete", refs, from_file, continue_on_error, output)
 
 
 @app.command()
-def restore(ctx: typer.Context, ref: Ref, output: Output = None) -> None:
-    """Bring back a deleted asset."""
-    from assetctl.core.assets.commands import restore_asset
-
-    state = get_state(ctx)
-    change = state.run(Effect.DATA, restore_asset, ref)
-    _report_change(state, output, change, "Restored")
+def restore(
+    ctx: typer.Context,
+    refs: Refs = None,
+    from_file: FromFile = None,
+    continue_on_error: ContinueOnError = False,
+    output: Output = None,
+) -> None:
+    """Bring back deleted assets."""
+    _plain(ctx, "restore", refs, from_file, continue_on_error, output)
 
 
 def _summary(changes: dict[str, Any]) -> str:

@@ -6,17 +6,15 @@ nothing); export streams rows to stdout inside one read transaction.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, BinaryIO
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from assetctl.cli.field_options import SearchFilter, SortOption, filter_options
+from assetctl.cli.inputs import open_input
+from assetctl.cli.progress import progress
 from assetctl.cli.state import AppState, Effect, get_state
-from assetctl.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from assetctl.core.bulk.importer import ImportResult
@@ -39,48 +37,6 @@ class ExportFormat(StrEnum):
     csv = "csv"
     json = "json"
     jsonl = "jsonl"
-
-
-@contextmanager
-def _progress(state: AppState, total: int | None, what: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr when it is a terminal (and not -q); otherwise a no-op."""
-    if state.io.quiet or not state.io.err.isatty():
-        yield lambda _done: None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    console = Console(
-        file=state.io.err, no_color=state.io.no_color or "NO_COLOR" in state.factory.env
-    )
-    columns = (TextColumn(what), BarColumn(), DownloadColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(what, total=total)
-        yield lambda done: bar.update(task, completed=done)
-
-
-@contextmanager
-def _open_input(path: str) -> Iterator[tuple[BinaryIO, int | None]]:
-    if path == "-":
-        yield sys.stdin.buffer, None
-        return
-    import os
-
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below, after the import
-    except OSError as exc:
-        raise InvalidInputError(
-            f"cannot read {path}: {exc.strerror or exc}", hint="check the file name"
-        ) from None
-    with handle:
-        size = os.fstat(handle.fileno()).st_size
-        yield handle, size if size > 0 else None
 
 
 def _count(n: int, noun: str) -> str:
@@ -158,7 +114,7 @@ def import_assets(
     )
     as_json = output == ReportFormat.json
     rejected: ImportRejected | None = None
-    with _open_input(file) as (stream, size), _progress(state, size, "Importing") as progress:
+    with open_input(file) as (stream, size), progress(state, size, "Importing") as advance:
         try:
             result = state.run(
                 Effect.RECORD if dry_run else Effect.DATA,
@@ -166,7 +122,7 @@ def import_assets(
                 stream,
                 file,
                 options,
-                progress,
+                advance,
             )
         except ImportRejected as exc:
             rejected = exc  # reported once the progress bar is gone

@@ -46,7 +46,8 @@ LazyGroup.registry = {
         "assetctl.cli.asset",
         "app",
         "Add, find, change and retire assets.",
-        extends=("assetctl.cli.asset_io",),  # asset import / asset export
+        # asset import / export / register
+        extends=("assetctl.cli.asset_io", "assetctl.cli.asset_register"),
     ),
     "auth": Lazy("assetctl.cli.auth", "app", "Log in and out, register users, see your session."),
     "alerts": Lazy("assetctl.cli.alerts", "app", "Security alerts: logins from new locations."),
@@ -54,6 +55,7 @@ LazyGroup.registry = {
     "describe": Lazy(
         "assetctl.cli.describe", "describe", "Describe assets from photos with a vision model."
     ),
+    "report": Lazy("assetctl.cli.report", "app", "Reports for cron and CI: warranty, summary."),
     "cache": Lazy("assetctl.cli.cache_cmd", "app", "Inspect and clear the Redis listing cache."),
     "config": Lazy("assetctl.cli.config_cmd", "app", "Inspect configuration."),
     "db": Lazy("assetctl.cli.db_cmd", "app", "Database schema migrations."),

@@ -199,7 +199,21 @@ FIELDS: tuple[Field, ...] = (
     _system("deleted_at", Kind.TIMESTAMP, nullable=True, audited=True),  # delete/restore
     Field(
         "hostname", Kind.TEXT, "Host name of the machine, e.g. lap-0042.corp.example.",
-        max_len=255, clearable=True, sortable=True, searchable=True,
+        max_len=255, clearable=True, sortable=True, searchable=True, filterable=True,
+    ),
+    # Machine facts, set by `asset register --self/--facts` and like any other field.
+    Field(
+        "hardware_uuid", Kind.TEXT, "Hardware (SMBIOS) UUID of the machine.", max_len=36,
+        lower=True, clearable=True, sortable=True, searchable=True, filterable=True,
+    ),
+    Field(
+        "os", Kind.TEXT, "Operating system and version, e.g. Ubuntu 24.04.1 LTS.", max_len=200,
+        clearable=True, sortable=True, searchable=True, filterable=True, repeats=True,
+    ),
+    Field(
+        "mac_addresses", Kind.TEXT,
+        "MAC addresses of the physical network interfaces, comma-separated.", max_len=1000,
+        lower=True, clearable=True, searchable=True,
     ),
 )  # fmt: skip
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from assetctl.config import Settings
 from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.core.describe.images import IMAGE_SUFFIXES, SUPPORTED
-from assetctl.errors import AssetctlError, ExitStatus, InvalidInputError, NotFoundError
+from assetctl.errors import AssetctlError, InvalidInputError, NotFoundError, most_severe
 from assetctl.json_values import rfc3339
 
 if TYPE_CHECKING:
@@ -32,9 +32,6 @@ if TYPE_CHECKING:
     )
 
 log = logging.getLogger(__name__)
-
-# Failure classes, most severe first: the command exits with the most severe one seen.
-SEVERITY = (ExitStatus.UNAVAILABLE, ExitStatus.NOT_FOUND, ExitStatus.USAGE)
 
 
 @dataclass(frozen=True)
@@ -210,13 +207,7 @@ def failed_result(target: Target, provider: str, error: AssetctlError) -> FileRe
 
 def exit_status(results: Sequence[FileResult]) -> int:
     """0 if every file succeeded, else the most severe failure class seen (7 > 3 > 2)."""
-    codes = {r.exit_status for r in results if not r.ok}
-    if not codes:
-        return int(ExitStatus.SUCCESS)
-    for status in (ExitStatus.ERROR, *SEVERITY):
-        if int(status) in codes:
-            return int(status)
-    return max(codes)
+    return most_severe(r.exit_status for r in results if not r.ok)
 
 
 def save_descriptions(

@@ -261,23 +261,22 @@ def ack_alert(session: Session, caller: Principal, alert_id: int) -> dict[str, A
 
 def parse_since(raw: str, now: datetime | None = None) -> datetime:
     """`--since`: an RFC 3339 time or date (UTC unless an offset is given), or a duration
-    back from now such as 90m, 24h or 7d."""
-    from assetctl.config_values import parse_duration
+    back from now in the one duration syntax (`assetctl.durations`): 90min, 24h, 7d, 6m."""
+    from assetctl.durations import parse_duration
     from assetctl.errors import InvalidInputError
 
     text = raw.strip()
     try:
-        seconds = parse_duration(text)
+        span = parse_duration(text)
     except ValueError:
         pass
     else:
-        if text[-1:].isalpha():
-            return (now or datetime.now(UTC)) - timedelta(seconds=seconds)
+        return span.before(now or datetime.now(UTC))
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInputError(
             f"--since {raw!r} is neither a time nor a duration",
-            hint="use e.g. 2026-11-01, 2026-11-01T08:00:00Z, 24h or 7d",
+            hint="use e.g. 2026-11-01, 2026-11-01T08:00:00Z, 24h, 7d or 6m",
         ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
