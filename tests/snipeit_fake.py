@@ -111,7 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: Any
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         fake: FakeSnipeIT = self.server.fake
         status, headers, body = fake.answer(

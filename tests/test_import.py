@@ -439,7 +439,7 @@ def test_snipeit_export_is_recognised_and_mapped(cli: Cli, db_url: str, tmp_path
     extra = write(
         tmp_path,
         "snipe2.csv",
-        header + ",Supplier\n" + rows[1].replace("SN-0002", "SN-9").replace("CN0X2", "CN0X9") + ",ACME\n",
+        f"{header},Supplier\n{rows[1].replace('SN-0002', 'SN-9').replace('CN0X2', 'CN0X9')},ACME\n",
     )
     result = cli("asset", "import", extra, "--format", "snipeit")
     assert result.exit_code == 0, result.stderr

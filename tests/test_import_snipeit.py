@@ -31,25 +31,51 @@ def _row(**cells: str) -> str:
 
 def test_every_importer_column_is_mapped_or_kept(cli: Cli, db_url: str, tmp_path: Path) -> None:
     rows = [
-        _row(**{
-            "Company": "Example Corp", "Location": "Berlin", "Asset Name": "Design laptop",
-            "Asset Tag": "SN-1", "Model Name": "MacBook Pro 14", "BYOD": "0",
-            "Model No.": "A2442", "Status": "Ready to Deploy", "Warranty": "36",
-            "Category": "Laptops", "Serial Number": "C02X1", "Supplier": "ACME",
-            "Purchase Cost": "1,999.00", "Purchase Date": "2023-05-02", "Asset Notes": "Dongle",
-            "Manufacturer": "Apple", "Order Number": "PO-7", "EOL Date": "2028-05-02",
-            "Checkout Type": "user", "Checked Out to: First Name": "Ana",
-            "Checked Out to: Last Name": "Silva", "Checked Out to: Email": "ana@example.com",
-        }),  # fmt: skip
-        _row(**{
-            "Asset Name": "Spare monitor", "Asset Tag": "SN-2", "Category": "Monitors",
-            "Status": "Out for Repair", "EOL Date": "2027-01-31",
-            "Checkout Type": "location", "Checkout to Location": "Store room",
-        }),  # fmt: skip
-        _row(**{
-            "Asset Name": "Old phone", "Asset Tag": "SN-3", "Category": "Phones",
-            "Status": "Lost/Stolen",
-        }),  # fmt: skip
+        _row(
+            **{
+                "Company": "Example Corp",
+                "Location": "Berlin",
+                "Asset Name": "Design laptop",
+                "Asset Tag": "SN-1",
+                "Model Name": "MacBook Pro 14",
+                "BYOD": "0",
+                "Model No.": "A2442",
+                "Status": "Ready to Deploy",
+                "Warranty": "36",
+                "Category": "Laptops",
+                "Serial Number": "C02X1",
+                "Supplier": "ACME",
+                "Purchase Cost": "1,999.00",
+                "Purchase Date": "2023-05-02",
+                "Asset Notes": "Dongle",
+                "Manufacturer": "Apple",
+                "Order Number": "PO-7",
+                "EOL Date": "2028-05-02",
+                "Checkout Type": "user",
+                "Checked Out to: First Name": "Ana",
+                "Checked Out to: Last Name": "Silva",
+                "Checked Out to: Email": "ana@example.com",
+            }
+        ),
+        _row(
+            **{
+                "Asset Name": "Spare monitor",
+                "Asset Tag": "SN-2",
+                "Category": "Monitors",
+                "Status": "Out for Repair",
+                "EOL Date": "2027-01-31",
+                "Checkout Type": "location",
+                "Checkout to Location": "Store room",
+            }
+        ),
+        _row(
+            **{
+                "Asset Name": "Old phone",
+                "Asset Tag": "SN-3",
+                "Category": "Phones",
+                "Status": "Lost/Stolen",
+            }
+        ),
     ]
     path = write(tmp_path, "snipe.csv", IMPORTER_HEADER + "\n" + "\n".join(rows) + "\n")
     result = cli("asset", "import", path, "-o", "json")
