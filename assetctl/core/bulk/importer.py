@@ -146,6 +146,12 @@ def _shown(raw: str) -> str:
 
 _DATE_FIELDS = tuple(f for f in IMPORT_FIELDS if kind(f) is Kind.DATE)
 _MONEY_FIELDS = tuple(f for f in IMPORT_FIELDS if kind(f) is Kind.MONEY)
+_MULTILINE_FIELDS = tuple(f.name for f in FIELDS if f.multiline and f.settable)
+
+
+def _one_line_end(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A cell's CRLF and CR line ends as LF: a file's line ends are not part of the text."""
+    return lambda raw: parse(raw.replace("\r\n", "\n").replace("\r", "\n") if "\r" in raw else raw)
 
 
 def _decimal_comma(parse: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -163,6 +169,8 @@ def _stages(options: ImportOptions, forms: Mapping[str, dates.Form] | None) -> d
     if options.decimal_comma:
         for name in _MONEY_FIELDS:
             stages[name] = _decimal_comma(_STAGE[name])
+    for name in _MULTILINE_FIELDS:
+        stages[name] = _one_line_end(_STAGE[name])
     return stages
 
 
@@ -238,8 +246,9 @@ class _Validator:
             given |= bit
             values[name] = value
         if values.get("tag") is None and (self.match == "tag" or values.get("serial") is None):
-            if ok and self.match != "tag" and "tag" not in self.columns:
-                self.problem(Problem(raw.line, None, None, f"the row has no {self.match} to match"))
+            if ok and self.match != "tag":
+                reason = f"the row has neither a {self.match} to match nor a tag for a new asset"
+                self.problem(Problem(raw.line, None, None, reason))
             return None
         get = values.get
         return (raw.line, ok, given, *[get(f) for f in IMPORT_FIELDS])
