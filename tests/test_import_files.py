@@ -117,7 +117,11 @@ def test_unknown_encoding_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
 
 # --- --map and mapping files ---------------------------------------------------------------
 
-SHEET = 'Asset #,Device,Type,Bought,Price,Owner\nH-1,ThinkPad,Laptop,23.01.2023,"1.299,50",\nH-2,Dock,dock,01.02.2023,"89,00",\n'
+SHEET = (
+    "Asset #,Device,Type,Bought,Price,Owner\n"
+    'H-1,ThinkPad,Laptop,23.01.2023,"1.299,50",\n'
+    'H-2,Dock,dock,01.02.2023,"89,00",\n'
+)
 
 
 def test_map_reads_a_homegrown_sheet(cli: Cli, tmp_path: Path) -> None:
