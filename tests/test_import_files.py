@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from .test_import import assert_rejected, listed, problem_lines, write
 ROWS = [("E-1", "Café laptop", "laptop"), ("E-2", "Zürich dock", "dock")]
 
 
-def _text(rows: list[tuple[str, ...]], sep: str = ",", end: str = "\n") -> str:
+def _text(rows: Sequence[tuple[str, ...]], sep: str = ",", end: str = "\n") -> str:
     return end.join(sep.join(cells) for cells in [("tag", "name", "category"), *rows]) + end
 
 
