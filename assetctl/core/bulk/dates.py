@@ -8,14 +8,17 @@ ambiguous, and one that has dates fitting only month-first and others fitting on
 is mixed: then every such line is a listed problem asking for `--date-format`, and so is each
 date that fits neither form.
 
-The guess needs the whole column before the first row can be read; `scan` reads it in a pass
-of its own, which the importer runs only when the first non-ISO date shows up.
+The guess needs the whole column, but reading the file twice would cost every import. So
+the first pass reads undecided dates month-first (the form of Snipe-IT's and US exports) and
+tallies which forms each date fits (`Guess`). If at the end a column turns out not to be
+month-first, `Guess.settle` raises `Reread` with the forms now known, and the importer rolls
+the attempt back and reads the file again with them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -38,8 +41,13 @@ class Form(StrEnum):
     MIXED = "mixed"  # some fit only one form, others only the other
 
 
-class NeedsScan(Exception):
-    """A numeric date was met before its column's form is known."""
+class Reread(Exception):
+    """The first pass read a date column in the wrong form: read the file again with
+    `forms`."""
+
+    def __init__(self, forms: dict[str, Form]) -> None:
+        super().__init__("date forms settled")
+        self.forms = forms
 
 
 def _year(text: str) -> int:
@@ -84,47 +92,35 @@ class _Tally:
 
 
 @dataclass
-class Scan:
-    """What a pass over the date columns found."""
+class Guess:
+    """Tallies of the undecided numeric dates of each column, kept during the first pass."""
 
     tallies: dict[str, _Tally] = field(default_factory=dict)
 
-    def add(self, column: str, text: str) -> None:
-        text = text.strip()
-        if not text or _ISO.fullmatch(text):
-            return
-        pair = _both(text)
-        if pair is None:
-            return
+    def read(self, column: str, us: date | None, day: date | None) -> date:
+        """Record a date that fits at least one form; return it read month-first if it can
+        be (the first pass's assumption)."""
         tally = self.tallies.setdefault(column, _Tally())
-        us, day = pair
         if us and day:
             tally.both += 1
         elif us:
             tally.us_only += 1
-        elif day:
+        else:
             tally.day_only += 1
+        result = us or day
+        assert result is not None  # the caller passes dates that fit a form
+        return result
 
-    def forms(self) -> dict[str, Form]:
-        return {c: f for c, t in self.tallies.items() if (f := t.form()) is not None}
-
-
-def scan(rows: Iterable[dict[str, str | None]], fields: Iterable[str]) -> dict[str, Form]:
-    """The form of each date field's numeric dates over all `rows`."""
-    result = Scan()
-    names = tuple(fields)
-    for values in rows:
-        for name in names:
-            text = values.get(name)
-            if text:
-                result.add(name, text)
-    return result.forms()
+    def settle(self) -> None:
+        """After the last row: raise Reread unless every tallied column is month-first."""
+        forms = {c: f for c, t in self.tallies.items() if (f := t.form()) is not None}
+        if any(form is not Form.US for form in forms.values()):
+            raise Reread(forms)
 
 
-def parser(field: str, fmt: str | None, form: Form | None, scanned: bool) -> Callable[[str], date]:
-    """The import parser of date field `field`: ISO, then `fmt` (--date-format) or the
-    column's guessed `form`. Raises NeedsScan at a numeric date until the file is
-    `scanned`."""
+def parser(field: str, fmt: str | None, form: Form | Guess) -> Callable[[str], date]:
+    """The import parser of date field `field`: ISO, then `fmt` (--date-format), then the
+    column's settled `form`, or, in a first pass, the `Guess` being tallied."""
 
     def parse(raw: str) -> date:
         text = raw.strip()
@@ -154,8 +150,8 @@ def parser(field: str, fmt: str | None, form: Form | None, scanned: bool) -> Cal
             raise InvalidInputError(
                 f"{field} {text!r} is not a date as month/day/year nor as day/month/year"
             )
-        if not scanned:
-            raise NeedsScan
+        if isinstance(form, Guess):
+            return form.read(field, us, day)
         if form is Form.US and us is not None:
             return us
         if form is Form.DAY_FIRST and day is not None:
@@ -179,9 +175,10 @@ def parser(field: str, fmt: str | None, form: Form | None, scanned: bool) -> Cal
 
 def check_format(fmt: str) -> str:
     """A --date-format must name day, month and year."""
-    if not all(d in fmt for d in ("%d", "%m")) or not ("%y" in fmt or "%Y" in fmt):
+    month = any(m in fmt for m in ("%m", "%b", "%B"))
+    if "%d" not in fmt or not month or not ("%y" in fmt or "%Y" in fmt):
         raise InvalidInputError(
-            f"--date-format {fmt!r} must contain %d, %m and %y or %Y",
+            f"--date-format {fmt!r} must name the day (%d), month (%m, %b) and year (%y, %Y)",
             hint="e.g. %m/%d/%y or %d.%m.%Y",
         )
     return fmt

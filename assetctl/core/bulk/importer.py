@@ -159,19 +159,23 @@ def _decimal_comma(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return lambda raw: parse(raw.replace(".", "").replace(" ", "").replace(",", "."))
 
 
-def _stages(options: ImportOptions, forms: Mapping[str, dates.Form] | None) -> dict[str, Any]:
-    """Field -> staging parser for this import: dates by --date-format or the file's guessed
-    forms (`forms` None: not scanned yet), money with --decimal-comma."""
+def _stages(
+    options: ImportOptions, forms: Mapping[str, dates.Form] | None
+) -> tuple[dict[str, Any], dates.Guess | None]:
+    """Field -> staging parser for this import: dates by --date-format, else by the forms a
+    first pass settled (`forms`), else tallied by a fresh Guess (returned too); money with
+    --decimal-comma; multi-line text with any line end."""
     stages = dict(_STAGE)
+    guess = dates.Guess() if forms is None and options.date_format is None else None
     for name in _DATE_FIELDS:
-        form = forms.get(name) if forms is not None else None
-        stages[name] = _staged(dates.parser(name, options.date_format, form, forms is not None))
+        form = guess or (forms or {}).get(name, dates.Form.AMBIGUOUS)
+        stages[name] = _staged(dates.parser(name, options.date_format, form))
     if options.decimal_comma:
         for name in _MONEY_FIELDS:
             stages[name] = _decimal_comma(_STAGE[name])
     for name in _MULTILINE_FIELDS:
         stages[name] = _one_line_end(_STAGE[name])
-    return stages
+    return stages, guess
 
 
 class _Validator:
@@ -183,10 +187,12 @@ class _Validator:
         result: ImportResult,
         stages: Mapping[str, Callable[[str], Any]],
         match: str,
+        guess: dates.Guess | None,
     ) -> None:
         self.source = source
         self.result = result
         self.match = match
+        self.guess = guess
         self.staged = 0  # rows yielded (a row without a tag is counted but not yielded)
         self.columns = source.columns
         # field -> (its bit in `given`, its memo or None, its staging parser)
@@ -214,6 +220,8 @@ class _Validator:
                 self.staged += 1
                 yield staged
         self.drain_reader_problems()
+        if self.guess is not None:
+            self.guess.settle()  # Reread if a date column was not month-first
 
     def validate(self, raw: RawRow) -> tuple[Any, ...] | None:
         values: dict[str, Any] = {}
@@ -268,13 +276,8 @@ def _open(
         ignored_columns=source.ignored,
         noted_columns=source.noted,
     )
-    return _Validator(source, result, _stages(options, forms), options.match)
-
-
-def _date_forms(stream: BinaryIO, fmt: str, options: ImportOptions) -> dict[str, dates.Form]:
-    """The pass that guesses each date column's form (see `bulk.dates`)."""
-    source = open_source(stream, fmt, options.reading())
-    return dates.scan((row.values for row in source.rows), _DATE_FIELDS)
+    stages, guess = _stages(options, forms)
+    return _Validator(source, result, stages, options.match, guess)
 
 
 def import_assets(
@@ -298,11 +301,11 @@ def import_assets(
     fmt = detect_format(stream, name, options.format)
     with replay.rereadable(stream) as (first, again):
         try:
-            # Dates are read without a pass of their own until a non-ISO one shows up.
+            # Undecided dates are read month-first; if a column turns out otherwise, the
+            # attempt is rolled back and the file read again with the forms it showed.
             return _import(session, caller.email, first, again, fmt, options, progress, None)
-        except dates.NeedsScan:
-            pass
-        forms = _date_forms(again(), fmt, options)
+        except dates.Reread as reread:
+            forms = reread.forms
         return _import(session, caller.email, again(), again, fmt, options, progress, forms)
 
 
