@@ -341,3 +341,11 @@ def test_export_edit_import_round_trips(cli: Cli, db_url: str, tmp_path: Path) -
     assert assets["R-1"]["name"] == "One (edited)"
     assert assets["R-1"]["notes"] == "multi\nline"
     assert problem_lines(result) == []
+
+
+def test_csv_options_on_json_lines_are_refused(cli: Cli, db_url: str, tmp_path: Path) -> None:
+    path = write(tmp_path, "a.jsonl", '{"tag": "J-1", "name": "n", "category": "c"}\n')
+    result = cli("asset", "import", path, "--map", "Asset #=tag")
+    assert result.exit_code == 2
+    assert "--map, --date-format and --decimal-comma apply to CSV files" in result.stderr
+    assert counts(db_url) == (0, 0)

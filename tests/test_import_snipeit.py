@@ -230,8 +230,10 @@ def test_from_snipeit_pages_through_every_asset(cli: Cli, snipeit: FakeSnipeIT) 
 
 def test_from_snipeit_token_from_stdin(cli: Cli, snipeit: FakeSnipeIT) -> None:  # noqa: F811
     snipeit.rows = [asset_row(1)]
-    result = cli("asset", "import", "--from-snipeit", snipeit.url + "/", input=TOKEN + "\n")
+    # The installed entry point, token on stdin (never a flag), URL with a trailing slash.
+    result = cli.sub("asset", "import", "--from-snipeit", snipeit.url + "/", input=TOKEN + "\n")
     assert result.exit_code == 0, result.stderr
+    assert "1 created" in result.stderr
     assert list(listed(cli)) == ["SNIPE-00001"]
 
 

@@ -299,6 +299,11 @@ def import_assets(
             f"--match {options.match!r} is not known", hint="use --match tag or --match serial"
         )
     fmt = detect_format(stream, name, options.format)
+    if fmt == "jsonl" and (options.columns or options.date_format or options.decimal_comma):
+        raise InvalidInputError(
+            "--map, --date-format and --decimal-comma apply to CSV files, not JSON Lines",
+            hint="JSON Lines keys are the asset field names, with ISO dates and dot decimals",
+        )
     with replay.rereadable(stream) as (first, again):
         try:
             # Undecided dates are read month-first; if a column turns out otherwise, the
