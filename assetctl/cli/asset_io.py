@@ -152,9 +152,11 @@ def _summary(state: AppState, result: ImportResult) -> None:
     if result.noted_columns:
         state.io.info(f"Kept in notes: {', '.join(result.noted_columns)}.")
     if result.ignored_columns:
-        state.io.info(
-            "Not kept: " + "; ".join(f"{c} ({why})" for c, why in result.ignored_columns) + "."
-        )
+        by_reason: dict[str, list[str]] = {}
+        for column, why in result.ignored_columns:
+            by_reason.setdefault(why, []).append(column)
+        groups = (f"{', '.join(columns)} ({why})" for why, columns in by_reason.items())
+        state.io.info(f"Not kept: {'; '.join(groups)}.")
 
 
 def import_assets(
