@@ -286,12 +286,7 @@ def import_assets(
         update=update,
         dry_run=dry_run,
         ignore_unknown=ignore_unknown,
-        encoding=recipe.encoding,
-        columns=recipe.columns,
-        statuses=recipe.statuses,
-        date_format=recipe.date_format,
-        decimal_comma=recipe.decimal_comma,
-        match=recipe.match,
+        recipe=recipe,
         report_rows=as_json,
     )
     rejected: ImportRejected | None = None

@@ -26,6 +26,7 @@ from assetctl.core.bulk.reader import (
     Problem,
     RawRow,
     ReadOptions,
+    Recipe,
     Source,
     detect_format,
     open_source,
@@ -46,25 +47,11 @@ class ImportOptions:
     update: bool = False
     dry_run: bool = False
     ignore_unknown: bool = False
-    encoding: str | None = None  # None: the byte-order mark's, else UTF-8
-    columns: Mapping[str, str] = field(default_factory=dict)  # --map: column -> field
-    statuses: Mapping[str, str] = field(default_factory=dict)  # --status-map: label -> status
-    date_format: str | None = None
-    decimal_comma: bool = False
-    match: str = "tag"  # what a row is matched to an existing asset by
+    recipe: Recipe = field(default_factory=Recipe)  # --map, --date-format, --match, ...
     report_rows: bool = False  # list each row's action (the `-o json` report)
 
     def reading(self) -> ReadOptions:
-        return ReadOptions(
-            format=self.format,
-            update=self.update,
-            ignore_unknown=self.ignore_unknown,
-            encoding=self.encoding,
-            columns=self.columns,
-            statuses=self.statuses,
-            decimal_comma=self.decimal_comma,
-            match=self.match,
-        )
+        return ReadOptions(self.format, self.update, self.ignore_unknown, self.recipe)
 
 
 @dataclass
@@ -166,11 +153,11 @@ def _stages(
     first pass settled (`forms`), else tallied by a fresh Guess (returned too); money with
     --decimal-comma; multi-line text with any line end."""
     stages = dict(_STAGE)
-    guess = dates.Guess() if forms is None and options.date_format is None else None
+    guess = dates.Guess() if forms is None and options.recipe.date_format is None else None
     for name in _DATE_FIELDS:
         form = guess or (forms or {}).get(name, dates.Form.AMBIGUOUS)
-        stages[name] = _staged(dates.parser(name, options.date_format, form))
-    if options.decimal_comma:
+        stages[name] = _staged(dates.parser(name, options.recipe.date_format, form))
+    if options.recipe.decimal_comma:
         for name in _MONEY_FIELDS:
             stages[name] = _decimal_comma(_STAGE[name])
     for name in _MULTILINE_FIELDS:
@@ -277,7 +264,7 @@ def _open(
         noted_columns=source.noted,
     )
     stages, guess = _stages(options, forms)
-    return _Validator(source, result, stages, options.match, guess)
+    return _Validator(source, result, stages, options.recipe.match, guess)
 
 
 def import_assets(
@@ -294,12 +281,9 @@ def import_assets(
     then. `progress` is called with the number of bytes read so far (from 0 again if the
     file is read a second time)."""
     require(caller, Permission.WRITE)
-    if options.match not in staging.MATCH_KEYS:
-        raise InvalidInputError(
-            f"--match {options.match!r} is not known", hint="use --match tag or --match serial"
-        )
     fmt = detect_format(stream, name, options.format)
-    if fmt == "jsonl" and (options.columns or options.date_format or options.decimal_comma):
+    recipe = options.recipe
+    if fmt == "jsonl" and (recipe.columns or recipe.date_format or recipe.decimal_comma):
         raise InvalidInputError(
             "--map, --date-format and --decimal-comma apply to CSV files, not JSON Lines",
             hint="JSON Lines keys are the asset field names, with ISO dates and dot decimals",
@@ -365,7 +349,7 @@ def _checked_import(
 ) -> ImportResult:
     """The staging path: every row into the staging table, every check, then the write."""
     result, source = validator.result, validator.source
-    match = options.match
+    match = options.recipe.match
     staging.create_staging(session, dialect, for_write=not options.dry_run)
     try:
         staging.load_staging(session, dialect, validator.rows())

@@ -17,31 +17,18 @@ exit 2 naming it, before the file to import is opened.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from assetctl.core.assets.rules import STATUSES
 from assetctl.core.bulk.dates import check_format
 from assetctl.core.bulk.decode import check_encoding
-from assetctl.core.bulk.reader import IGNORE, IMPORT_FIELDS
+from assetctl.core.bulk.reader import IGNORE, IMPORT_FIELDS, Recipe
 from assetctl.core.bulk.staging import MATCH_KEYS
 from assetctl.errors import InvalidInputError
 
 _SETTINGS = {"date_format": str, "decimal_comma": bool, "encoding": str, "match": str}
 _TABLES = ("columns", "statuses")
-
-
-@dataclass
-class ImportMapping:
-    """The reading options of an import, merged from a mapping file and flags."""
-
-    columns: dict[str, str] = field(default_factory=dict)
-    statuses: dict[str, str] = field(default_factory=dict)  # label, lower-cased -> status
-    date_format: str | None = None
-    decimal_comma: bool = False
-    encoding: str | None = None
-    match: str = "tag"
 
 
 def _target(column: str, target: str, where: str) -> str:
@@ -92,7 +79,8 @@ def _load(path: str) -> dict[str, Any]:
         ) from None
 
 
-def _from_file(path: str, result: ImportMapping) -> None:
+def _from_file(path: str, result: dict[str, Any]) -> None:
+    """Add the mapping file's settings to `result` (Recipe's fields)."""
     data = _load(path)
     where = f"mapping file {path}"
     for key, value in data.items():
@@ -101,14 +89,14 @@ def _from_file(path: str, result: ImportMapping) -> None:
                 raise InvalidInputError(f"{where}: [{key}] must map names to text")
             for name, target in value.items():
                 if key == "columns":
-                    result.columns[name] = _target(name, target, where)
+                    result["columns"][name] = _target(name, target, where)
                 else:
-                    result.statuses[name.strip().lower()] = _status(name, target, where)
+                    result["statuses"][name.strip().lower()] = _status(name, target, where)
         elif key in _SETTINGS:
             if not isinstance(value, _SETTINGS[key]):
                 wanted = "true or false" if key == "decimal_comma" else "text"
                 raise InvalidInputError(f"{where}: {key} must be {wanted}")
-            setattr(result, key, value)
+            result[key] = value
         else:
             raise InvalidInputError(
                 f"{where}: unknown key {key!r}",
@@ -125,31 +113,31 @@ def build(
     decimal_comma: bool = False,
     encoding: str | None = None,
     match: str | None = None,
-) -> ImportMapping:
+) -> Recipe:
     """The reading options: the mapping `file`'s, overridden by the flags given."""
-    result = ImportMapping()
+    settings: dict[str, Any] = {"columns": {}, "statuses": {}}
     if file is not None:
-        _from_file(file, result)
+        _from_file(file, settings)
     for text in columns:
         column, target = _pair(text, "--map")
-        result.columns[column] = _target(column, target, "--map")
+        settings["columns"][column] = _target(column, target, "--map")
     for text in statuses:
         label, status = _pair(text, "--status-map")
-        result.statuses[label.lower()] = _status(label, status, "--status-map")
-    result.date_format = date_format or result.date_format
-    result.decimal_comma = decimal_comma or result.decimal_comma
-    result.encoding = encoding or result.encoding
-    result.match = match or result.match
-    if result.date_format is not None:
-        check_format(result.date_format)
-    if result.encoding is not None:
-        check_encoding(result.encoding)
-    if result.match not in MATCH_KEYS:
+        settings["statuses"][label.lower()] = _status(label, status, "--status-map")
+    given = {"date_format": date_format, "decimal_comma": decimal_comma or None,
+             "encoding": encoding, "match": match}  # fmt: skip
+    settings.update({key: value for key, value in given.items() if value is not None})
+    recipe = Recipe(**settings)
+    if recipe.date_format is not None:
+        check_format(recipe.date_format)
+    if recipe.encoding is not None:
+        check_encoding(recipe.encoding)
+    if recipe.match not in MATCH_KEYS:
         raise InvalidInputError(
-            f"--match {result.match!r} is not known", hint="use --match tag or --match serial"
+            f"--match {recipe.match!r} is not known", hint="use --match tag or --match serial"
         )
-    _no_two_sources(result.columns)
-    return result
+    _no_two_sources(recipe.columns)
+    return recipe
 
 
 def _no_two_sources(columns: Mapping[str, str]) -> None:

@@ -68,19 +68,27 @@ class RawRow:
 
 
 @dataclass(frozen=True)
+class Recipe:
+    """How to read someone else's file (`bulk.mapping` builds it from flags and a mapping
+    file): column -> field (or IGNORE), status label (lower case) -> status, the date format,
+    decimal commas, the encoding, and what rows are matched to existing assets by."""
+
+    columns: Mapping[str, str] = field(default_factory=dict)
+    statuses: Mapping[str, str] = field(default_factory=dict)
+    date_format: str | None = None
+    decimal_comma: bool = False
+    encoding: str | None = None  # None: the byte-order mark's, else UTF-8
+    match: str = "tag"
+
+
+@dataclass(frozen=True)
 class ReadOptions:
     """How to read the file: everything but what to do with the rows."""
 
     format: str = "auto"
     update: bool = False
     ignore_unknown: bool = False
-    encoding: str | None = None
-    # Column name in the file -> field (or IGNORE), from --map and the mapping file.
-    columns: Mapping[str, str] = field(default_factory=dict)
-    # Status label (lower case) -> status, from --status-map.
-    statuses: Mapping[str, str] = field(default_factory=dict)
-    decimal_comma: bool = False
-    match: str = "tag"  # the column rows are matched by (needed with --update)
+    recipe: Recipe = field(default_factory=Recipe)
 
 
 @dataclass
@@ -134,7 +142,7 @@ def open_source(
     a file that cannot be read at all (empty, binary); everything else becomes a listed
     Problem."""
     problems: list[Problem] = []
-    lines = Lines(stream, options.encoding, problems, progress)
+    lines = Lines(stream, options.recipe.encoding, problems, progress)
     if fmt == "jsonl":
         return Source("jsonl", _jsonl_rows(lines, problems, options.ignore_unknown), problems)
     return _csv_source(iter(lines), problems, fmt, options)
@@ -193,7 +201,7 @@ def _plan(
 ) -> _Plan:
     """Which cell fills which field (or Snipe-IT role), and what is left out and why."""
     plan = _Plan()
-    mapped = {normal(column): (column, target) for column, target in options.columns.items()}
+    mapped = {normal(column): (column, target) for column, target in options.recipe.columns.items()}
     unknown: list[str] = []
     for index, (original, name) in enumerate(zip(header, names, strict=True)):
         target: str | None
@@ -272,7 +280,7 @@ def _plan(
             )
         )
     # With --update a file may carry only the columns it changes; new rows still need them.
-    needed = (options.match,) if options.update else REQUIRED
+    needed = (options.recipe.match,) if options.update else REQUIRED
     plan.missing = frozenset(f for f in needed if f not in plan.columns)
     for name in sorted(plan.missing, key=REQUIRED.index):
         shown = snipeit.HEADER_OF.get(name, name) if fmt == "snipeit" else name
@@ -298,9 +306,11 @@ def _csv_rows(
         if len(indices) > 1
         else (lambda cells: tuple(cells[i] for i in indices))
     )
-    statuses = options.statuses
+    statuses = options.recipe.statuses
     convert = (
-        snipeit.Converter(plan.columns, statuses, problems, decimal_comma=options.decimal_comma)
+        snipeit.Converter(
+            plan.columns, statuses, problems, decimal_comma=options.recipe.decimal_comma
+        )
         if fmt == "snipeit"
         else None
     )
