@@ -349,3 +349,12 @@ def test_csv_options_on_json_lines_are_refused(cli: Cli, db_url: str, tmp_path: 
     assert result.exit_code == 2
     assert "--map, --date-format and --decimal-comma apply to CSV files" in result.stderr
     assert counts(db_url) == (0, 0)
+
+
+def test_blank_lines_above_the_header_keep_line_numbers(
+    cli: Cli, db_url: str, tmp_path: Path
+) -> None:
+    before = snapshot(db_url)
+    path = write(tmp_path, "b.csv", "\n\ntag,name,category\nB-1,a,\n")
+    lines = assert_rejected(cli, db_url, cli("asset", "import", path), 2, before)
+    assert lines == ["line 4, column category, value '': category must not be empty (got '')"]

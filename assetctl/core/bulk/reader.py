@@ -158,8 +158,10 @@ def _csv_source(
     lines: Iterator[str], problems: list[Problem], fmt: str, options: ReadOptions
 ) -> Source:
     first = next(lines, None)
+    skipped = 0  # blank lines above the header: rows keep the line numbers an editor shows
     while first is not None and not first.strip():
         first = next(lines, None)
+        skipped += 1
     if first is None:
         raise InvalidInputError(
             "the file is empty: a CSV import needs a header row naming its columns",
@@ -178,7 +180,7 @@ def _csv_source(
     if fmt == "csv" and snipeit.looks_like(names) and "tag" not in names:
         fmt = "snipeit"
     plan = _plan(header, names, fmt, options, problems)
-    rows = _csv_rows(reader, problems, len(header), plan, fmt, options)
+    rows = _csv_rows(reader, problems, len(header), plan, fmt, options, skipped)
     return Source(fmt, rows, problems, plan.columns, plan.ignored, plan.noted, plan.missing)
 
 
@@ -295,6 +297,7 @@ def _csv_rows(
     plan: _Plan,
     fmt: str,
     options: ReadOptions,
+    skipped: int,
 ) -> Iterator[RawRow]:
     targets = [target for _, target in plan.keys]
     indices = [index for index, _ in plan.keys]
@@ -316,7 +319,7 @@ def _csv_rows(
     )
     relabel = statuses if convert is None and statuses and "status" in targets else None
     while True:
-        start = reader.line_num + 1
+        start = reader.line_num + 1 + skipped
         try:
             cells = next(reader)
         except StopIteration:
