@@ -140,7 +140,7 @@ def bench_facts(
     dsn: str, env: dict[str, str], machines: int, repeat: int, tmp: Path
 ) -> dict[str, float]:
     facts = facts_file(machines, tmp)
-    plain, _table = generate(machines, tmp)
+    plain, _table, _snipeit = generate(machines, tmp)
     empty = psql(dsn, "TRUNCATE assets, asset_events RESTART IDENTITY", "VACUUM ANALYZE assets")
     times: dict[str, list[float]] = {"import": [], "facts": []}
     for _ in range(repeat):

@@ -290,10 +290,15 @@ def test_latin1_bytes_name_the_line(cli: Cli, db_url: str, tmp_path: Path) -> No
     before = snapshot(db_url)
     path = write(tmp_path, "latin1.csv", b"tag,name,category\nL-1,ok,c\nL-2,Caf\xe9,c\nL-3,x,c\n")
     lines = assert_rejected(cli, db_url, cli("asset", "import", path), 2, before)
+    # Byte offsets count from 0 in the whole file: 18 + 9 + len("L-2,Caf").
     assert lines == [
-        "line 3, value 'e9': line 3 is not valid UTF-8 (byte 0xe9 at byte 8); "
-        "save the file as UTF-8"
+        "line 3, value 'e9': line 3 is not valid UTF-8: byte 0xe9 at byte offset 34 of the "
+        "file (save the file as UTF-8, or pass the encoding it was saved in, e.g. "
+        "--encoding cp1252)"
     ]
+    result = cli("asset", "import", path, "--encoding", "cp1252")
+    assert result.exit_code == 0, result.stderr
+    assert listed(cli)["L-2"]["name"] == "Café"
 
 
 def test_missing_required_column_is_named(cli: Cli, db_url: str, tmp_path: Path) -> None:
@@ -308,11 +313,12 @@ def test_unknown_column_unless_ignored(cli: Cli, db_url: str, tmp_path: Path) ->
     path = write(tmp_path, "f.csv", "tag,name,category,colour\nC-1,a,b,red\n")
     lines = assert_rejected(cli, db_url, cli("asset", "import", path), 2, before)
     assert lines == [
-        "line 1, column colour: unknown column 'colour' (pass --ignore-unknown to skip it)"
+        "line 1, column colour: unknown column 'colour' (map it with --map 'colour=FIELD', "
+        "or pass --ignore-unknown to skip it)"
     ]
     result = cli("asset", "import", path, "--ignore-unknown")
     assert result.exit_code == 0, result.stderr
-    assert "Ignored columns: colour." in result.stderr
+    assert "Not kept: colour (not an asset field (--ignore-unknown))." in result.stderr
     assert list(listed(cli)) == ["C-1"]
 
 
@@ -429,16 +435,17 @@ def test_snipeit_export_is_recognised_and_mapped(cli: Cli, db_url: str, tmp_path
     assert assets["SN-0002"]["status"] == "in_stock"
     assert assets["SN-0002"]["purchase_cost"] == 349.99
     assert assets["SN-0003"]["status"] == "retired"
-    # Extra Snipe-IT columns are refused by name unless --ignore-unknown.
+    # Snipe-IT columns with no assetctl field are kept in a labelled block of notes.
     extra = write(
         tmp_path,
         "snipe2.csv",
-        header + ",Supplier\n" + rows[1].replace("SN-0002", "SN-9") + ",ACME\n",
+        f"{header},Supplier\n{rows[1].replace('SN-0002', 'SN-9').replace('CN0X2', 'CN0X9')},ACME\n",
     )
     result = cli("asset", "import", extra, "--format", "snipeit")
-    assert result.exit_code == 2
-    assert "unknown column 'Supplier'" in result.stderr
-    assert counts(db_url)[0] == 3
+    assert result.exit_code == 0, result.stderr
+    assert "Kept in notes: Supplier." in result.stderr
+    assert listed(cli)["SN-9"]["notes"] == "-- Snipe-IT --\nSupplier: ACME"
+    assert counts(db_url)[0] == 4
 
 
 def test_snipeit_problems_use_its_column_names(cli: Cli, db_url: str, tmp_path: Path) -> None:

@@ -6,8 +6,11 @@ nothing); export streams rows to stdout inside one read transaction.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
@@ -15,6 +18,7 @@ from assetctl.cli.field_options import SearchFilter, SortOption, filter_options
 from assetctl.cli.inputs import open_input
 from assetctl.cli.progress import progress
 from assetctl.cli.state import AppState, Effect, get_state
+from assetctl.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from assetctl.core.bulk.importer import ImportResult
@@ -26,6 +30,11 @@ class ImportFormat(StrEnum):
     csv = "csv"
     jsonl = "jsonl"
     snipeit = "snipeit"
+
+
+class MatchKey(StrEnum):
+    tag = "tag"
+    serial = "serial"
 
 
 class ReportFormat(StrEnum):
@@ -69,14 +78,57 @@ def _write_report(state: AppState, result: ImportResult) -> None:
     make_writer("jsonl", state.io.out, View(tuple(report))).record(report)
 
 
+def _snipeit_token(state: AppState) -> str:
+    """The API token: ASSETCTL_SNIPEIT_TOKEN, else one line of stdin (never a flag: it
+    would land in shell history and `ps`), else a hidden prompt on a terminal."""
+    token = state.factory.env.get("ASSETCTL_SNIPEIT_TOKEN", "")
+    if token.strip():
+        return token.strip()
+    if not sys.stdin.isatty():
+        return sys.stdin.readline(16 * 1024).strip()
+    return str(typer.prompt("Snipe-IT API token", hide_input=True, err=True)).strip()
+
+
+@contextmanager
+def _snipeit_file(state: AppState, url: str) -> Iterator[tuple[BinaryIO, int | None]]:
+    """Every asset of the Snipe-IT at `url`, fetched into a temporary Snipe-IT CSV."""
+    import io
+    import tempfile
+
+    from assetctl.core.bulk.snipeit_api import fetch_snipeit
+
+    token = _snipeit_token(state)
+    with tempfile.TemporaryFile() as spool:
+        text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+        count = state.run(Effect.READ, fetch_snipeit, url, token, text)
+        text.detach()
+        state.io.info(f"Fetched {_count(count, 'asset')} from Snipe-IT.")
+        size = spool.tell()
+        spool.seek(0)
+        yield spool, size or None
+
+
+def _summary(state: AppState, result: ImportResult) -> None:
+    if result.noted_columns:
+        state.io.info(f"Kept in notes: {', '.join(result.noted_columns)}.")
+    if result.ignored_columns:
+        by_reason: dict[str, list[str]] = {}
+        for column, why in result.ignored_columns:
+            by_reason.setdefault(why, []).append(column)
+        groups = (f"{', '.join(columns)} ({why})" for why, columns in by_reason.items())
+        state.io.info(f"Not kept: {'; '.join(groups)}.")
+
+
 def import_assets(
     ctx: typer.Context,
-    file: Annotated[str, typer.Argument(help="CSV or JSON Lines file; - reads stdin.")],
+    file: Annotated[
+        str | None, typer.Argument(help="CSV or JSON Lines file; - reads stdin.")
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate and report; write nothing.")
     ] = False,
     update: Annotated[
-        bool, typer.Option("--update", help="Update assets whose tag already exists.")
+        bool, typer.Option("--update", help="Update assets that already exist (see --match).")
     ] = False,
     file_format: Annotated[
         ImportFormat,
@@ -89,9 +141,74 @@ def import_assets(
     ignore_unknown: Annotated[
         bool, typer.Option("--ignore-unknown", help="Skip columns that are not asset fields.")
     ] = False,
+    columns: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            metavar="'COLUMN=FIELD'",
+            help="Read COLUMN as FIELD (repeatable); FIELD 'ignore' leaves it out.",
+        ),
+    ] = None,
+    map_file: Annotated[
+        str | None,
+        typer.Option(
+            "--map-file",
+            metavar="FILE",
+            help="A saved mapping (TOML: [columns], [statuses], date_format, "
+            "decimal_comma, encoding, match); flags win over it.",
+        ),
+    ] = None,
+    status_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status-map",
+            metavar="'LABEL=STATUS'",
+            help="Read status label LABEL (e.g. a Snipe-IT one) as STATUS (repeatable).",
+        ),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format",
+            metavar="FORMAT",
+            help="How non-ISO dates are written, e.g. %m/%d/%y or %d.%m.%Y (default: ISO, "
+            "or a guess only when every date of a column fits one form).",
+        ),
+    ] = None,
+    decimal_comma: Annotated[
+        bool,
+        typer.Option("--decimal-comma", help="Costs are written 1.299,50 (comma decimal)."),
+    ] = False,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            metavar="ENCODING",
+            help="Text encoding, e.g. cp1252, latin-1, utf-16 (default: UTF-8, or as "
+            "the byte-order mark says).",
+        ),
+    ] = None,
+    match: Annotated[
+        MatchKey | None,
+        typer.Option("--match", help="Match rows to existing assets by tag (default) or serial."),
+    ] = None,
+    from_snipeit: Annotated[
+        str | None,
+        typer.Option(
+            "--from-snipeit",
+            metavar="URL",
+            help="Import every asset of a running Snipe-IT over its API (token from "
+            "ASSETCTL_SNIPEIT_TOKEN or stdin).",
+        ),
+    ] = None,
     output: Annotated[
         ReportFormat | None,
-        typer.Option("-o", "--output", case_sensitive=False, help="text or json report."),
+        typer.Option(
+            "-o",
+            "--output",
+            case_sensitive=False,
+            help="text or json report (json lists each row's action and every problem).",
+        ),
     ] = None,
 ) -> None:
     """Import assets from CSV or JSON Lines: every row is checked first, and if any row is
@@ -100,46 +217,71 @@ def import_assets(
     Columns are the asset JSON field names (an `asset export` CSV or JSON Lines file
     imports as is; id, version, created_at, updated_at, created_by, updated_by and
     deleted_at are ignored; export -o json arrays are not read, use -o jsonl). A Snipe-IT
-    asset CSV is recognised by its header. An empty cell leaves a field unset; with
-    --update it clears it, and columns missing from the file are left unchanged."""
+    asset CSV is recognised by its header; its columns with no assetctl field are kept in a
+    labelled block of notes. An empty cell leaves a field unset; with --update it clears
+    it, and columns missing from the file are left unchanged. A re-run of the same file
+    with --update writes nothing."""
     from assetctl.core.bulk.importer import ImportOptions, ImportRejected
     from assetctl.core.bulk.importer import import_assets as run_import
+    from assetctl.core.bulk.mapping import build
 
     state = get_state(ctx)
+    if (file is None) == (from_snipeit is None):
+        raise InvalidInputError(
+            "give either a FILE to import or --from-snipeit URL",
+            hint="e.g. assetctl asset import assets.csv",
+        )
+    recipe = build(
+        file=map_file,
+        columns=columns or (),
+        statuses=status_map or (),
+        date_format=date_format,
+        decimal_comma=decimal_comma,
+        encoding=encoding,
+        match=match.value if match is not None else None,
+    )
+    as_json = output == ReportFormat.json
     options = ImportOptions(
-        format=file_format.value,
+        format="snipeit" if from_snipeit is not None else file_format.value,
         update=update,
         dry_run=dry_run,
         ignore_unknown=ignore_unknown,
+        recipe=recipe,
+        report_rows=as_json,
     )
-    as_json = output == ReportFormat.json
     rejected: ImportRejected | None = None
-    with open_input(file) as (stream, size), progress(state, size, "Importing") as advance:
-        try:
-            result = state.run(
-                Effect.RECORD if dry_run else Effect.DATA,
-                run_import,
-                stream,
-                file,
-                options,
-                advance,
-            )
-        except ImportRejected as exc:
-            rejected = exc  # reported once the progress bar is gone
+    source = _snipeit_file(state, from_snipeit) if from_snipeit else open_input(file or "-")
+    with source as (stream, size):
+        name = file or "snipeit.csv"
+        with progress(state, size, "Importing") as advance:
+            try:
+                result = state.run_changes(
+                    Effect.RECORD if dry_run else Effect.DATA,
+                    run_import,
+                    stream,
+                    name,
+                    options,
+                    advance,
+                )
+            except ImportRejected as exc:
+                rejected = exc  # reported once the progress bar is gone
     if rejected is not None:
         _report_problems(state, rejected.result)
         if as_json:
             _write_report(state, rejected.result)
         raise rejected
-    if result.ignored_columns:
-        state.io.info(f"Ignored columns: {', '.join(result.ignored_columns)}.")
+    _summary(state, result)
     if as_json:
         _write_report(state, result)
     verb = "Would import" if dry_run else "Imported"
+    if result.rows == 0:
+        state.io.info(f"{verb} 0 rows ({result.format}): the file has none, nothing to import.")
+        return
     state.io.info(
         f"{verb} {_count(result.rows, 'row')} ({result.format}): {result.created} created, "
         f"{result.updated} updated, {result.unchanged} unchanged."
         + (" Nothing was written (--dry-run)." if dry_run else "")
+        + (" Nothing changed." if not dry_run and not result.wrote else "")
     )
 
 

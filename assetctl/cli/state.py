@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TextIO, TypeVar
 
 from assetctl.errors import NotAuthenticatedError
 
@@ -118,6 +118,16 @@ class Factory:
             self.io.warn(f"{problem}; answering from the database")
 
 
+class Changes(Protocol):
+    """A result that says whether its command changed anything."""
+
+    @property
+    def wrote(self) -> bool: ...
+
+
+C = TypeVar("C", bound=Changes)
+
+
 class Effect(Enum):
     """What a command's transaction does, and which cached answers that makes stale."""
 
@@ -200,6 +210,23 @@ class AppState:
             result = fn(session, self.caller(session), *args, **kwargs)
             db_id = self._db_id(session) if effect.stales else None
         self._bump_after_commit(db_id, effect.stales)
+        return result
+
+    def run_changes(
+        self,
+        effect: Effect,
+        fn: Callable[Concatenate[Session, Principal, P], C],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> C:
+        """As `run`, for a write that may turn out to change nothing (an import run again):
+        cached answers are dropped only when the result says it wrote."""
+        with self.transaction(write=effect.write) as session:
+            result = fn(session, self.caller(session), *args, **kwargs)
+            stales = effect.stales if result.wrote else None
+            db_id = self._db_id(session) if stales else None
+        self._bump_after_commit(db_id, stales)
         return result
 
     def run_bootstrap(

@@ -87,7 +87,9 @@ class Field:
         searchable: bool = False,  # matched by `list --search` (case-insensitive substring)
         filterable: bool = False,  # `list --FIELD VALUE` exact filter
         repeats: bool = False,  # values repeat across an inventory: import memoises parsing
-        snipeit: tuple[str, ...] = (),  # Snipe-IT export/import headers (normalised)
+        # Snipe-IT export/import headers (normalised) that hold this field as is; columns
+        # that need converting (checkouts, warranty months, EOL) are `core.bulk.snipeit`'s.
+        snipeit: tuple[str, ...] = (),
         stored_as: str | None = None,  # the column name when it differs from the field name
         listed: int = 0,  # its place among `asset list`'s default columns (0: not shown)
         audited: bool = True,  # a change is listed in the asset's history
@@ -152,8 +154,8 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "serial", Kind.TEXT, "Serial number (unique among active assets).", max_len=128,
-        clearable=True, sortable=True, searchable=True, snipeit=("serial", "serial_number"),
-        listed=7,
+        clearable=True, sortable=True, searchable=True,
+        snipeit=("serial", "serial_number", "serial_no"), listed=7,
     ),
     Field(
         "manufacturer", Kind.TEXT, "Manufacturer, e.g. Lenovo.", max_len=200, clearable=True,
@@ -161,7 +163,8 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "model", Kind.TEXT, "Model, e.g. ThinkPad T14.", max_len=200, clearable=True,
-        sortable=True, searchable=True, repeats=True, snipeit=("model", "model_name"),
+        sortable=True, searchable=True, repeats=True,
+        snipeit=("model", "model_name", "asset_model"),
     ),
     Field(
         "location", Kind.TEXT, "Where the asset is.", max_len=200, clearable=True,
@@ -169,8 +172,7 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "assignee", Kind.TEXT, "Person the asset is assigned to.", input=Input.ADD,
-        max_len=200, sortable=True, searchable=True, filterable=True, repeats=True,
-        snipeit=("checked_out_to_email",), listed=5,
+        max_len=200, sortable=True, searchable=True, filterable=True, repeats=True, listed=5,
     ),
     Field(
         "purchase_date", Kind.DATE, "Purchase date, YYYY-MM-DD.", clearable=True,
@@ -189,7 +191,7 @@ FIELDS: tuple[Field, ...] = (
     Field("description_source", Kind.JSON, input=Input.IMPORT),
     Field(
         "notes", Kind.TEXT, "Free-form notes.", max_len=10_000, long=True, multiline=True,
-        clearable=True, snipeit=("notes",),
+        clearable=True, snipeit=("notes", "asset_notes"),
     ),
     _system("version", Kind.INT),
     _system("created_at", Kind.TIMESTAMP, sortable=True),

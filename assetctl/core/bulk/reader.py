@@ -1,23 +1,26 @@
-"""Reading import files: UTF-8 decoding line by line, format detection, CSV / JSON Lines /
-Snipe-IT header mapping. Rows are yielded one at a time so a file of any size is read in
-bounded memory; every problem found on the way is recorded with its line, column and value
-instead of stopping at the first one.
+"""Reading import files: decoded lines (`bulk.decode`), format detection, and the header
+plan that says which column fills which field: the asset field names, `--map 'Col=field'`
+(or a mapping file), and Snipe-IT's columns (`bulk.snipeit`). Rows are yielded one at a time
+so a file of any size is read in bounded memory; every problem found on the way is recorded
+with its line, column and value instead of stopping at the first one.
 
-Nothing here validates field values (that is `core.assets.fields`) or touches the database.
+Nothing here validates field values (that is `core.assets.fields` and `bulk.dates`) or
+touches the database.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import json
 import operator
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from assetctl.core.assets.schema import FIELDS, INPUT_FIELDS, REQUIRED, SNIPEIT_HEADERS
+from assetctl.core.assets.schema import FIELDS, INPUT_FIELDS, REQUIRED
+from assetctl.core.bulk import snipeit
+from assetctl.core.bulk.decode import Lines
 from assetctl.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -29,24 +32,10 @@ IMPORT_FIELDS = INPUT_FIELDS
 # Columns of an export that the system manages; import accepts and ignores them.
 READ_ONLY = frozenset(f.name for f in FIELDS if not f.settable)
 FORMATS = ("auto", "csv", "jsonl", "snipeit")
-BLOCK_BYTES = 256 * 1024  # read and decoded at once; progress is reported per block
-
-# Snipe-IT's default status labels -> our statuses. Our own names pass through unchanged.
-SNIPEIT_STATUSES = {
-    "ready to deploy": "in_stock",
-    "pending": "in_stock",
-    "deployable": "in_stock",
-    "deployed": "assigned",
-    "out for repair": "in_repair",
-    "broken": "in_repair",
-    "archived": "retired",
-    "undeployable": "retired",
-    "lost/stolen": "lost",
-    "lost": "lost",
-    "stolen": "lost",
-}
-_SNIPEIT_COST_JUNK = re.compile(r"[,\s$€£¥]")
-_SNIPEIT_DATETIME = re.compile(r"(\d{4}-\d{2}-\d{2})[ T]\d{2}:\d{2}(:\d{2})?")
+# `--map 'Col=ignore'` leaves a column out on purpose.
+IGNORE = "ignore"
+# Cell separators a spreadsheet may have written; the header decides which one it is.
+DELIMITERS = (",", ";", "\t")
 
 
 @dataclass(frozen=True)
@@ -78,6 +67,30 @@ class RawRow:
     values: dict[str, str | None]
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """How to read someone else's file (`bulk.mapping` builds it from flags and a mapping
+    file): column -> field (or IGNORE), status label (lower case) -> status, the date format,
+    decimal commas, the encoding, and what rows are matched to existing assets by."""
+
+    columns: Mapping[str, str] = field(default_factory=dict)
+    statuses: Mapping[str, str] = field(default_factory=dict)
+    date_format: str | None = None
+    decimal_comma: bool = False
+    encoding: str | None = None  # None: the byte-order mark's, else UTF-8
+    match: str = "tag"
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read the file: everything but what to do with the rows."""
+
+    format: str = "auto"
+    update: bool = False
+    ignore_unknown: bool = False
+    recipe: Recipe = field(default_factory=Recipe)
+
+
 @dataclass
 class Source:
     """An opened import file: its format, header facts, problems so far, and its rows."""
@@ -86,69 +99,19 @@ class Source:
     rows: Iterator[RawRow]
     problems: list[Problem]
     columns: dict[str, str] = field(default_factory=dict)  # field -> column name in the file
-    ignored: list[str] = field(default_factory=list)  # columns read but not imported
+    # Columns read but not imported: (column, why).
+    ignored: list[tuple[str, str]] = field(default_factory=list)
+    noted: list[str] = field(default_factory=list)  # columns kept in the notes block
     missing: frozenset[str] = frozenset()  # required fields the header lacks
 
 
-def _normal(name: str) -> str:
+def normal(name: str) -> str:
+    """A header as compared: lower case, runs of other characters as one underscore."""
     return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
 
 
 def _show(value: str) -> str:
     return value if len(value) <= 80 else value[:77] + "..."
-
-
-class _Lines:
-    """Decoded lines of a byte stream; bad UTF-8 is reported with its line and replaced."""
-
-    def __init__(
-        self,
-        stream: BinaryIO,
-        problems: list[Problem],
-        progress: Callable[[int], None] | None,
-    ) -> None:
-        self.stream = stream
-        self.problems = problems
-        self.progress = progress
-        self.number = 0
-        self.consumed = 0
-
-    def __iter__(self) -> Iterator[str]:
-        # Lines are read and decoded a block at a time (C loops); only a block holding bad
-        # UTF-8 is decoded line by line, to name the line. Consumers count lines themselves
-        # (csv.reader.line_num, enumerate), so nothing here runs per line in Python.
-        progress, stream = self.progress, self.stream
-        while True:
-            block = stream.readlines(BLOCK_BYTES)
-            if not block:
-                break
-            if self.number == 0 and block[0].startswith(codecs.BOM_UTF8):
-                block[0] = block[0][len(codecs.BOM_UTF8) :]
-            try:
-                texts = [raw.decode("utf-8") for raw in block]
-            except UnicodeDecodeError:
-                texts = [self._decode(self.number + i, raw) for i, raw in enumerate(block, 1)]
-            self.number += len(block)
-            self.consumed += sum(map(len, block))
-            if progress is not None:
-                progress(self.consumed)
-            yield from texts
-
-    def _decode(self, number: int, raw: bytes) -> str:
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            bad = raw[exc.start : exc.end]
-            self.problems.append(
-                Problem(
-                    number,
-                    None,
-                    bad.hex(" "),
-                    f"line {number} is not valid UTF-8 (byte 0x{bad[0]:02x} at byte "
-                    f"{exc.start + 1}); save the file as UTF-8",
-                )
-            )
-            return raw.decode("utf-8", "replace")
 
 
 def detect_format(stream: BinaryIO, name: str, requested: str) -> str:
@@ -166,123 +129,215 @@ def detect_format(stream: BinaryIO, name: str, requested: str) -> str:
         return "csv"
     peek = getattr(stream, "peek", None)
     head = peek(512) if peek is not None else b""
-    return "jsonl" if head.removeprefix(codecs.BOM_UTF8).lstrip()[:1] == b"{" else "csv"
+    return "jsonl" if head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{" else "csv"
 
 
 def open_source(
     stream: BinaryIO,
     fmt: str,
-    *,
-    update: bool,
-    ignore_unknown: bool,
+    options: ReadOptions,
     progress: Callable[[int], None] | None = None,
 ) -> Source:
     """Read the header (CSV) and return the rows to come. Raises InvalidInputError only for
-    a file that has no header at all; everything else becomes a listed Problem."""
+    a file that cannot be read at all (empty, binary); everything else becomes a listed
+    Problem."""
     problems: list[Problem] = []
-    lines = _Lines(stream, problems, progress)
+    lines = Lines(stream, options.recipe.encoding, problems, progress)
     if fmt == "jsonl":
-        return Source("jsonl", _jsonl_rows(lines, problems, ignore_unknown), problems)
-    return _csv_source(lines, problems, fmt, update=update, ignore_unknown=ignore_unknown)
+        return Source("jsonl", _jsonl_rows(lines, problems, options.ignore_unknown), problems)
+    return _csv_source(iter(lines), problems, fmt, options)
+
+
+def _delimiter(first: str) -> str:
+    """The separator the header line uses most (Excel writes ; where the decimal mark is
+    a comma, and tabs in its "Unicode text")."""
+    return max(DELIMITERS, key=first.count) if first.count(",") == 0 else ","
 
 
 def _csv_source(
-    lines: _Lines, problems: list[Problem], fmt: str, *, update: bool, ignore_unknown: bool
+    lines: Iterator[str], problems: list[Problem], fmt: str, options: ReadOptions
 ) -> Source:
-    reader = csv.reader(lines, strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
+    first = next(lines, None)
+    skipped = 0  # blank lines above the header: rows keep the line numbers an editor shows
+    while first is not None and not first.strip():
+        first = next(lines, None)
+        skipped += 1
+    if first is None:
         raise InvalidInputError(
             "the file is empty: a CSV import needs a header row naming its columns",
             hint="the first line must name the columns, e.g. tag,name,category",
+        )
+    delimiter = _delimiter(first)
+    reader = csv.reader(_prepend(first, lines), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader)
+    except csv.Error:
+        raise InvalidInputError(
+            "line 1 (the header) is not valid CSV",
+            hint="check its quotes: a quoted column name must end with a quote",
         ) from None
-    except csv.Error as exc:
-        raise InvalidInputError(f"line 1 (the header) is not valid CSV: {exc}") from None
-    names = [_normal(name) for name in header]
-    if fmt == "csv" and "asset_tag" in names and "tag" not in names:
+    names = [normal(name) for name in header]
+    if fmt == "csv" and snipeit.looks_like(names) and "tag" not in names:
         fmt = "snipeit"
-    mapping = SNIPEIT_HEADERS if fmt == "snipeit" else {f: f for f in IMPORT_FIELDS}
-    columns: dict[str, str] = {}
-    positions: list[tuple[int, str]] = []
-    ignored: list[str] = []
+    plan = _plan(header, names, fmt, options, problems)
+    rows = _csv_rows(reader, problems, len(header), plan, fmt, options, skipped)
+    return Source(fmt, rows, problems, plan.columns, plan.ignored, plan.noted, plan.missing)
+
+
+def _prepend(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+@dataclass
+class _Plan:
+    keys: list[tuple[int, str]] = field(default_factory=list)  # (cell index, field or role)
+    columns: dict[str, str] = field(default_factory=dict)
+    ignored: list[tuple[str, str]] = field(default_factory=list)
+    noted: list[str] = field(default_factory=list)
+    missing: frozenset[str] = frozenset()
+
+
+def _plan(
+    header: list[str], names: list[str], fmt: str, options: ReadOptions, problems: list[Problem]
+) -> _Plan:
+    """Which cell fills which field (or Snipe-IT role), and what is left out and why."""
+    plan = _Plan()
+    mapped = {normal(column): (column, target) for column, target in options.recipe.columns.items()}
     unknown: list[str] = []
     for index, (original, name) in enumerate(zip(header, names, strict=True)):
-        target = mapping.get(name)
-        if target is None:
-            if (name in READ_ONLY and fmt != "snipeit") or ignore_unknown:
-                ignored.append(original)
-            else:
-                unknown.append(original)
-            continue
-        if target in columns:
+        target: str | None
+        if name in mapped:
+            target = mapped.pop(name)[1]
+            if target == IGNORE:
+                plan.ignored.append((original, "--map says ignore"))
+                continue
+        elif fmt == "snipeit":
+            target = snipeit.key_of(name)
+            if target is None:
+                plan.ignored.append((original, snipeit.dropped_reason(name)))
+                continue
+            if target == snipeit.NOTE:
+                target = snipeit.NOTE + original
+                plan.noted.append(original)
+            elif target in snipeit.NOT_KEPT:
+                plan.ignored.append((original, snipeit.NOT_KEPT[target]))
+        else:
+            target = name if name in IMPORT_FIELDS else None
+            if target is None:
+                if name in READ_ONLY:
+                    plan.ignored.append((original, "managed by assetctl"))
+                elif options.ignore_unknown:
+                    plan.ignored.append((original, "not an asset field (--ignore-unknown)"))
+                else:
+                    unknown.append(original)
+                continue
+        if target in plan.columns:
             problems.append(
-                Problem(1, original, None, f"column {original!r} repeats {columns[target]!r}")
+                Problem(
+                    1,
+                    original,
+                    None,
+                    f"columns {plan.columns[target]!r} and {original!r} both fill {target}; "
+                    "map only one of them (--map 'Column=ignore' leaves one out)",
+                )
             )
             continue
-        columns[target] = original
-        positions.append((index, target))
-    if not columns:
+        plan.columns[target] = original
+        plan.keys.append((index, target))
+    if fmt == "snipeit":
+        person = plan.columns.get("@email") or plan.columns.get("@username")
+        if person is not None and "assignee" not in plan.columns:
+            plan.columns["assignee"] = person  # names the column of an assignee problem
+    for column, _target in mapped.values():
+        problems.append(
+            Problem(
+                1,
+                column,
+                None,
+                f"--map names column {column!r}, which the header does not have "
+                f"(it has: {_show(', '.join(header))})",
+            )
+        )
+    fields = {k for k in plan.columns if k in IMPORT_FIELDS or k.startswith(snipeit.ROLE)}
+    if not fields:
         problems.append(
             Problem(
                 1,
                 None,
                 _show(",".join(header)),
                 "the first line is not a header: it names none of the import columns "
-                f"({', '.join(IMPORT_FIELDS)})",
+                f"({', '.join(IMPORT_FIELDS)}); map yours with --map 'Column=field'",
             )
         )
-    else:
-        for original in unknown:
-            problems.append(
-                Problem(
-                    1,
-                    original,
-                    None,
-                    f"unknown column {original!r} (pass --ignore-unknown to skip it)",
-                )
+        return plan
+    for original in unknown:
+        problems.append(
+            Problem(
+                1,
+                original,
+                None,
+                f"unknown column {original!r} (map it with --map '{original}=FIELD', "
+                "or pass --ignore-unknown to skip it)",
             )
+        )
     # With --update a file may carry only the columns it changes; new rows still need them.
-    needed = ("tag",) if update else REQUIRED
-    missing = frozenset(f for f in needed if f not in columns) if columns else frozenset()
-    for name in sorted(missing, key=REQUIRED.index):
-        shown = "Asset Tag" if fmt == "snipeit" and name == "tag" else name
+    needed = (options.recipe.match,) if options.update else REQUIRED
+    plan.missing = frozenset(f for f in needed if f not in plan.columns)
+    for name in sorted(plan.missing, key=REQUIRED.index):
+        shown = snipeit.HEADER_OF.get(name, name) if fmt == "snipeit" else name
         problems.append(Problem(1, shown, None, f"required column {shown!r} is missing"))
-    rows = _csv_rows(reader, problems, len(header), positions, fmt)
-    return Source(fmt, rows, problems, columns, ignored, missing)
+    return plan
 
 
 def _csv_rows(
     reader: Reader,
     problems: list[Problem],
     width: int,
-    positions: list[tuple[int, str]],
+    plan: _Plan,
     fmt: str,
+    options: ReadOptions,
+    skipped: int,
 ) -> Iterator[RawRow]:
-    snipeit = fmt == "snipeit"
-    targets = [target for _, target in positions]
-    indices = [index for index, _ in positions]
+    targets = [target for _, target in plan.keys]
+    indices = [index for index, _ in plan.keys]
+    if not indices:
+        return
     # itemgetter picks the imported cells in C; with one index it returns a bare value.
     pick: Any = (
         operator.itemgetter(*indices)
         if len(indices) > 1
         else (lambda cells: tuple(cells[i] for i in indices))
     )
+    statuses = options.recipe.statuses
+    convert = (
+        snipeit.Converter(
+            plan.columns, statuses, problems, decimal_comma=options.recipe.decimal_comma
+        )
+        if fmt == "snipeit"
+        else None
+    )
+    relabel = statuses if convert is None and statuses and "status" in targets else None
     while True:
-        start = reader.line_num + 1
+        start = reader.line_num + 1 + skipped
         try:
             cells = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            reason = str(exc)
-            if "unexpected end of data" in reason:
-                reason = "a quoted field is never closed (unterminated quote)"
+            # The csv module's own words name its internals; say it in the file's terms.
+            reason = (
+                "a quoted field is never closed (unterminated quote)"
+                if "unexpected end of data" in str(exc)
+                else "a quote is misplaced (a quoted cell must end with a quote and a separator)"
+            )
             problems.append(Problem(start, None, None, f"malformed CSV: {reason}"))
             continue
         if not cells:  # a blank line
             continue
         if len(cells) != width:
+            if not any(cells):
+                continue  # a line of empty cells, as spreadsheets add at the end
             problems.append(
                 Problem(
                     start,
@@ -293,37 +348,24 @@ def _csv_rows(
             )
             continue
         values: dict[str, str | None] = dict(zip(targets, pick(cells), strict=True))
-        if snipeit:
-            _from_snipeit(values)
+        if convert is not None:
+            values = convert(start, values)
+        elif relabel is not None:
+            status = values["status"]
+            if status:
+                values["status"] = relabel.get(status.strip().lower(), status)
         yield RawRow(start, values)
 
 
-def _from_snipeit(values: dict[str, str | None]) -> None:
-    """Snipe-IT spellings of status, cost and dates -> ours (unknown text passes through and
-    is then reported by the field parser)."""
-    status = values.get("status")
-    if status is not None:
-        values["status"] = SNIPEIT_STATUSES.get(status.strip().lower(), status)
-    cost = values.get("purchase_cost")
-    if cost is not None:
-        values["purchase_cost"] = _SNIPEIT_COST_JUNK.sub("", cost)
-    for key in ("purchase_date", "warranty_until"):
-        text = values.get(key)
-        if text is not None:
-            match = _SNIPEIT_DATETIME.fullmatch(text.strip())
-            if match:
-                values[key] = match.group(1)
-
-
-def _jsonl_rows(lines: _Lines, problems: list[Problem], ignore_unknown: bool) -> Iterator[RawRow]:
+def _jsonl_rows(lines: Lines, problems: list[Problem], ignore_unknown: bool) -> Iterator[RawRow]:
     known = frozenset(IMPORT_FIELDS)
     for number, text in enumerate(lines, 1):
         if not text.strip():
             continue
         try:
             obj = json.loads(text)
-        except ValueError as exc:
-            problems.append(Problem(number, None, None, f"not valid JSON: {exc}"))
+        except ValueError:
+            problems.append(Problem(number, None, None, "not valid JSON"))
             continue
         if not isinstance(obj, dict):
             problems.append(

@@ -1,7 +1,8 @@
 """An import's input, readable a second time from its start.
 
-The fast path of an import (`bulk.direct`) may give up part-way through a file; the checked
-path then reads the file again. A regular file seeks back. A pipe (`asset import -`) cannot,
+The fast path of an import (`bulk.direct`) may give up part-way through a file, and the
+first non-ISO date sends the importer back for a pass over the date columns (`bulk.dates`);
+the file is then read again. A regular file seeks back. A pipe (`asset import -`) cannot,
 so what is read from it is copied to an anonymous temporary file on the way: the disk holds
 what was read, memory one block. A temporary directory too small for that stops the import
 with a clear error (exit 1), rolled back like any other.
@@ -10,6 +11,7 @@ with a clear error (exit 1), rolled back like any other.
 from __future__ import annotations
 
 import io
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,26 +48,10 @@ class _Recorder(io.RawIOBase):
         return len(data)
 
 
-class _Replay(io.RawIOBase):
-    """The spool from its start, then the rest of `source`."""
-
-    def __init__(self, spool: IO[bytes], source: BinaryIO) -> None:
-        self.spool = spool
-        self.source = source
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self.spool.read(len(buffer)) or self.source.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
 @contextmanager
 def rereadable(stream: BinaryIO) -> Iterator[tuple[BinaryIO, Callable[[], BinaryIO]]]:
     """`stream` to read now, and a function returning a stream of the same bytes from the
-    start (call it once, after the first reader is done with `stream`)."""
+    start (call it after the previous reader is done; as often as needed)."""
     if stream.seekable():
         start = stream.tell()
 
@@ -82,7 +68,14 @@ def rereadable(stream: BinaryIO) -> Iterator[tuple[BinaryIO, Callable[[], Binary
     with spool:
 
         def replay() -> BinaryIO:
+            # What the first reader left unread is copied too, so any number of readers
+            # can start from the beginning, one after the other.
+            spool.seek(0, io.SEEK_END)
+            try:
+                shutil.copyfileobj(stream, spool)
+            except OSError as exc:
+                raise _no_spool(exc) from None
             spool.seek(0)
-            return io.BufferedReader(_Replay(spool, stream))
+            return spool
 
         yield io.BufferedReader(_Recorder(stream, spool)), replay

@@ -28,9 +28,16 @@ STAGING = "import_staging"
 # Public field -> stored column (the staging table uses the stored names too).
 COLUMN = {f: column(f) for f in IMPORT_FIELDS}
 STAGE_COLUMNS = ("line", "ok", "given", *COLUMN.values())
-# Columns an update may change (the tag is what rows are matched by).
-DATA_FIELDS = tuple(f for f in IMPORT_FIELDS if f != "tag")
+# What a row is matched to an existing asset by (`--match`).
+MATCH_KEYS = ("tag", "serial")
 BIT = {f: 1 << i for i, f in enumerate(IMPORT_FIELDS)}
+
+
+def data_fields(match: str) -> tuple[str, ...]:
+    """Columns an update may change: all but the one rows are matched by."""
+    return tuple(f for f in IMPORT_FIELDS if f != match)
+
+
 SQLITE_BATCH = 1000
 WORK_MEM = "256MB"
 
@@ -172,19 +179,19 @@ def load_staging(session: Session, dialect: Dialect, rows: Iterator[tuple[Any, .
         conn.exec_driver_sql(sql, batch)
 
 
-def resolve(session: Session, dialect: Dialect, *, update: bool) -> None:
-    """Match rows to active assets by tag; with --update complete each matched row with the
-    asset's current values for the fields the file does not give, so the staging row is the
-    asset as it will be."""
+def resolve(session: Session, dialect: Dialect, *, update: bool, match: str = "tag") -> None:
+    """Match rows to active assets by `match` (tag or serial); with --update complete each
+    matched row with the asset's current values for the fields the file does not give, so
+    the staging row is the asset as it will be."""
     if not update:
         exec_sql(
             session,
             f"UPDATE {STAGING} AS s SET asset_id = a.id, seen_version = a.version "
-            "FROM assets AS a WHERE a.tag = s.tag AND a.deleted_at IS NULL",
+            f"FROM assets AS a WHERE a.{match} = s.{match} AND a.deleted_at IS NULL",
         )
     else:
         sets = []
-        for field in DATA_FIELDS:
+        for field in data_fields(match):
             col = COLUMN[field]
             if field == "status":
                 value = (
@@ -201,7 +208,7 @@ def resolve(session: Session, dialect: Dialect, *, update: bool) -> None:
             session,
             f"UPDATE {STAGING} AS s SET asset_id = a.id, seen_version = a.version, "
             f"{', '.join(sets)} FROM assets AS a "
-            "WHERE a.tag = s.tag AND a.deleted_at IS NULL AND s.ok",
+            f"WHERE a.{match} = s.{match} AND a.deleted_at IS NULL AND s.ok",
         )
     exec_sql(
         session,
@@ -217,6 +224,7 @@ def find_problems(
     update: bool,
     columns: dict[str, str],
     missing: frozenset[str],
+    match: str = "tag",
 ) -> list[Problem]:
     """Problems only the whole file or the database can show: duplicates inside the file,
     tags and serials already in use, missing required values, status/assignee mismatches."""
@@ -243,13 +251,30 @@ def find_problems(
             for line, value, first in rows
         ]
     if not update:
-        rows = exec_sql(session, f"SELECT line, tag FROM {STAGING} WHERE asset_id IS NOT NULL")
+        rows = exec_sql(session, f"SELECT line, {match} FROM {STAGING} WHERE asset_id IS NOT NULL")
+        problems += [
+            Problem(
+                line,
+                col(match),
+                key,
+                f"an asset with {match} {key!r} already exists (use --update to update it)",
+                conflict=True,
+            )
+            for line, key in rows
+        ]
+    if match != "tag":
+        # Rows matched by serial may carry a tag that another asset holds.
+        rows = exec_sql(
+            session,
+            f"SELECT s.line, s.tag FROM {STAGING} AS s JOIN assets AS a ON a.tag = s.tag "
+            "AND a.deleted_at IS NULL WHERE s.ok AND (s.asset_id IS NULL OR a.id <> s.asset_id)",
+        )
         problems += [
             Problem(
                 line,
                 col("tag"),
                 tag,
-                f"an asset with tag {tag!r} already exists (use --update to update it)",
+                f"tag {tag!r} is already used by another asset",
                 conflict=True,
             )
             for line, tag in rows
@@ -277,7 +302,7 @@ def find_problems(
         for line, serial, holder in rows
     ]
     for field in REQUIRED:
-        if field == "tag" or field in missing:  # rows are matched by tag: never missing
+        if (field == "tag" and match == "tag") or field in missing:  # matched rows have one
             continue
         rows = exec_sql(
             session,

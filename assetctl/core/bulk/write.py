@@ -13,15 +13,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from assetctl.core.bulk.reader import IMPORT_FIELDS
-from assetctl.core.bulk.staging import COLUMN, DATA_FIELDS, STAGING, Dialect, exec_sql
+from assetctl.core.bulk.staging import COLUMN, STAGING, Dialect, data_fields, exec_sql
 from assetctl.errors import ConflictError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 
-def _changed(dialect: Dialect) -> str:
-    return " OR ".join(dialect.distinct(f"s.{COLUMN[f]}", f"a.{COLUMN[f]}", f) for f in DATA_FIELDS)
+def _changed(dialect: Dialect, match: str) -> str:
+    return " OR ".join(
+        dialect.distinct(f"s.{COLUMN[f]}", f"a.{COLUMN[f]}", f) for f in data_fields(match)
+    )
 
 
 @dataclass(frozen=True)
@@ -31,13 +33,13 @@ class Plan:
     unchanged: int
 
 
-def plan(session: Session, dialect: Dialect) -> Plan:
+def plan(session: Session, dialect: Dialect, match: str = "tag") -> Plan:
     """How many rows would create, change and leave alone an asset."""
     create = exec_sql(session, f"SELECT count(*) FROM {STAGING} WHERE asset_id IS NULL").scalar()
     update = exec_sql(
         session,
         f"SELECT count(*) FROM {STAGING} AS s JOIN assets AS a ON a.id = s.asset_id "
-        f"WHERE {_changed(dialect)}",
+        f"WHERE {_changed(dialect, match)}",
     ).scalar()
     matched = exec_sql(
         session, f"SELECT count(*) FROM {STAGING} WHERE asset_id IS NOT NULL"
@@ -45,7 +47,14 @@ def plan(session: Session, dialect: Dialect) -> Plan:
     return Plan(int(create or 0), int(update or 0), int(matched or 0) - int(update or 0))
 
 
-def write(session: Session, dialect: Dialect, actor: str, now: datetime, expected: Plan) -> None:
+def write(
+    session: Session,
+    dialect: Dialect,
+    actor: str,
+    now: datetime,
+    expected: Plan,
+    match: str = "tag",
+) -> None:
     """Apply the staged rows: updates (with `updated` events holding real old -> new values),
     then inserts (with `imported` events). A row changed by someone else since it was read
     makes the whole import fail (exit 6) rather than overwrite that change."""
@@ -59,8 +68,9 @@ def write(session: Session, dialect: Dialect, actor: str, now: datetime, expecte
         stmt = text(sql).bindparams(bindparam("now", type_=UTCDateTime()))
         return session.execute(stmt, {"now": now, "actor": actor})
 
-    changed = _changed(dialect)
-    data_cols = [COLUMN[f] for f in DATA_FIELDS]
+    changed = _changed(dialect, match)
+    fields = data_fields(match)
+    data_cols = [COLUMN[f] for f in fields]
     try:
         if expected.update:
             # Decided once, before the serials below are released and the comparison with
@@ -79,7 +89,7 @@ def write(session: Session, dialect: Dialect, actor: str, now: datetime, expecte
                         f"a.{COLUMN[f]}",
                         f"s.{COLUMN[f]}",
                     )
-                    for f in DATA_FIELDS
+                    for f in fields
                 )
                 run(
                     "INSERT INTO asset_events (asset_id, action, actor, at, changes) "
@@ -111,7 +121,7 @@ def write(session: Session, dialect: Dialect, actor: str, now: datetime, expecte
                     hint="run the import again",
                 )
         if expected.create:
-            all_cols = ", ".join(["tag", *data_cols])
+            all_cols = ", ".join(COLUMN[f] for f in IMPORT_FIELDS)
             insert = (
                 f"INSERT INTO assets ({all_cols}, version, created_at, updated_at, created_by, "
                 f"updated_by) SELECT {all_cols}, 1, :now, :now, :actor, :actor FROM {STAGING} "
@@ -139,3 +149,15 @@ def write(session: Session, dialect: Dialect, actor: str, now: datetime, expecte
             f"another asset with the same {field} was saved while importing; nothing was imported",
             hint="run the import again to see which rows conflict",
         ) from None
+
+
+def actions(session: Session, dialect: Dialect, match: str = "tag") -> list[dict[str, object]]:
+    """What the write will do to each row, in file order: {line, tag, action} with action
+    created, updated or unchanged (for the `-o json` report)."""
+    rows = exec_sql(
+        session,
+        f"SELECT s.line, s.tag, CASE WHEN s.asset_id IS NULL THEN 'created' "
+        f"WHEN {_changed(dialect, match)} THEN 'updated' ELSE 'unchanged' END "
+        f"FROM {STAGING} AS s LEFT JOIN assets AS a ON a.id = s.asset_id ORDER BY s.line",
+    )
+    return [{"line": line, "tag": tag, "action": action} for line, tag, action in rows]
