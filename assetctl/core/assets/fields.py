@@ -23,8 +23,10 @@ from assetctl.errors import InvalidInputError
 TAG_MAX = BY_NAME["tag"].max_len
 MAX_COST_CENTS = 10**14  # 1 trillion: far above any asset, far below BIGINT
 
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_COST_RE = re.compile(r"\d+(\.\d{1,2})?")
+# ASCII digits only: `\d` alone also matches other scripts' digits ("١٢٣"), which Decimal
+# reads as 123.
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_COST_RE = re.compile(r"\d+(\.\d{1,2})?", re.ASCII)
 
 
 def _show(value: str) -> str:
@@ -100,7 +102,8 @@ def parse_cost(raw: str) -> int:
     if not _COST_RE.fullmatch(value):
         raise InvalidInputError(
             f"purchase_cost {_show(raw)} is not a valid amount",
-            hint="use a non-negative number with a dot and at most two decimals, e.g. 1299.50",
+            hint="use a non-negative number with ASCII digits, a dot and at most two decimals, "
+            "e.g. 1299.50",
         )
     try:
         cents = int(Decimal(value) * 100)
