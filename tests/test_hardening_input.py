@@ -5,12 +5,13 @@ one clear sentence, and nothing written."""
 from __future__ import annotations
 
 import base64
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from .asset_fixtures import snapshot
-from .conftest import Cli, add_args
+from .asset_fixtures import snapshot, stderr_line
+from .conftest import ASSETCTL_BIN, Cli, add_args, base_env
 from .test_bad_input import assert_refused
 from .test_import import assert_rejected
 
@@ -119,12 +120,16 @@ def test_jsonl_hostile_lines_are_named(cli: Cli, db_url: str, tmp_path: Path) ->
 def test_costs_and_dates_take_ascii_digits_only(seeded_sqlite: Cli) -> None:
     for value in (ARABIC_123, "\uff11\uff12\uff13", "12.\u0665"):
         assert_refused(
-            seeded_sqlite, 2, add_args("NEW-1", purchase_cost=value), "purchase_cost", repr(value)
+            seeded_sqlite,
+            2,
+            [*add_args("NEW-1", purchase_cost=value)],
+            "purchase_cost",
+            repr(value),
         )
     assert_refused(
         seeded_sqlite,
         2,
-        add_args("NEW-1", purchase_date="\u0662\u0660\u0662\u0666-\u0660\u0661-\u0660\u0661"),
+        [*add_args("NEW-1", purchase_date="\u0662\u0660\u0662\u0666-\u0660\u0661-\u0660\u0661")],
         "purchase_date",
     )
     assert_refused(
@@ -141,3 +146,168 @@ def test_csv_cost_in_other_digits_names_the_line(cli: Cli, db_url: str, tmp_path
         f"line 3, column purchase_cost, value '{ARABIC_123}': purchase_cost '{ARABIC_123}' "
         "is not a valid amount"
     ]
+
+
+# --- bytes that are not UTF-8 -------------------------------------------------------------
+
+
+def test_an_argument_that_is_not_utf8(seeded: Cli, tmp_path: Path) -> None:
+    bad = "a" + b"\xff".decode("utf-8", "surrogateescape")  # what Python makes of $'a\xff'
+    line = assert_refused(seeded, 2, ["asset", "list", "--search", bad], "argument 4", "UTF-8")
+    assert "'a\\xff'" in line
+    assert_refused(seeded, 2, [*add_args("NEW-1", notes=bad)], "UTF-8")
+    # The installed entry point, given the raw byte.
+    result = seeded.sub("asset", "list", "--search", bad)
+    assert result.exit_code == 2, result.stderr
+    assert "not valid UTF-8" in result.stderr and "Traceback" not in result.stderr
+    # A file name may be any bytes: an existing one is not refused for its name.
+    odd = tmp_path / ("assets" + b"\xff".decode("utf-8", "surrogateescape") + ".csv")
+    odd.write_text("tag,name,category\nODD-1,a,b\n", encoding="utf-8")
+    seeded.ok("asset", "import", str(odd))
+
+
+def test_an_environment_value_that_is_not_utf8(tmp_path: Path) -> None:
+    bad = "sqlite:///" + str(tmp_path) + "/" + b"\xff".decode("utf-8", "surrogateescape")
+    cli = Cli(base_env(tmp_path, bad))
+    for args in (["asset", "list"], ["config", "show"]):
+        result = cli.sub(*args)
+        assert result.exit_code == 2, result.stderr
+        line = stderr_line(result)
+        assert "ASSETCTL_DATABASE_URL is not valid UTF-8" in line
+    assert list(tmp_path.iterdir()) == []  # no database file made under a mangled name
+
+
+# --- settings: out of range, and the value named -----------------------------------------
+
+
+def test_a_token_lifetime_past_the_calendar(cli: Cli, db_url: str) -> None:
+    before = snapshot(db_url)
+    result = cli(
+        "auth", "login", "--email", "admin@example.com", "--password-stdin",
+        "--insecure-storage", input="correct horse battery staple\n",
+        env={"ASSETCTL_TOKEN_LIFETIME": "99999999d"},
+    )  # fmt: skip
+    assert result.exit_code == 2, result.stderr
+    line = stderr_line(result)
+    assert "'99999999d'" in line and "token_lifetime" in line and "3650d" in line
+    assert snapshot(db_url) == before
+    for value in ("\u0661\u0662h", "\u00b2d"):  # other scripts' digits, a superscript
+        result = cli("config", "show", env={"ASSETCTL_TOKEN_LIFETIME": value})
+        assert result.exit_code == 2 and "token_lifetime" in result.stderr
+    ok = cli("config", "show", "-o", "json", env={"ASSETCTL_TOKEN_LIFETIME": "3650d"})
+    assert ok.exit_code == 0, ok.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "shown"),
+    [
+        ("ASSETCTL_VLM_PROVIDER", "bogus", "'bogus'"),
+        ("ASSETCTL_AUTH_STORAGE", "floppy", "'floppy'"),
+        ("ASSETCTL_LIST_LIMIT", "lots", "'lots'"),
+        ("ASSETCTL_CACHE_TTL", "0", "'0'"),
+        ("ASSETCTL_DATABASE_URL", "mysql://u:hunter2@h/db", "'mysql://u:***@h/db'"),
+    ],
+)
+def test_an_invalid_setting_names_the_setting_and_the_value(
+    bare_cli: Cli, variable: str, value: str, shown: str
+) -> None:
+    result = bare_cli("config", "show", env={variable: value})
+    assert result.exit_code == 2
+    line = stderr_line(result)
+    assert variable.removeprefix("ASSETCTL_").lower() in line and shown in line
+    assert "hunter2" not in result.stderr
+
+
+def test_a_secret_setting_is_never_echoed(bare_cli: Cli) -> None:
+    result = bare_cli("config", "show", env={"ASSETCTL_JWT_SECRET": "short-secret"})
+    assert result.exit_code == 2
+    assert "jwt_secret" in result.stderr and "short-secret" not in result.stderr
+
+
+# --- migrations, damaged files, full disks (a piped import under a file-size limit, exit 7:
+# tests/test_import_process.py) --------------------------------------------------
+
+
+def _stamp(url: str, revision: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+    engine.dispose()
+
+
+def test_db_upgrade_of_a_database_from_a_newer_assetctl(cli: Cli, db_url: str) -> None:
+    from assetctl.db.schema_version import HEAD_REVISION
+
+    cli.ok(*add_args("LAP-1"))
+    _stamp(db_url, "0099_from_the_future")
+    try:
+        current = cli("db", "current")
+        assert current.exit_code == 0
+        assert current.stdout.strip() == "0099_from_the_future"
+        assert "does not know" in current.stderr and "upgrade assetctl" in current.stderr
+        assert "run `assetctl db upgrade`" not in current.stderr
+        before = snapshot(db_url)
+        for args in (["db", "upgrade"], ["init"]):
+            result = cli(*args)
+            assert result.exit_code == 7, (args, result.stderr)
+            line = stderr_line(result)
+            assert "'0099_from_the_future'" in line and "does not know" in line
+        assert snapshot(db_url) == before
+        assert cli("db", "current").stdout.strip() == "0099_from_the_future"
+    finally:
+        _stamp(db_url, HEAD_REVISION)
+
+
+def _damage_assets_pages(path: Path) -> None:
+    """Overwrite the first leaf pages of the assets table: header and schema stay intact,
+    so the file opens and only a query meets the damage."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    pages = [
+        row[0]
+        for row in conn.execute(
+            "SELECT pageno FROM dbstat WHERE name = 'assets' AND pagetype = 'leaf' LIMIT 3"
+        )
+    ]
+    conn.close()
+    assert pages, "the assets table has no leaf pages"
+    with path.open("r+b") as handle:
+        for page in pages:
+            handle.seek((page - 1) * page_size)
+            handle.write(b"\xa5" * page_size)
+
+
+def test_a_damaged_sqlite_data_page(sqlite_cli: Cli, tmp_path: Path) -> None:
+    rows = "".join(f"T-{i},Device {i},laptop,{'x' * 200}\n" for i in range(300))
+    sqlite_cli.ok(
+        "asset", "import", "-", "--format", "csv", input="tag,name,category,notes\n" + rows
+    )
+    path = Path(sqlite_cli.env["ASSETCTL_DATABASE_URL"].removeprefix("sqlite:///"))
+    _damage_assets_pages(path)
+    damaged = path.read_bytes()
+    for args in (["asset", "list", "--all"], ["asset", "show", "T-5"], ["asset", "export"]):
+        result = sqlite_cli.sub(*args)
+        assert result.exit_code == 7, (args, result.stderr)
+        assert result.stderr.startswith("error: the database is damaged: ")
+        assert str(path) in result.stderr and "malformed" in result.stderr
+        assert "SELECT" not in result.stderr and "Traceback" not in result.stderr
+    result = sqlite_cli("asset", "update", "T-5", "--name", "x")
+    assert result.exit_code == 7, result.stderr
+    assert path.read_bytes() == damaged
+
+
+def test_stdout_on_a_full_disk(seeded: Cli) -> None:
+    for args in (["asset", "list"], ["asset", "list", "-o", "json"], ["asset", "export"],
+                 ["--version"], ["--help"]):  # fmt: skip
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run(
+                [str(ASSETCTL_BIN), *args], env=seeded.env, stdout=full,
+                stderr=subprocess.PIPE, text=True, timeout=60, check=False,
+            )  # fmt: skip
+        assert proc.returncode == 7, (args, proc.stderr)
+        assert "cannot write the output: No space left on device" in proc.stderr.splitlines()[0]
+        assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr

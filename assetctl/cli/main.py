@@ -3,6 +3,7 @@ boundary that maps every failure to one line on stderr and a documented exit cod
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -14,7 +15,7 @@ import typer
 from assetctl import __version__
 from assetctl.cli.lazy import Lazy, LazyGroup
 from assetctl.cli.state import AppState
-from assetctl.errors import AssetctlError, ExitStatus
+from assetctl.errors import AssetctlError, ExitStatus, InvalidInputError
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -184,6 +185,58 @@ def _report(
         print(f"hint: {hint}", file=stderr)
 
 
+def _check_utf8(args: Sequence[str], env: Mapping[str, str]) -> None:
+    """Refuse arguments and ASSETCTL_* values that are not UTF-8 (Python hands them over with
+    surrogates, which the database driver and every output stream reject later). A file name
+    may be any bytes on POSIX, so an argument naming an existing path is let through."""
+    for position, arg in enumerate(args, 1):
+        if not _is_utf8(arg) and not os.path.lexists(arg):
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise InvalidInputError(
+                f"argument {position} ('{shown}') is not valid UTF-8",
+                hint="pass text as UTF-8 (check the terminal's or the script's encoding)",
+            )
+    for name, value in env.items():
+        if name.startswith("ASSETCTL_") and not _is_utf8(value):
+            # The value is not shown: it may be a token or a URL with a password.
+            raise InvalidInputError(
+                f"environment variable {name} is not valid UTF-8",
+                hint=f"set {name} to UTF-8 text",
+            )
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# A write that failed for want of space (the disk, a quota, `ulimit -f`), not for a bug.
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def _write_failed(stderr: Any, exc: OSError, *, as_json: bool) -> int:
+    """Exit 7 for output that could not be written (`assetctl asset list > /dev/full`)."""
+    # What is still buffered for stdout must not fail again when the interpreter exits.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (tests)
+        pass
+    where = f" {exc.filename}" if exc.filename else " the output"
+    _report(
+        stderr,
+        code=int(ExitStatus.UNAVAILABLE),
+        kind="unavailable",
+        message=f"cannot write{where}: {exc.strerror or exc}",
+        hint="free some space where stdout (or the file named) goes, or write elsewhere",
+        as_json=as_json,
+    )
+    return int(ExitStatus.UNAVAILABLE)
+
+
 @functools.cache
 def _root_command() -> Any:
     """The click command tree, built once per process (subcommands are built lazily and kept
@@ -203,18 +256,23 @@ def run(
     from typer.exceptions import Abort
 
     args = list(sys.argv[1:] if argv is None else argv)
+    err = stderr or sys.stderr
     if args == ["--version"]:
         # Answered before the command tree is built: scripts call this in loops.
-        print(f"assetctl {__version__}", file=stdout or sys.stdout)
+        try:
+            print(f"assetctl {__version__}", file=stdout or sys.stdout, flush=True)
+        except OSError as exc:
+            return _write_failed(err, exc, as_json=False)
         return int(ExitStatus.SUCCESS)
-    err = stderr or sys.stderr
     state = AppState.create(env, stdout, stderr)
     as_json = _wants_json(args)
     debug = "--debug" in args
     command = _root_command()
     try:
+        _check_utf8(args, state.factory.env)
         args = _hoist_global_options(args, command)
         result = command.main(args=args, prog_name="assetctl", standalone_mode=False, obj=state)
+        state.io.out.flush()  # here, where a full disk is still ours to report
         state.after_command()
     except AssetctlError as exc:
         state.after_command()
@@ -262,6 +320,8 @@ def run(
         os.dup2(devnull, sys.stdout.fileno())
         return 141
     except Exception as exc:  # noqa: BLE001 - the one place every bug is caught
+        if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+            return _write_failed(err, exc, as_json=as_json)
         if debug:
             import traceback
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from assetctl.db.engine import create_db_engine, current_revision, unavailable
 from assetctl.db.schema_version import HEAD_REVISION
+from assetctl.errors import ServiceUnavailableError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -29,8 +30,28 @@ def alembic_config() -> Config:
     return config
 
 
+def is_known(revision: str) -> bool:
+    """Whether `revision` is one of this release's migrations (else a newer or a foreign
+    assetctl stamped it)."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return any(script.revision == revision for script in scripts.walk_revisions())
+
+
+def unknown_revision(revision: str) -> ServiceUnavailableError:
+    return ServiceUnavailableError(
+        f"the database schema is at revision {revision!r}, which this assetctl "
+        f"(needing {HEAD_REVISION}) does not know",
+        hint="a newer assetctl has migrated it: upgrade assetctl; migrations only go forward",
+    )
+
+
 def upgrade(url: str) -> tuple[str | None, str]:
-    """Migrate the database at `url` to head. Returns (revision before, revision after)."""
+    """Migrate the database at `url` to head. Returns (revision before, revision after).
+
+    Raises ServiceUnavailableError (exit 7) when the database is unreachable, or stamped
+    with a revision this release does not know."""
     from alembic import command
     from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -39,6 +60,8 @@ def upgrade(url: str) -> tuple[str | None, str]:
     try:
         with engine.connect() as conn:
             before = current_revision(conn)
+            if before is not None and not is_known(before):
+                raise unknown_revision(before)
             migrating = True
             conn.rollback()
             config = alembic_config()
