@@ -311,3 +311,34 @@ def test_stdout_on_a_full_disk(seeded: Cli) -> None:
         assert proc.returncode == 7, (args, proc.stderr)
         assert "cannot write the output: No space left on device" in proc.stderr.splitlines()[0]
         assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+
+
+# --- REF resolution -----------------------------------------------------------------------
+
+
+def test_a_tag_that_could_never_be_reached_is_refused(seeded: Cli, tmp_path: Path) -> None:
+    for tag in ("id:5", "id:LAP"):
+        line = assert_refused(seeded, 2, [*add_args(tag)], "tag", repr(tag), "'id:'")
+        assert "ids" in line
+    assert_refused(seeded, 2, ["asset", "update", "LAP-1", "--tag", "id:1"], "'id:1'")
+    path = tmp_path / "f.csv"
+    path.write_text("tag,name,category\nOK-1,a,b\nid:7,a,b\n", encoding="utf-8")
+    before = snapshot(seeded.env["ASSETCTL_DATABASE_URL"])
+    result = seeded("asset", "import", str(path))
+    assert result.exit_code == 2, result.stderr
+    assert "line 3, column tag, value 'id:7': tag 'id:7' starts with 'id:'" in result.stderr
+    assert snapshot(seeded.env["ASSETCTL_DATABASE_URL"]) == before
+    # Other case is another tag, reached by tag: only the exact prefix is an id.
+    seeded.ok(*add_args("ID:5"))
+    assert seeded.ok("asset", "show", "ID:5", "-o", "json").json()["tag"] == "ID:5"
+
+
+def test_a_numeric_tag_and_an_id_are_both_reachable(seeded: Cli) -> None:
+    first = seeded.ok("asset", "show", "LAP-1", "-o", "json").json()
+    number = str(first["id"])
+    seeded.ok(*add_args(number, name="Numbered"))  # a tag that is another asset's id
+    assert seeded.ok("asset", "show", number, "-o", "json").json()["name"] == "Numbered"
+    assert seeded.ok("asset", "show", f"id:{number}", "-o", "json").json()["tag"] == "LAP-1"
+    # A bare number with no such tag is the id.
+    other = seeded.ok("asset", "show", "LAP-2", "-o", "json").json()["id"]
+    assert seeded.ok("asset", "show", str(other), "-o", "json").json()["tag"] == "LAP-2"

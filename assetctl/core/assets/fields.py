@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from assetctl.core.assets.rules import STATUSES
-from assetctl.core.assets.schema import BY_NAME, CLEARABLE, FIELDS, Field, Kind
+from assetctl.core.assets.schema import BY_NAME, CLEARABLE, FIELDS, ID_PREFIX, Field, Kind
 from assetctl.errors import InvalidInputError
 
 TAG_MAX = BY_NAME["tag"].max_len
@@ -60,6 +60,12 @@ def _text(field: Field) -> Callable[[str], str]:
         checked = value.replace("\n", "").replace("\t", "") if field.multiline else value
         if has_control(checked):
             raise InvalidInputError(f"{name} contains control characters: {_show(value)}")
+        if field.reference and value.startswith(ID_PREFIX):
+            raise InvalidInputError(
+                f"{name} {_show(value)} starts with {ID_PREFIX!r}, which asset references "
+                "keep for ids",
+                hint=f"`{ID_PREFIX}5` always means the asset with id 5; choose another {name}",
+            )
         return value.lower() if field.lower else value
 
     return parse

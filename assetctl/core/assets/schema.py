@@ -17,6 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+# How a REF argument names an asset by id whatever tags exist (`asset show id:42`).
+ID_PREFIX = "id:"
+
 
 class Kind(StrEnum):
     """How a field's values are parsed, stored, encoded and shown."""
@@ -61,6 +64,9 @@ class Field:
     snipeit: tuple[str, ...] = ()  # Snipe-IT export/import headers (normalised) for this field
     stored_as: str | None = None  # the column name when it differs from the field name
     listed: int = 0  # its place among the columns `asset list` shows by default (0: not shown)
+    # Values name assets in REF arguments, so none may start with ID_PREFIX: `asset show
+    # id:5` means the id, and such a tag could never be reached.
+    reference: bool = False
 
     @property
     def column(self) -> str:
@@ -87,7 +93,7 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "tag", Kind.TEXT, "Unique asset tag, e.g. LAP-0042 (max 64).", max_len=64,
         required=True, nullable=False, sortable=True, searchable=True, snipeit=("asset_tag",),
-        listed=1,
+        listed=1, reference=True,
     ),
     Field(
         "name", Kind.TEXT, "Display name.", max_len=200, required=True, nullable=False,
