@@ -13,6 +13,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from assetctl import __version__
+from assetctl.cli.completion_cmd import COMPLETE_VAR
 from assetctl.cli.lazy import Lazy, LazyGroup
 from assetctl.cli.state import AppState
 from assetctl.errors import AssetctlError, ExitStatus, InvalidInputError
@@ -28,7 +29,8 @@ Exit codes:
   6  conflict (duplicate tag or serial, stale version, invalid state change)
   7  a required service is unavailable (database unreachable or not migrated,
      vision-model server)
-  130 interrupted"""
+  130 interrupted
+  141 the reader of stdout went away (`assetctl asset list | head -1`)"""
 
 app = typer.Typer(
     name="assetctl",
@@ -59,6 +61,11 @@ LazyGroup.registry = {
     "cache": Lazy("assetctl.cli.cache_cmd", "app", "Inspect and clear the Redis listing cache."),
     "config": Lazy("assetctl.cli.config_cmd", "app", "Inspect configuration."),
     "db": Lazy("assetctl.cli.db_cmd", "app", "Database schema migrations."),
+    "completion": Lazy(
+        "assetctl.cli.completion_cmd",
+        "completion",
+        "Print the shell completion script (bash, zsh or fish).",
+    ),
     "doctor": Lazy(
         "assetctl.cli.setup_cmd", "doctor", "Check configuration, database and services."
     ),
@@ -205,6 +212,24 @@ def _check_utf8(args: Sequence[str], env: Mapping[str, str]) -> None:
             )
 
 
+def _prepare(args: Sequence[str], env: Mapping[str, str]) -> None:
+    """Checks and set-up before the command line is parsed."""
+    _check_utf8(args, env)
+    if COMPLETE_VAR in os.environ:  # the completion script asking for candidates
+        from assetctl.cli.completion_cmd import register_shells
+
+        register_shells()
+
+
+def _print_version(stdout: Any, stderr: Any) -> int:
+    # Answered before the command tree is built: scripts call this in loops.
+    try:
+        print(f"assetctl {__version__}", file=stdout, flush=True)
+    except OSError as exc:
+        return _write_failed(stderr, exc, as_json=False)
+    return int(ExitStatus.SUCCESS)
+
+
 def _is_utf8(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -258,18 +283,13 @@ def run(
     args = list(sys.argv[1:] if argv is None else argv)
     err = stderr or sys.stderr
     if args == ["--version"]:
-        # Answered before the command tree is built: scripts call this in loops.
-        try:
-            print(f"assetctl {__version__}", file=stdout or sys.stdout, flush=True)
-        except OSError as exc:
-            return _write_failed(err, exc, as_json=False)
-        return int(ExitStatus.SUCCESS)
+        return _print_version(stdout or sys.stdout, err)
     state = AppState.create(env, stdout, stderr)
     as_json = _wants_json(args)
     debug = "--debug" in args
     command = _root_command()
     try:
-        _check_utf8(args, state.factory.env)
+        _prepare(args, state.factory.env)
         args = _hoist_global_options(args, command)
         result = command.main(args=args, prog_name="assetctl", standalone_mode=False, obj=state)
         state.io.out.flush()  # here, where a full disk is still ours to report

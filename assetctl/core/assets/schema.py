@@ -76,6 +76,23 @@ class Field:
     def settable(self) -> bool:
         return self.input is not Input.SYSTEM
 
+    @property
+    def metavar(self) -> str:
+        """What `--help` shows for the field's value: `DATE`, `AMOUNT`, `TAG`, `TEXT`..."""
+        if self.kind in _KIND_METAVARS:
+            return _KIND_METAVARS[self.kind]
+        return "TEXT" if self.long else self.name.upper()
+
+
+_KIND_METAVARS = {
+    Kind.DATE: "DATE",
+    Kind.MONEY: "AMOUNT",
+    Kind.JSON: "JSON",
+    Kind.INT: "N",
+    Kind.ID: "ID",
+    Kind.TIMESTAMP: "TIME",
+}
+
 
 def _system(
     name: str, kind: Kind, *, nullable: bool = False, sortable: bool = False, max_len: int = 0
