@@ -342,3 +342,29 @@ def test_a_numeric_tag_and_an_id_are_both_reachable(seeded: Cli) -> None:
     # A bare number with no such tag is the id.
     other = seeded.ok("asset", "show", "LAP-2", "-o", "json").json()["id"]
     assert seeded.ok("asset", "show", str(other), "-o", "json").json()["tag"] == "LAP-2"
+
+
+def test_a_sqlite_file_that_cannot_grow(sqlite_cli: Cli, tmp_path: Path) -> None:
+    """Under a file-size limit just above the database's size, an import from a regular
+    file (no spool) fails where SQLite extends the file: exit 7, nothing written."""
+    import resource
+
+    url = sqlite_cli.env["ASSETCTL_DATABASE_URL"]
+    path = Path(url.removeprefix("sqlite:///"))
+    limit = path.stat().st_size + 16 * 1024
+    source = tmp_path / "many.csv"
+    rows = "".join(f"G-{i},Device {i},laptop,{'x' * 200}\n" for i in range(2000))
+    source.write_text("tag,name,category,notes\n" + rows, encoding="utf-8")
+    before = snapshot(url)
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+
+    proc = subprocess.run(
+        [str(ASSETCTL_BIN), "asset", "import", str(source)], env=sqlite_cli.env,
+        capture_output=True, text=True, timeout=120, check=False, preexec_fn=limit_file_size,
+    )  # fmt: skip
+    assert proc.returncode == 7, proc.stderr
+    assert proc.stderr.startswith("error: cannot write the database file (the disk is full")
+    assert str(path) in proc.stderr and "INSERT" not in proc.stderr
+    assert snapshot(url) == before
