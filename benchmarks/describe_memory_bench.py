@@ -24,17 +24,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from describe_bench import clean_env, compile_bytecode, make_photos  # noqa: E402
+from describe_bench import clean_env, compile_bytecode, photo_batch  # noqa: E402
 
 from tests.conftest import run_measured  # noqa: E402
-from tests.vlm_fakes import FakeOllama, write_png_bomb  # noqa: E402
+from tests.vlm_fakes import write_png_bomb  # noqa: E402
 
 
 def main() -> int:
@@ -47,32 +46,24 @@ def main() -> int:
     options = parser.parse_args()
     if not options.no_compile:
         compile_bytecode()
-    server = FakeOllama().start()
-    server.decode_images = False
-    try:
-        with tempfile.TemporaryDirectory() as tmp_name:
-            tmp = Path(tmp_name)
-            photos = tmp / "photos"
-            photos.mkdir()
-            total = make_photos(photos, options.photos, (4032, 3024))
-            bomb = write_png_bomb(tmp / "bomb.png")
-            bomb_kb = bomb.stat().st_size / 1e3
-            env = clean_env(tmp, server.url)
-            concurrency = ["--concurrency", str(options.concurrency)]
-            cases = {
-                "baseline": (["describe", str(tmp / "missing.jpg")], 2),
-                "bomb": (["describe", str(bomb), "-o", "jsonl"], 2),
-                "batch": (["describe", str(photos), *concurrency, "-o", "jsonl"], 0),
-            }
-            peaks: dict[str, float] = {}
-            for name, (args, expected) in cases.items():
-                run = run_measured(args, env)
-                if run.code != expected:
-                    print(f"{name}: exit {run.code}, not {expected}: {run.stderr}", file=sys.stderr)
-                    return 2
-                peaks[name] = run.peak_rss_mb
-    finally:
-        server.stop()
+    with photo_batch(options.photos, (4032, 3024)) as (server, tmp, total):
+        photos = tmp / "photos"
+        bomb = write_png_bomb(tmp / "bomb.png")
+        bomb_kb = bomb.stat().st_size / 1e3
+        env = clean_env(tmp, server.url)
+        concurrency = ["--concurrency", str(options.concurrency)]
+        cases = {
+            "baseline": (["describe", str(tmp / "missing.jpg")], 2),
+            "bomb": (["describe", str(bomb), "-o", "jsonl"], 2),
+            "batch": (["describe", str(photos), *concurrency, "-o", "jsonl"], 0),
+        }
+        peaks: dict[str, float] = {}
+        for name, (args, expected) in cases.items():
+            run = run_measured(args, env)
+            if run.code != expected:
+                print(f"{name}: exit {run.code}, not {expected}: {run.stderr}", file=sys.stderr)
+                return 2
+            peaks[name] = run.peak_rss_mb
     bomb_limit = options.bomb_ratio * peaks["baseline"]
     passed = peaks["batch"] <= options.batch_limit_mb and peaks["bomb"] <= bomb_limit
     rows = [
