@@ -149,8 +149,11 @@ def load_settings(
         try:
             values[key] = spec.parse(raw)
         except ValueError as exc:
+            reason, shown = str(exc), _shown(spec, raw)
+            # Name the value given, unless the parser's reason already quotes it.
+            given = "" if shown in reason else f"{shown}: "
             raise InvalidInputError(
-                f"invalid value {_shown(spec, raw)} for {key} (from {origin}): {exc}"
+                f"invalid value for {key} (from {origin}): {given}{reason}"
             ) from None
         sources[key] = origin
     return Settings(
