@@ -9,8 +9,6 @@ from typing import Annotated
 import typer
 
 PROG_NAME = "assetctl"
-# The variable the script sets when it asks `assetctl` for completions (click's convention).
-COMPLETE_VAR = "_ASSETCTL_COMPLETE"
 
 
 class Shell(StrEnum):
@@ -28,6 +26,8 @@ def completion(
     "${fpath[1]}/_assetctl"`, fish `assetctl completion fish >
     ~/.config/fish/completions/assetctl.fish`."""
     from typer._completion_shared import get_completion_script
+
+    from assetctl.cli.main import COMPLETE_VAR
 
     print(get_completion_script(prog_name=PROG_NAME, complete_var=COMPLETE_VAR, shell=shell.value))
 

@@ -13,10 +13,13 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from assetctl import __version__
-from assetctl.cli.completion_cmd import COMPLETE_VAR
 from assetctl.cli.lazy import Lazy, LazyGroup
 from assetctl.cli.state import AppState
 from assetctl.errors import AssetctlError, ExitStatus, InvalidInputError
+
+# The variable the completion script sets when it asks `assetctl` for candidates (click's
+# convention); `assetctl completion SHELL` prints that script.
+COMPLETE_VAR = "_ASSETCTL_COMPLETE"
 
 EXIT_CODES_HELP = """\b
 Exit codes:
