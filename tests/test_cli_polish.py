@@ -3,7 +3,6 @@ exit codes in `--help`."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,4 +82,3 @@ def test_completion_scripts_and_answers(tmp_path: Path) -> None:
     assert "list" in _complete(cli.env, "assetctl asset li", 2)
     assert "--sort" in _complete(cli.env, "assetctl asset list --so", 3)
     assert not (tmp_path / "data").exists()  # answering touched no database
-    assert "_ASSETCTL_COMPLETE" not in os.environ
