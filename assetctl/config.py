@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assetctl.config_specs import ENV_PREFIX, SPECS, config_dir
+from assetctl.config_specs import ENV_PREFIX, SPECS, SettingSpec, config_dir
 from assetctl.config_values import mask_url
 from assetctl.errors import InvalidInputError
 
 DEFAULT_PROFILE = "default"
+# Secret settings whose value is a URL: shown with the password masked, not hidden.
+_MASKED_URLS = frozenset({"database_url", "redis_url", "smtp_url"})
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,7 @@ class Settings:
     def display_value(self, key: str) -> str:
         """The value as `config show` prints it: secrets masked."""
         value = self.values[key]
-        if key == "smtp_url" and value:
-            return mask_url(str(value))
-        if key in ("database_url", "redis_url") and value:
+        if key in _MASKED_URLS and value:
             return mask_url(str(value))
         if SPECS[key].secret:
             return "***" if value else "(not set)"
@@ -77,6 +77,18 @@ def _read_config_file(path: Path, explicit: bool) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInputError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _shown(spec: SettingSpec, raw: object) -> str:
+    """A rejected value as the error names it: secrets never, URLs with their password
+    masked, long values cut."""
+    if spec.key in _MASKED_URLS and isinstance(raw, str):
+        text = mask_url(raw.strip())
+    elif spec.secret:
+        return "(secret, not shown)"
+    else:
+        text = raw if isinstance(raw, str) else str(raw)
+    return repr(text if len(text) <= 80 else text[:77] + "...")
 
 
 def _check_keys(table: Mapping[str, Any], where: str) -> None:
@@ -137,7 +149,12 @@ def load_settings(
         try:
             values[key] = spec.parse(raw)
         except ValueError as exc:
-            raise InvalidInputError(f"invalid value for {key} (from {origin}): {exc}") from None
+            reason, shown = str(exc), _shown(spec, raw)
+            # Name the value given, unless the parser's reason already quotes it.
+            given = "" if shown in reason else f"{shown}: "
+            raise InvalidInputError(
+                f"invalid value for {key} (from {origin}): {given}{reason}"
+            ) from None
         sources[key] = origin
     return Settings(
         values=values,

@@ -29,6 +29,7 @@ from assetctl.config_values import (
     parse_vlm_model,
     parse_webhook_url,
 )
+from assetctl.core.describe.images import DEFAULT_MAX_PIXELS
 from assetctl.db.roles import check_prefix
 from assetctl.providers.presets import parse_preset_name, preset_names
 
@@ -125,6 +126,13 @@ _VLM_SPECS = (
         lambda _env: 1536,
         "longest edge in pixels of the image sent to the model",
         example="1536",
+    ),
+    SettingSpec(
+        "image_max_pixels",
+        parse_positive_int(1_000_000_000),
+        lambda _env: DEFAULT_MAX_PIXELS,
+        "most pixels (width x height, from the file's header) of a photo `describe` decodes",
+        example=str(DEFAULT_MAX_PIXELS),
     ),
     SettingSpec(
         "describe_concurrency",

@@ -47,6 +47,11 @@ def split_url(url: str, *, show: bool = False) -> SplitResult:
     return parts
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() is also true for "²" and "١٢"."""
+    return text.isascii() and text.isdigit()
+
+
 # --- value parsers: each takes the raw value (str from env/flags, any TOML type from the
 # file) and returns the typed value or raises ValueError with a reason.
 
@@ -81,7 +86,7 @@ def parse_redis_url(raw: object) -> str | None:
     if scheme != "unix" and not parts.hostname:
         raise ValueError("the URL names no host")
     path = parts.path.strip("/")
-    if path and not path.isdigit():
+    if path and not _digits(path):
         raise ValueError("the database number after the host must be a whole number")
     return url
 
@@ -92,7 +97,7 @@ def parse_positive_int(maximum: int) -> Callable[[object], int]:
             raise ValueError("expected a whole number")
         if isinstance(raw, int):
             value = raw
-        elif isinstance(raw, str) and raw.strip().isdigit():
+        elif isinstance(raw, str) and _digits(raw.strip()):
             value = int(raw.strip())
         else:
             raise ValueError("expected a whole number")
@@ -104,23 +109,28 @@ def parse_positive_int(maximum: int) -> Callable[[object], int]:
 
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Ten years: longer than any login or retention anyone means, and far from the end of the
+# calendar (`99999999d` from now is past year 9999, where datetime arithmetic fails).
+MAX_DURATION_DAYS = 3650
 
 
 def parse_duration(raw: object) -> int:
-    """`90`, `90s`, `15m`, `8h` or `1d` -> seconds (at least one)."""
+    """`90`, `90s`, `15m`, `8h` or `1d` -> seconds (at least one, at most ten years)."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         seconds = raw
     elif isinstance(raw, str) and raw.strip():
         text = raw.strip().lower()
         unit = _DURATION_UNITS.get(text[-1])
         number = text[:-1] if unit else text
-        if not number.isdigit():
+        if not _digits(number):
             raise ValueError("expected a duration such as 90s, 15m, 8h or 1d")
         seconds = int(number) * (unit or 1)
     else:
         raise ValueError("expected a duration such as 90s, 15m, 8h or 1d")
     if seconds < 1:
         raise ValueError("must be at least one second")
+    if seconds > MAX_DURATION_DAYS * 86400:
+        raise ValueError(f"must be at most {MAX_DURATION_DAYS}d (ten years)")
     return seconds
 
 
@@ -202,7 +212,7 @@ def parse_size(raw: object) -> int:
     text = "" if isinstance(raw, bool) else str(raw).strip().lower().replace(" ", "")
     number = text.rstrip("kmib")
     unit = text[len(number) :]
-    if not number.isdigit() or unit not in _SIZE_UNITS:
+    if not _digits(number) or unit not in _SIZE_UNITS:
         raise ValueError("expected a size in bytes, e.g. 26214400, 25MB or 25MiB")
     value = int(number) * _SIZE_UNITS[unit]
     if not 1 <= value <= 2 * 1024**3:

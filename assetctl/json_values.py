@@ -1,7 +1,7 @@
 """The value codec: how our records' values look in JSON, CSV, TSV and tables, and the
 lossless form assetctl keeps for itself (`wire`/`unwire`: cache entries, history, cursors).
 
-Timestamps are RFC 3339 UTC with a `Z` (DESIGN.md, "Output"), dates ISO dates, money a JSON
+Timestamps are RFC 3339 UTC with a `Z` (README, "Output"), dates ISO dates, money a JSON
 number (in text, the decimal as stored: `1299.50`), JSON values (dicts, lists) JSON text with
 non-ASCII kept. Every writer, the exporter, history and alert records spell values through
 this module, so every command prints a value the same way. Light on purpose: it sits on the

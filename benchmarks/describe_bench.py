@@ -34,6 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,6 +62,21 @@ def make_photos(folder: Path, count: int, size: tuple[int, int]) -> int:
         image.save(path, "JPEG", quality=92)
         total += path.stat().st_size
     return total
+
+
+@contextmanager
+def photo_batch(count: int, size: tuple[int, int]) -> Iterator[tuple[FakeOllama, Path, int]]:
+    """A running fake Ollama, a temporary directory with `count` photos in `photos/`, and
+    their total size in bytes."""
+    server = FakeOllama().start()
+    server.decode_images = False
+    try:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            (tmp / "photos").mkdir()
+            yield server, tmp, make_photos(tmp / "photos", count, size)
+    finally:
+        server.stop()
 
 
 def compile_bytecode() -> None:
@@ -109,46 +126,37 @@ def main() -> int:
     if not options.no_compile:
         compile_bytecode()
 
-    server = FakeOllama().start()
-    server.latency = options.latency
-    server.decode_images = False
-    try:
-        with tempfile.TemporaryDirectory() as tmp_name:
-            tmp = Path(tmp_name)
-            photos = tmp / "photos"
-            photos.mkdir()
-            total_bytes = make_photos(photos, options.photos, (width, height))
-            env = clean_env(tmp, server.url)
-
-            startups: dict[str, list[float]] = {"help": [], "missing": []}
-            probes = {"help": ["--help"], "missing": [str(tmp / "missing.jpg")]}
-            for _ in range(options.runs + 1):
-                for name, extra in probes.items():
-                    seconds, proc = timed([str(ASSETCTL), "describe", *extra], env)
-                    if proc.returncode != (0 if name == "help" else 2):
-                        print(proc.stderr, file=sys.stderr)
-                        return 2
-                    startups[name].append(seconds)
-            startup = statistics.median(startups["missing"][1:])
-            help_startup = statistics.median(startups["help"][1:])
-
-            walls, cpus = [], []
-            args = [str(ASSETCTL), "describe", str(photos), "--concurrency",
-                    str(options.concurrency), "-o", "jsonl"]  # fmt: skip
-            for _ in range(options.runs + 1):  # the first run warms the page cache
-                server.requests.clear()
-                server.max_in_flight = 0
-                cpu_before = children_cpu()
-                seconds, proc = timed(args, env)
-                cpus.append(children_cpu() - cpu_before)
-                rows = [json.loads(line) for line in proc.stdout.splitlines()]
-                if proc.returncode != 0 or len(rows) != options.photos:
-                    print(f"describe failed ({proc.returncode}): {proc.stderr}", file=sys.stderr)
+    with photo_batch(options.photos, (width, height)) as (server, tmp, total_bytes):
+        server.latency = options.latency
+        photos = tmp / "photos"
+        env = clean_env(tmp, server.url)
+        startups: dict[str, list[float]] = {"help": [], "missing": []}
+        probes = {"help": ["--help"], "missing": [str(tmp / "missing.jpg")]}
+        for _ in range(options.runs + 1):
+            for name, extra in probes.items():
+                seconds, proc = timed([str(ASSETCTL), "describe", *extra], env)
+                if proc.returncode != (0 if name == "help" else 2):
+                    print(proc.stderr, file=sys.stderr)
                     return 2
-                walls.append(seconds)
-            max_in_flight = server.max_in_flight
-    finally:
-        server.stop()
+                startups[name].append(seconds)
+        startup = statistics.median(startups["missing"][1:])
+        help_startup = statistics.median(startups["help"][1:])
+
+        walls, cpus = [], []
+        args = [str(ASSETCTL), "describe", str(photos), "--concurrency",
+                str(options.concurrency), "-o", "jsonl"]  # fmt: skip
+        for _ in range(options.runs + 1):  # the first run warms the page cache
+            server.requests.clear()
+            server.max_in_flight = 0
+            cpu_before = children_cpu()
+            seconds, proc = timed(args, env)
+            cpus.append(children_cpu() - cpu_before)
+            rows = [json.loads(line) for line in proc.stdout.splitlines()]
+            if proc.returncode != 0 or len(rows) != options.photos:
+                print(f"describe failed ({proc.returncode}): {proc.stderr}", file=sys.stderr)
+                return 2
+            walls.append(seconds)
+        max_in_flight = server.max_in_flight
 
     ideal = options.photos / options.concurrency * options.latency
     wall = statistics.median(walls[1:])

@@ -14,7 +14,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("startup.py", "cache_bench.py", "describe_bench.py", "import_export_bench.py")
+BENCHMARKS = (
+    "startup.py",
+    "cache_bench.py",
+    "describe_bench.py",
+    "describe_memory_bench.py",
+    "import_export_bench.py",
+)
 
 
 def main() -> int:

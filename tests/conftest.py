@@ -247,6 +247,40 @@ def run_fresh(env: Mapping[str, str], *args: str) -> FreshRun:
     return FreshRun(report["code"], frozenset(report["modules"]), proc.stdout)
 
 
+@dataclass
+class MeasuredRun:
+    code: int
+    stderr: str
+    peak_rss_mb: float
+
+
+# A small launcher between the measuring process and assetctl: a child's peak RSS counts
+# the memory of whatever process it was forked from, so the launcher keeps that small.
+_LAUNCHER = (
+    "import os, subprocess, sys\n"
+    "child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+    "_, status, usage = os.wait4(child.pid, 0)\n"
+    "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss, file=sys.stderr)\n"
+)
+
+
+def run_measured(args: Sequence[str], env: Mapping[str, str]) -> MeasuredRun:
+    """The installed entry point run with `args`: its exit status, stderr and peak resident
+    set size (the kernel's count for that process alone)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, str(ASSETCTL_BIN), *args],
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    *lines, report = proc.stderr.splitlines()
+    code, maxrss_kb = report.split()
+    return MeasuredRun(int(code), "\n".join(lines), int(maxrss_kb) / 1024)
+
+
 def wait_for(condition: Callable[[], bool], what: str) -> None:
     """Poll `condition` until it holds; fail naming `what` after WAIT_S seconds."""
     deadline = time.monotonic() + WAIT_S

@@ -483,6 +483,28 @@ def make_photo(
     return path
 
 
+def write_png_bomb(path: Path, side: int = 12000) -> Path:
+    """A black `side` x `side` greyscale PNG written without ever holding its pixels: the
+    header declares every pixel, the compressed rows take about 1/1000 of their size
+    (12000 x 12000: 144 MP in 140 KB, 830 MB to decode into RGB)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    packer = zlib.compressobj(9)
+    row = bytes(side + 1)  # filter byte 0, then `side` black pixels
+    idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+    return path
+
+
 # Fixtures for the describe tests (registered by conftest's pytest_plugins).
 API_KEY = "sk-test-0123456789abcdef-SECRET"
 

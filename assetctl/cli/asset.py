@@ -33,7 +33,12 @@ HISTORY_COLUMNS = ("at", "actor", "action", "summary")
 NoCache = Annotated[
     bool, typer.Option("--no-cache", help="Ask the database even if Redis has the answer.")
 ]
-Ref = Annotated[str, typer.Argument(help="Asset tag, or numeric id (id:N to force the id).")]
+Ref = Annotated[
+    str,
+    typer.Argument(
+        metavar="REF", help="Asset tag; id:N is always the id N; a bare N is the id if no tag is N."
+    ),
+]
 
 
 def _opt(help_text: str) -> Any:

@@ -27,11 +27,13 @@ def upgrade(ctx: typer.Context) -> None:
 @app.command()
 def current(ctx: typer.Context) -> None:
     """Print the schema revision of the database ("none" if never migrated)."""
-    from assetctl.db.migrate import revision
+    from assetctl.db.migrate import is_known, revision, unknown_revision
     from assetctl.db.schema_version import HEAD_REVISION
 
     state = get_state(ctx)
     rev = revision(state.factory.settings.database_url)
     print(rev or "none", file=state.io.out)
-    if rev != HEAD_REVISION:
+    if rev is not None and not is_known(rev):
+        state.io.info(f"note: {unknown_revision(rev).message}; upgrade assetctl")
+    elif rev != HEAD_REVISION:
         state.io.info(f"this assetctl needs {HEAD_REVISION}; run `assetctl db upgrade`")

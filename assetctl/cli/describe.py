@@ -132,6 +132,7 @@ def describe(
         structured=structured,
         max_bytes=int(settings.values["image_max_bytes"]),
         max_edge=int(settings.values["image_max_edge"]),
+        max_pixels=int(settings.values["image_max_pixels"]),
         concurrency=int(settings.values["describe_concurrency"]),
     )
     fmt = resolve_format(state, output)

@@ -18,7 +18,9 @@ from assetctl.core.assets.schema import BY_NAME, FILTERABLE, SEARCHABLE
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-SortOption = Annotated[str | None, typer.Option(help="FIELD or FIELD:desc (default: tag).")]
+SortOption = Annotated[
+    str | None, typer.Option(metavar="FIELD[:desc]", help="FIELD or FIELD:desc (default: tag).")
+]
 
 
 def _or_list(names: Sequence[str]) -> str:
@@ -27,13 +29,14 @@ def _or_list(names: Sequence[str]) -> str:
 
 SearchFilter = Annotated[
     str | None,
-    typer.Option(help=f"Case-insensitive text in {_or_list(SEARCHABLE)}."),
+    typer.Option(metavar="TEXT", help=f"Case-insensitive text in {_or_list(SEARCHABLE)}."),
 ]
 
 
 def _option(name: str, help_text: str, *, required: bool) -> inspect.Parameter:
     flag = "--" + name.replace("_", "-")
-    annotation: Any = Annotated[str if required else str | None, typer.Option(flag, help=help_text)]
+    option = typer.Option(flag, metavar=BY_NAME[name].metavar, help=help_text)
+    annotation: Any = Annotated[str if required else str | None, option]
     default = inspect.Parameter.empty if required else None
     return inspect.Parameter(
         name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default

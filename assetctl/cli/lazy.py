@@ -26,6 +26,24 @@ class Lazy:
     extends: tuple[str, ...] = ()
 
 
+def name_values(command: Any) -> None:
+    """Give every option and argument without a metavar one that says what the value is:
+    `N` for whole numbers, else its name (`--cursor CURSOR`, `FILE`), as gh and kubectl show
+    them; Typer's default is the type (`<str>`, `<int range>`). Choices keep their list."""
+    from typer._click.types import IntParamType
+    from typer._types import TyperChoice
+
+    for param in getattr(command, "params", []):
+        if param.metavar is not None or getattr(param, "is_flag", False):
+            continue
+        if isinstance(param.type, TyperChoice) or getattr(param, "count", False):
+            continue
+        name = "N" if isinstance(param.type, IntParamType) else str(param.name).upper()
+        param.metavar = name + ("..." if param.nargs == -1 else "")
+    for sub in getattr(command, "commands", {}).values():
+        name_values(sub)
+
+
 class LazyGroup(TyperGroup):
     registry: dict[str, Lazy] = {}  # noqa: RUF012 - set once by the root app's module
 
@@ -45,8 +63,11 @@ class LazyGroup(TyperGroup):
             target = single
         # Plain help like the root's: Rich-formatted help costs ~80 ms per --help.
         target.rich_markup_mode = None
+        # Completion is the root's `assetctl completion SHELL`, not an option of each group.
+        target._add_completion = False
         command = typer.main.get_command(target)
         command.name = cmd_name
+        name_values(command)
         self.commands[cmd_name] = command
         return command
 

@@ -3,6 +3,7 @@ boundary that maps every failure to one line on stderr and a documented exit cod
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -13,7 +14,11 @@ import typer
 
 from assetctl import __version__
 from assetctl.cli.lazy import Lazy, LazyGroup
-from assetctl.errors import AssetctlError, ExitStatus
+from assetctl.errors import AssetctlError, ExitStatus, InvalidInputError
+
+# The variable the completion script sets when it asks `assetctl` for candidates (click's
+# convention); `assetctl completion SHELL` prints that script.
+COMPLETE_VAR = "_ASSETCTL_COMPLETE"
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -26,7 +31,8 @@ Exit codes:
   6  conflict (duplicate tag or serial, stale version, invalid state change)
   7  a required service is unavailable (database unreachable or not migrated,
      vision-model server)
-  130 interrupted"""
+  130 interrupted
+  141 the reader of stdout went away (`assetctl asset list | head -1`)"""
 
 app = typer.Typer(
     name="assetctl",
@@ -59,6 +65,11 @@ LazyGroup.registry = {
     "cache": Lazy("assetctl.cli.cache_cmd", "app", "Inspect and clear the Redis listing cache."),
     "config": Lazy("assetctl.cli.config_cmd", "app", "Inspect configuration."),
     "db": Lazy("assetctl.cli.db_cmd", "app", "Database schema migrations."),
+    "completion": Lazy(
+        "assetctl.cli.completion_cmd",
+        "completion",
+        "Print the shell completion script (bash, zsh or fish).",
+    ),
     "doctor": Lazy(
         "assetctl.cli.setup_cmd", "doctor", "Check configuration, database and services."
     ),
@@ -187,11 +198,114 @@ def _report(
         print(f"hint: {hint}", file=stderr)
 
 
+def _check_utf8(args: Sequence[str], env: Mapping[str, str]) -> None:
+    """Refuse arguments and ASSETCTL_* values that are not UTF-8 (Python hands them over with
+    surrogates, which the database driver and every output stream reject later). A file name
+    may be any bytes on POSIX, so an argument naming an existing path is let through."""
+    for position, arg in enumerate(args, 1):
+        if not _is_utf8(arg) and not os.path.lexists(arg):
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise InvalidInputError(
+                f"argument {position} ('{shown}') is not valid UTF-8",
+                hint="pass text as UTF-8 (check the terminal's or the script's encoding)",
+            )
+    for name, value in env.items():
+        if name.startswith("ASSETCTL_") and not _is_utf8(value):
+            # The value is not shown: it may be a token or a URL with a password.
+            raise InvalidInputError(
+                f"environment variable {name} is not valid UTF-8",
+                hint=f"set {name} to UTF-8 text",
+            )
+
+
+def _prepare(args: Sequence[str], env: Mapping[str, str]) -> None:
+    """Checks and set-up before the command line is parsed."""
+    _check_utf8(args, env)
+    if COMPLETE_VAR in os.environ:  # the completion script asking for candidates
+        from assetctl.cli.completion_cmd import register_shells
+
+        register_shells()
+
+
+def _print_version(stdout: Any, stderr: Any) -> int:
+    # Answered before the command tree is built: scripts call this in loops.
+    try:
+        print(f"assetctl {__version__}", file=stdout, flush=True)
+    except OSError as exc:
+        return _write_failed(stderr, exc, as_json=False)
+    return int(ExitStatus.SUCCESS)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# A write that failed for want of space (the disk, a quota, `ulimit -f`), not for a bug.
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def _write_failed(stderr: Any, exc: OSError, *, as_json: bool) -> int:
+    """Exit 7 for output that could not be written (`assetctl asset list > /dev/full`)."""
+    # What is still buffered for stdout must not fail again when the interpreter exits.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (tests)
+        pass
+    where = f" {exc.filename}" if exc.filename else " the output"
+    _report(
+        stderr,
+        code=int(ExitStatus.UNAVAILABLE),
+        kind="unavailable",
+        message=f"cannot write{where}: {exc.strerror or exc}",
+        hint="free some space where stdout (or the file named) goes, or write elsewhere",
+        as_json=as_json,
+    )
+    return int(ExitStatus.UNAVAILABLE)
+
+
 @functools.cache
 def _root_command() -> Any:
     """The click command tree, built once per process (subcommands are built lazily and kept
     on it), so repeated in-process runs do not rebuild it."""
     return typer.main.get_command(app)
+
+
+def _unexpected(err: Any, exc: Exception, *, debug: bool, as_json: bool) -> int:
+    """An exception no command turned into an AssetctlError: a full disk (7), a database
+    refusal outside a unit of work (5), else a bug (1)."""
+    if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+        return _write_failed(err, exc, as_json=as_json)
+    from assetctl.db.refusals import refusal
+
+    refused = refusal(exc)
+    if refused is not None:
+        _report(
+            err,
+            code=int(refused.exit_status),
+            kind=refused.kind,
+            message=refused.message,
+            hint=refused.hint,
+            as_json=as_json,
+        )
+        return int(refused.exit_status)
+    if debug:
+        import traceback
+
+        traceback.print_exc(file=err)
+    _report(
+        err,
+        code=int(ExitStatus.ERROR),
+        kind="internal",
+        message=f"unexpected internal error: {type(exc).__name__}: {exc}",
+        hint=None if debug else "this is a bug; rerun with --debug to see the traceback",
+        as_json=as_json,
+    )
+    return int(ExitStatus.ERROR)
 
 
 def run(
@@ -206,11 +320,9 @@ def run(
     from typer.exceptions import Abort
 
     args = list(sys.argv[1:] if argv is None else argv)
-    if args == ["--version"]:
-        # Answered before the command tree is built: scripts call this in loops.
-        print(f"assetctl {__version__}", file=stdout or sys.stdout)
-        return int(ExitStatus.SUCCESS)
     err = stderr or sys.stderr
+    if args == ["--version"]:
+        return _print_version(stdout or sys.stdout, err)
     from assetctl.cli.state import AppState
 
     state = AppState.create(env, stdout, stderr)
@@ -218,8 +330,10 @@ def run(
     debug = "--debug" in args
     command = _root_command()
     try:
+        _prepare(args, state.factory.env)
         args = _hoist_global_options(args, command)
         result = command.main(args=args, prog_name="assetctl", standalone_mode=False, obj=state)
+        state.io.out.flush()  # here, where a full disk is still ours to report
         state.after_command()
     except AssetctlError as exc:
         state.after_command()
@@ -267,32 +381,7 @@ def run(
         os.dup2(devnull, sys.stdout.fileno())
         return 141
     except Exception as exc:  # noqa: BLE001 - the one place every bug is caught
-        from assetctl.db.refusals import refusal
-
-        refused = refusal(exc)  # a database refusal outside a unit of work is no bug
-        if refused is not None:
-            _report(
-                err,
-                code=5,
-                kind=refused.kind,
-                message=refused.message,
-                hint=refused.hint,
-                as_json=as_json,
-            )
-            return int(refused.exit_status)
-        if debug:
-            import traceback
-
-            traceback.print_exc(file=err)
-        _report(
-            err,
-            code=int(ExitStatus.ERROR),
-            kind="internal",
-            message=f"unexpected internal error: {type(exc).__name__}: {exc}",
-            hint=None if debug else "this is a bug; rerun with --debug to see the traceback",
-            as_json=as_json,
-        )
-        return int(ExitStatus.ERROR)
+        return _unexpected(err, exc, debug=debug, as_json=as_json)
     if result == ExitStatus.INTERRUPTED and not state.explained_exit:
         # Typer turns Ctrl-C inside a command into a plain exit status 130: say why.
         print("\ninterrupted", file=err)

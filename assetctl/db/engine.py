@@ -198,9 +198,39 @@ def unit_of_work(url: str, *, write: bool = False) -> Iterator[Session]:
         refused = refusal(exc)
         if refused is not None:  # the database's privileges said no: exit 5, one sentence
             raise refused from None
+        failure = sqlite_failure(url, exc)
+        if failure is not None:
+            raise failure from exc
         raise
     finally:
         engine.dispose()
+
+
+# SQLite's primary result codes for a file it cannot use, and what each means for the user.
+_SQLITE_FAILURES = {
+    10: "cannot write the database file (the disk is full, or a file-size limit such as "
+    "`ulimit -f` was reached)",  # SQLITE_IOERR
+    11: "the database is damaged",  # SQLITE_CORRUPT
+    13: "the database or its disk is full",  # SQLITE_FULL
+    26: "the database is damaged",  # SQLITE_NOTADB
+}
+
+
+def sqlite_failure(url: str, exc: SQLAlchemyError) -> ServiceUnavailableError | None:
+    """Exit 7 for a SQLite file that is damaged or cannot grow, met mid-command (a damaged
+    header or schema fails at connect already); None for any other error."""
+    code = getattr(getattr(exc, "orig", None), "sqlite_errorcode", None)
+    what = _SQLITE_FAILURES.get(code & 0xFF) if isinstance(code, int) else None
+    if what is None:
+        return None
+    reason = str(getattr(exc, "orig", "")).strip().splitlines()[:1] or ["failed"]
+    damaged = what.startswith("the database is damaged")
+    return ServiceUnavailableError(
+        f"{what}: {describe_target(url)} ({reason[0]}); nothing was changed",
+        hint="restore it from a backup; `sqlite3 FILE .recover` can save what is still readable"
+        if damaged
+        else "free space on its disk (or raise the limit) and run the command again",
+    )
 
 
 def _is_connection_error(exc: OperationalError) -> bool:

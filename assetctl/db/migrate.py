@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from assetctl.db.engine import create_db_engine, current_revision, unavailable
 from assetctl.db.schema_version import HEAD_REVISION
+from assetctl.errors import ServiceUnavailableError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -29,13 +30,31 @@ def alembic_config() -> Config:
     return config
 
 
+def is_known(revision: str) -> bool:
+    """Whether `revision` is one of this release's migrations (else a newer or a foreign
+    assetctl stamped it)."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return any(script.revision == revision for script in scripts.walk_revisions())
+
+
+def unknown_revision(revision: str) -> ServiceUnavailableError:
+    return ServiceUnavailableError(
+        f"the database schema is at revision {revision!r}, which this assetctl "
+        f"(needing {HEAD_REVISION}) does not know",
+        hint="a newer assetctl has migrated it: upgrade assetctl; migrations only go forward",
+    )
+
+
 def upgrade(url: str, role_prefix: str | None = None) -> tuple[str | None, str]:
     """Migrate the database at `url` to head. Returns (revision before, revision after).
 
     On PostgreSQL the security step (roles named from `role_prefix`, else
     ASSETCTL_DB_ROLE_PREFIX, else `assetctl`; grants, functions, row-level security, history
     triggers) is then applied in the same transaction, so a login without the rights for it
-    (exit 7) leaves the database exactly as it was."""
+    (exit 7) leaves the database exactly as it was. Also exit 7 when the database is
+    unreachable, or stamped with a revision this release does not know."""
     from alembic import command
     from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -44,6 +63,8 @@ def upgrade(url: str, role_prefix: str | None = None) -> tuple[str | None, str]:
     try:
         with engine.connect() as conn:
             before = current_revision(conn)
+            if before is not None and not is_known(before):
+                raise unknown_revision(before)
             conn.rollback()
             postgres = conn.dialect.name == "postgresql"
             if postgres:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from assetctl.core.assets import rules
 from assetctl.core.assets.listing import Filters, Page, Sort, fetch_page, stream_rows
-from assetctl.core.assets.schema import BY_NAME, Kind
+from assetctl.core.assets.schema import BY_NAME, ID_PREFIX, Kind
 from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.db.audit import announce
 from assetctl.errors import ConflictError, InvalidInputError, NotFoundError
@@ -108,7 +108,8 @@ def deferred_history(session: Session) -> Iterator[list[dict[str, Any]]]:
 def _resolve(
     session: Session, ref: str, *, deleted: bool = False, for_update: bool = False
 ) -> Asset:
-    """Find an asset by tag, else by numeric id (`id:42` forces the id).
+    """Find an asset by tag, else by numeric id; `id:42` is always the id (no tag may start
+    with `id:`), so a tag `42` shadows id 42 only for the bare `42`.
 
     `for_update` locks the row (PostgreSQL; SQLite writers are already serialised) so a
     concurrent writer waits and then reads the committed version instead of failing later
@@ -126,14 +127,14 @@ def _resolve(
     known: Asset | None = None if deleted else session.info.get(_PRELOADED, {}).get(ref)
     if known is not None and known.tag == ref and known.deleted_at is None:
         return known  # loaded and locked by `preload`, and still this tag's live asset
-    if not ref.startswith("id:"):
+    if not ref.startswith(ID_PREFIX):
         by_tag = select(Asset).where(cols.tag == ref, live).order_by(cols.id.desc()).limit(1)
         if for_update:
             by_tag = by_tag.with_for_update()
         found = session.execute(by_tag).scalar_one_or_none()
         if found is not None:
             return found
-    id_text = ref.removeprefix("id:")
+    id_text = ref.removeprefix(ID_PREFIX)
     # ASCII digits only (int() also reads "٣"), and nothing a 64-bit id column cannot hold.
     if id_text.isascii() and id_text.isdigit() and int(id_text) < 2**63:
         by_id = select(Asset).where(cols.id == int(id_text), live)

@@ -16,15 +16,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from assetctl.core.assets.rules import STATUSES
-from assetctl.core.assets.schema import BY_NAME, CLEARABLE, FIELDS, Field, Kind
+from assetctl.core.assets.schema import BY_NAME, CLEARABLE, FIELDS, ID_PREFIX, Field, Kind
 from assetctl.core.input_text import has_control, parse_choice, shown
 from assetctl.errors import InvalidInputError
 
 TAG_MAX = BY_NAME["tag"].max_len
 MAX_COST_CENTS = 10**14  # 1 trillion: far above any asset, far below BIGINT
 
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_COST_RE = re.compile(r"\d+(\.\d{1,2})?")
+# ASCII digits only: `\d` alone also matches other scripts' digits ("١٢٣"), which Decimal
+# reads as 123.
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_COST_RE = re.compile(r"\d+(\.\d{1,2})?", re.ASCII)
 
 
 def _text(field: Field) -> Callable[[str], str]:
@@ -43,6 +45,12 @@ def _text(field: Field) -> Callable[[str], str]:
         checked = value.replace("\n", "").replace("\t", "") if field.multiline else value
         if has_control(checked):
             raise InvalidInputError(f"{name} contains control characters: {shown(value)}")
+        if field.reference and value.startswith(ID_PREFIX):
+            raise InvalidInputError(
+                f"{name} {shown(value)} starts with {ID_PREFIX!r}, which asset references "
+                "keep for ids",
+                hint=f"`{ID_PREFIX}5` always means the asset with id 5; choose another {name}",
+            )
         return value.lower() if field.lower else value
 
     return parse
@@ -75,7 +83,8 @@ def parse_cost(raw: str) -> int:
     if not _COST_RE.fullmatch(value):
         raise InvalidInputError(
             f"purchase_cost {shown(raw)} is not a valid amount",
-            hint="use a non-negative number with a dot and at most two decimals, e.g. 1299.50",
+            hint="use a non-negative number with ASCII digits, a dot and at most two decimals, "
+            "e.g. 1299.50",
         )
     try:
         cents = int(Decimal(value) * 100)

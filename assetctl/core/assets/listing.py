@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from assetctl.core.assets.fields import PARSERS
@@ -99,15 +100,23 @@ def _checksum(body: bytes) -> str:
 def _key_from_json(key: str, value: Any) -> Any:
     if value is None:
         return None
+    # The checksum is not a secret: anyone can edit a cursor and recompute it, so refuse
+    # what no stored row can hold rather than let the database reject it as an internal
+    # error.
     kind = BY_NAME[key].kind
-    if kind in (Kind.DATE, Kind.TIMESTAMP):
-        return unwire(kind, value)
     if kind in (Kind.ID, Kind.INT, Kind.MONEY):  # money sorts by its stored cents
         return _int64(value)
-    # The checksum is not a secret: refuse what no stored row can hold rather than let the
-    # database reject it as an internal error.
     if not isinstance(value, str) or "\x00" in value:
         raise TypeError("not a string")
+    value.encode("utf-8")  # a lone surrogate ("\ud800") raises UnicodeEncodeError
+    if kind is Kind.DATE:
+        return unwire(kind, value)
+    if kind is Kind.TIMESTAMP:
+        # `wire` writes UTC; another offset (PostgreSQL refuses -23:59) was typed by hand.
+        stamp = unwire(kind, value)
+        if stamp.utcoffset() != timedelta(0):
+            raise ValueError("not a UTC timestamp")
+        return stamp
     return value
 
 
@@ -147,7 +156,9 @@ def decode_cursor(token: str, filters: Filters, sort: Sort) -> tuple[Any, int]:
             raise bad
         row_id = _int64(row_id)
         key_value = _key_from_json(sort.key, key_json)
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, KeyError, TypeError, RecursionError):
+        # ValueError covers bad JSON, bad dates and UnicodeDecodeError/EncodeError;
+        # RecursionError an array nested thousands deep.
         raise bad from None
     if sort_text != str(sort) or fingerprint != filters.fingerprint():
         raise InvalidInputError(

@@ -18,6 +18,9 @@ from enum import StrEnum
 
 from assetctl.core.assets.rules import STATUSES
 
+# How a REF argument names an asset by id whatever tags exist (`asset show id:42`).
+ID_PREFIX = "id:"
+
 
 class Kind(StrEnum):
     """How a field's values are parsed, stored, encoded and shown."""
@@ -60,6 +63,7 @@ class Field:
         "multiline",
         "name",
         "nullable",
+        "reference",
         "repeats",
         "required",
         "searchable",
@@ -93,6 +97,9 @@ class Field:
         stored_as: str | None = None,  # the column name when it differs from the field name
         listed: int = 0,  # its place among `asset list`'s default columns (0: not shown)
         audited: bool = True,  # a change is listed in the asset's history
+        # Values name assets in REF arguments, so none may start with ID_PREFIX: `asset
+        # show id:5` means the id, and such a tag could never be reached.
+        reference: bool = False,
     ) -> None:
         self.name, self.kind, self.help, self.input = name, kind, help, input
         self.max_len, self.long, self.multiline, self.free = max_len, long, multiline, free
@@ -100,6 +107,7 @@ class Field:
         self.clearable, self.sortable, self.searchable = clearable, sortable, searchable
         self.filterable, self.repeats, self.snipeit = filterable, repeats, snipeit
         self.stored_as, self.listed, self.audited = stored_as, listed, audited
+        self.reference = reference
 
     def __repr__(self) -> str:
         return f"Field({self.name!r}, {self.kind.value!r})"
@@ -111,6 +119,23 @@ class Field:
     @property
     def settable(self) -> bool:
         return self.input is not Input.SYSTEM
+
+    @property
+    def metavar(self) -> str:
+        """What `--help` shows for the field's value: `DATE`, `AMOUNT`, `TAG`, `TEXT`..."""
+        if self.kind in _KIND_METAVARS:
+            return _KIND_METAVARS[self.kind]
+        return "TEXT" if self.long else self.name.upper()
+
+
+_KIND_METAVARS = {
+    Kind.DATE: "DATE",
+    Kind.MONEY: "AMOUNT",
+    Kind.JSON: "JSON",
+    Kind.INT: "N",
+    Kind.ID: "ID",
+    Kind.TIMESTAMP: "TIME",
+}
 
 
 def _system(
@@ -136,7 +161,7 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "tag", Kind.TEXT, "Unique asset tag, e.g. LAP-0042 (max 64).", max_len=64,
         required=True, nullable=False, sortable=True, searchable=True, snipeit=("asset_tag",),
-        listed=1,
+        listed=1, reference=True,
     ),
     Field(
         "name", Kind.TEXT, "Display name.", max_len=200, required=True, nullable=False,

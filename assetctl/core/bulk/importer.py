@@ -12,6 +12,7 @@ caller's single transaction: an error, Ctrl-C or a killed process leaves nothing
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -334,10 +335,20 @@ def _import(
         validator = _open(stream, fmt, options, progress, forms)
         result = _checked_import(session, actor, validator, options, dialect)
     except BaseException:
-        savepoint.rollback()
+        _rollback_quietly(savepoint)
         raise
     savepoint.commit()
     return result
+
+
+def _rollback_quietly(savepoint: Any) -> None:
+    """Roll back a savepoint without hiding the error that made it necessary: SQLite ends
+    the whole transaction on a full disk, taking its savepoints with it, and the rollback
+    would then fail with "no such savepoint" instead of the disk's error."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    with contextlib.suppress(SQLAlchemyError):
+        savepoint.rollback()
 
 
 def _checked_import(

@@ -357,20 +357,68 @@ def _csv_rows(
         yield RawRow(start, values)
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+class _Number(float):
+    """A JSON number with a fraction or exponent, carrying its text: a float alone rounds
+    1299.999999999999999 to 1300.0, which the two-decimals rule would then accept."""
+
+    text: str
+
+
+def _number(text: str) -> _Number:
+    number = _Number(text)
+    number.text = text
+    return number
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object that refuses a repeated key (json.loads keeps the last one silently)."""
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _DuplicateKey(key)
+        obj[key] = value
+    return obj
+
+
+_decode_line = json.JSONDecoder(object_pairs_hook=_object, parse_float=_number).decode
+
+
+def _parse_line(number: int, text: str, problems: list[Problem]) -> dict[str, Any] | None:
+    """The line's JSON object, or None after recording why it is not one."""
+    try:
+        obj = _decode_line(text)
+    except _DuplicateKey as exc:
+        problems.append(Problem(number, exc.key, None, f"field {exc.key!r} appears more than once"))
+        return None
+    except ValueError as exc:
+        problems.append(Problem(number, None, None, f"not valid JSON: {exc}"))
+        return None
+    except RecursionError:
+        problems.append(
+            Problem(number, None, None, "the JSON is nested too deeply (a line is one flat object)")
+        )
+        return None
+    if not isinstance(obj, dict):
+        problems.append(
+            Problem(number, None, None, "each line must be a JSON object of asset fields")
+        )
+        return None
+    return obj
+
+
 def _jsonl_rows(lines: Lines, problems: list[Problem], ignore_unknown: bool) -> Iterator[RawRow]:
     known = frozenset(IMPORT_FIELDS)
     for number, text in enumerate(lines, 1):
         if not text.strip():
             continue
-        try:
-            obj = json.loads(text)
-        except ValueError:
-            problems.append(Problem(number, None, None, "not valid JSON"))
-            continue
-        if not isinstance(obj, dict):
-            problems.append(
-                Problem(number, None, None, "each line must be a JSON object of asset fields")
-            )
+        obj = _parse_line(number, text, problems)
+        if obj is None:
             continue
         values: dict[str, str | None] = {}
         for key, value in obj.items():
@@ -387,10 +435,10 @@ def _jsonl_rows(lines: Lines, problems: list[Problem], ignore_unknown: bool) -> 
                 continue
             if value is None or isinstance(value, str):
                 values[key] = value if value is None or value.strip() else None
-            elif isinstance(value, int | float) and not isinstance(value, bool):
-                # repr() of a float is the shortest text that reads back as the same
-                # number, so 1299.5 stays 1299.5 (and 1299.999 is still refused).
-                values[key] = repr(value)
+            elif isinstance(value, _Number):
+                values[key] = value.text  # as written, so the field rules see every decimal
+            elif isinstance(value, int) and not isinstance(value, bool):
+                values[key] = str(value)
             elif key == "description_source" and isinstance(value, dict):
                 values[key] = json.dumps(value)
             else:

@@ -5,7 +5,7 @@ first non-ISO date sends the importer back for a pass over the date columns (`bu
 the file is then read again. A regular file seeks back. A pipe (`asset import -`) cannot,
 so what is read from it is copied to an anonymous temporary file on the way: the disk holds
 what was read, memory one block. A temporary directory too small for that stops the import
-with a clear error (exit 1), rolled back like any other.
+with a clear error (exit 7), rolled back like any other.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, BinaryIO
 
-from assetctl.errors import AssetctlError
+from assetctl.errors import ServiceUnavailableError
 
 
-def _no_spool(exc: OSError) -> AssetctlError:
-    return AssetctlError(
+def _no_spool(exc: OSError) -> ServiceUnavailableError:
+    # Exit 7: the disk (or a quota, or `ulimit -f`) is short of space, not the input wrong.
+    return ServiceUnavailableError(
         f"cannot keep a copy of the piped input in {tempfile.gettempdir()}: "
         f"{exc.strerror or exc}; nothing was imported",
         hint="free space there, point TMPDIR at a larger directory, or import from a file",
@@ -62,7 +63,9 @@ def rereadable(stream: BinaryIO) -> Iterator[tuple[BinaryIO, Callable[[], Binary
         yield stream, seek_back
         return
     try:
-        spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
+        # Unbuffered: a write that fails (disk full, `ulimit -f`) fails in `_Recorder`, where
+        # it is reported, not again when the spool is closed, hiding that report.
+        spool = tempfile.TemporaryFile(buffering=0)  # noqa: SIM115 - closed below
     except OSError as exc:
         raise _no_spool(exc) from None
     with spool:

@@ -31,6 +31,8 @@ JPEG_QUALITY = 90
 # Freed image buffers Pillow keeps per preparing thread: a camera photo needs about three
 # (the decoded frame, the half-resized one, the result), 7 to 12 MB each.
 _BUFFERS_PER_WORKER = 4
+# The default of the image_max_pixels setting: a 50 MP camera (8688x5792) with some room.
+DEFAULT_MAX_PIXELS = 60_000_000
 
 
 @dataclass(frozen=True)
@@ -131,17 +133,42 @@ def reuse_buffers(workers: int) -> None:
     _imaging.set_blocks_max(_BUFFERS_PER_WORKER * max(1, workers))
 
 
-def prepare_image(path: Path, *, max_bytes: int, max_edge: int) -> PreparedImage:
+def limit_pixels() -> None:
+    """Leave the decompression-bomb check to `_check_pixels`, which applies the configured
+    limit with the image's size in its message. Pillow's own check looks at the same header
+    size in `Image.open`, but at its fixed limit, and with a warning on stderr below that."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None
+
+
+def prepare_image(
+    path: Path, *, max_bytes: int, max_edge: int, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> PreparedImage:
     """Read, validate and normalise one photo into JPEG bytes for the model.
 
     Raises InvalidInputError (exit 2) naming the file for a missing, empty, oversized,
-    unsupported, truncated or corrupt file.
+    unsupported, truncated or corrupt file, or one with more than `max_pixels` pixels.
     """
     data = read_limited(path, max_bytes)
-    return normalise(data, name=str(path), max_edge=max_edge)
+    return normalise(data, name=str(path), max_edge=max_edge, max_pixels=max_pixels)
 
 
-def normalise(data: bytes, *, name: str, max_edge: int) -> PreparedImage:
+def _check_pixels(name: str, size: tuple[int, int], max_pixels: int) -> None:
+    """Refuse an image by the size its header declares, before a byte of it is decoded: a
+    140 KB PNG can declare 12000x12000 pixels and cost 830 MB to decode."""
+    width, height = size
+    if width * height > max_pixels:
+        raise InvalidInputError(
+            f"{name}: {width}x{height} pixels ({width * height / 1e6:.1f} MP) is over the "
+            f"limit of {max_pixels / 1e6:.1f} MP",
+            hint="shrink the photo, or raise image_max_pixels (ASSETCTL_IMAGE_MAX_PIXELS)",
+        )
+
+
+def normalise(
+    data: bytes, *, name: str, max_edge: int, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> PreparedImage:
     """Turn image bytes into a bounded, upright, metadata-free RGB JPEG."""
     kind = sniff(data[:32])
     if kind in ("heic", "avif"):
@@ -161,6 +188,7 @@ def normalise(data: bytes, *, name: str, max_edge: int) -> PreparedImage:
 
     try:
         with Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[kind]]) as opened:
+            _check_pixels(name, opened.size, max_pixels)
             if kind == "jpeg":
                 # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: several times faster for
                 # camera photos. The box must be the final size, aspect kept: a square box
@@ -173,9 +201,10 @@ def normalise(data: bytes, *, name: str, max_edge: int) -> PreparedImage:
             ImageOps.exif_transpose(opened, in_place=True)
             image = _to_rgb(opened)
     except Image.DecompressionBombError:
+        # Pillow's own guard, when `limit_pixels` has not replaced it.
         raise InvalidInputError(
             f"{name}: the image has too many pixels to decode safely",
-            hint="shrink the photo first",
+            hint="shrink the photo, or raise image_max_pixels (ASSETCTL_IMAGE_MAX_PIXELS)",
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         reason = "truncated" if "truncated" in str(exc).lower() else "corrupt or unreadable"

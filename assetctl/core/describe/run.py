@@ -21,7 +21,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from assetctl.config import Settings
-from assetctl.core.describe.images import PreparedImage, prepare_image, reuse_buffers
+from assetctl.core.describe.images import (
+    PreparedImage,
+    limit_pixels,
+    prepare_image,
+    reuse_buffers,
+)
 from assetctl.core.describe.prompt import (
     DEFAULT_PROMPT,
     SCHEMA,
@@ -136,6 +141,7 @@ class _Run:
         """Start `workers` threads preparing photos for `senders` sender threads."""
         self._preparers_left, self._senders = workers, senders
         reuse_buffers(workers)
+        limit_pixels()
         for _ in range(workers):
             threading.Thread(
                 target=self._prepare_all, args=(todo,), name="assetctl-prepare", daemon=True
@@ -169,6 +175,7 @@ class _Run:
                         target.path,
                         max_bytes=self.options.max_bytes,
                         max_edge=self.options.max_edge,
+                        max_pixels=self.options.max_pixels,
                     )
                 except Exception as exc:  # noqa: BLE001 - re-raised by the sender's result()
                     future.set_exception(exc)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from assetctl.config import Settings
 from assetctl.core.auth.permissions import Permission, Principal, require
-from assetctl.core.describe.images import IMAGE_SUFFIXES, SUPPORTED
+from assetctl.core.describe.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, SUPPORTED
 from assetctl.errors import AssetctlError, InvalidInputError, NotFoundError, most_severe
 from assetctl.json_values import rfc3339
 
@@ -50,6 +50,7 @@ class DescribeOptions:
     structured: bool = False
     max_bytes: int = 25 * 1024 * 1024
     max_edge: int = 1536
+    max_pixels: int = DEFAULT_MAX_PIXELS
     concurrency: int = 4
 
 
