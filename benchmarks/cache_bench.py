@@ -97,6 +97,8 @@ def main() -> int:
         ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://") + "/" + name
     )
     home = Path(f"/tmp/{name}")
+    # Role names are cluster-wide: this run's own, dropped with its database.
+    role_prefix = f"bench_{uuid.uuid4().hex[:8]}"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("ASSETCTL_")},
         "ASSETCTL_DATABASE_URL": url,
@@ -104,6 +106,8 @@ def main() -> int:
         "ASSETCTL_AUTH_STORAGE": "file",
         "XDG_CONFIG_HOME": str(home / "config"),
         "XDG_DATA_HOME": str(home / "data"),
+        "ASSETCTL_DB_ROLE_PREFIX": role_prefix,
+        "ASSETCTL_PUBLIC_IP_URLS": "off",
     }
     try:
         subprocess.run([str(ASSETCTL), "db", "upgrade"], env=env, check=True, capture_output=True)
@@ -131,6 +135,10 @@ def main() -> int:
     finally:
         subprocess.run(["rm", "-rf", str(home)], check=False)
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
+        from assetctl.db.roles import SUFFIXES
+
+        for suffix in SUFFIXES:
+            admin.cursor().execute(f'DROP ROLE IF EXISTS "{role_prefix}_{suffix}"')  # type: ignore[attr-defined]
 
     def row(label: str, values: list[float], base: float | None) -> str:
         med = statistics.median(values) * 1000
