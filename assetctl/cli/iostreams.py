@@ -1,7 +1,9 @@
 """Where a command's output goes, and how it may look there (after gh's `IOStreams`).
 
 Data goes to `out`, messages for people to `err`. Colour only on a terminal, and never with
-NO_COLOR, TERM=dumb or --no-color. Tests inject their own streams and environment.
+NO_COLOR, TERM=dumb or --no-color. Messages quote stored data (tags, file names, server
+replies), so every message line shows invisible characters as escapes. Tests inject their
+own streams and environment.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TextIO
+
+from assetctl.json_values import visible_lines
 
 
 @dataclass
@@ -38,11 +42,15 @@ class IOStreams:
             or not self.out.isatty()
         )
 
+    def say(self, message: str) -> None:
+        """A message for people on stderr, even under --quiet (errors)."""
+        print(visible_lines(message), file=self.err)
+
     def info(self, message: str) -> None:
         """A message for people (stderr), silenced by --quiet."""
         if not self.quiet:
-            print(message, file=self.err)
+            self.say(message)
 
     def warn(self, message: str) -> None:
         if not self.quiet:
-            print(f"warning: {message}", file=self.err)
+            self.say(f"warning: {message}")

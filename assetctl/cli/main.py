@@ -177,11 +177,14 @@ def _report(
         payload = {"code": code, "type": kind, "message": message}
         if hint:
             payload["hint"] = hint
-        print(json.dumps({"error": payload}), file=stderr)
+        print(json.dumps({"error": payload}), file=stderr)  # ASCII: escapes everything
         return
-    print(f"error: {message}", file=stderr)
+    from assetctl.json_values import visible_lines
+
+    # Messages quote what users and files gave us: never let that drive the terminal.
+    print(visible_lines(f"error: {message}"), file=stderr)
     if hint:
-        print(f"hint: {hint}", file=stderr)
+        print(visible_lines(f"hint: {hint}"), file=stderr)
 
 
 @functools.cache

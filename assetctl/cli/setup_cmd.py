@@ -6,6 +6,7 @@ import typer
 
 from assetctl.cli.state import get_state
 from assetctl.errors import ExitStatus
+from assetctl.json_values import visible
 
 
 def init(ctx: typer.Context) -> None:
@@ -36,6 +37,6 @@ def doctor(ctx: typer.Context) -> None:
     width = max(len(check.name) for check in checks)
     for check in checks:
         mark = "skip" if check.skipped else "ok  " if check.ok else "FAIL"
-        print(f"{mark} {check.name.ljust(width)}  {check.detail}", file=state.io.out)
+        print(f"{mark} {check.name.ljust(width)}  {visible(check.detail)}", file=state.io.out)
     if not all(check.ok for check in checks):
         raise typer.Exit(int(ExitStatus.UNAVAILABLE))

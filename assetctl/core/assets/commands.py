@@ -282,10 +282,18 @@ def set_description(
     session: Session, caller: Principal, ref: str, text: str, source: Mapping[str, Any]
 ) -> Change:
     """Store an AI description and its source (provider, model, time) on an asset; the
-    history event `described` records both."""
-    asset = _resolve(session, ref)
-    values = {"description": text, "description_source": dict(source)}
+    history event `described` records both. A model's reply follows the same field rules
+    as every other input (InvalidInputError otherwise)."""
+    import json
+
+    from assetctl.core.assets.fields import PARSERS
+
     require(caller, Permission.WRITE)
+    values = {
+        "description": PARSERS["description"](text),
+        "description_source": json.loads(PARSERS["description_source"](json.dumps(dict(source)))),
+    }
+    asset = _resolve(session, ref, for_update=True)
     return _apply(session, asset, values, "described", caller.email)
 
 

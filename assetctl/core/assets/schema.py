@@ -49,7 +49,6 @@ class Field:
     max_len: int | None = None  # TEXT: longest accepted value, in characters
     long: bool = False  # TEXT: stored as unbounded TEXT rather than VARCHAR(max_len)
     multiline: bool = False  # TEXT: newlines and tabs are allowed
-    free: bool = False  # TEXT: stored as given (model output), no control-character check
     lower: bool = False  # stored lower-cased (compared case-insensitively)
     required: bool = False  # a new asset must have it
     nullable: bool = True
@@ -138,7 +137,10 @@ FIELDS: tuple[Field, ...] = (
         "warranty_until", Kind.DATE, "End of warranty, YYYY-MM-DD.", clearable=True,
         sortable=True, repeats=True, snipeit=("warranty_expires",),
     ),
-    Field("description", Kind.TEXT, input=Input.IMPORT, max_len=100_000, long=True, free=True),
+    Field(
+        "description", Kind.TEXT, input=Input.IMPORT, max_len=100_000, long=True,
+        multiline=True,
+    ),
     Field("description_source", Kind.JSON, input=Input.IMPORT),
     Field(
         "notes", Kind.TEXT, "Free-form notes.", max_len=10_000, long=True, multiline=True,

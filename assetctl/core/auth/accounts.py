@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from assetctl.config import Settings
-from assetctl.core.assets.fields import has_control, parse_choice
+from assetctl.core.assets.fields import check_text, has_control, parse_choice
 from assetctl.core.auth import passwords, tokens
 from assetctl.core.auth.permissions import ROLES, Principal
 from assetctl.errors import (
@@ -146,7 +146,7 @@ def register(
     now = _now()
     user = User(
         email=email,
-        name=(name or email.split("@")[0]).strip(),
+        name=check_text("name", name or email.split("@")[0], 200),
         role=role,
         password_hash=passwords.hash_password(password),
         active=True,

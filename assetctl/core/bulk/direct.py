@@ -85,7 +85,7 @@ def _created_json(values: list[str]) -> str:
         if index in _MONEY:
             text = f'"{cents_text(int(value))}"'
         elif index in _JSON:
-            text = value  # already JSON text (`fields.parse_json_object`)
+            text = value  # already JSON text (`fields.parse_description_source`)
         else:
             text = encode_basestring(value)
         parts.append(f"{_CHANGE_PREFIX[index]}{text}}}")
