@@ -269,11 +269,15 @@ def run(
             import traceback
 
             traceback.print_exc(file=err)
+        from assetctl.db.failures import bug_summary
+
+        # A database error's text quotes SQL and may quote values: never print it.
+        what = bug_summary(exc) or f"{type(exc).__name__}: {exc}"
         _report(
             err,
             code=int(ExitStatus.ERROR),
             kind="internal",
-            message=f"unexpected internal error: {type(exc).__name__}: {exc}",
+            message=f"unexpected internal error: {what}",
             hint=None if debug else "this is a bug; rerun with --debug to see the traceback",
             as_json=as_json,
         )

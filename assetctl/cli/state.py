@@ -148,7 +148,13 @@ class AppState:
         from assetctl.db.engine import unit_of_work
 
         self._ensure_default_database()
-        with unit_of_work(self.factory.settings.database_url, write=write) as session:
+        settings = self.factory.settings
+        with unit_of_work(
+            settings.database_url,
+            write=write,
+            statement_timeout_s=float(settings.values["db_statement_timeout"]),
+            lock_timeout_s=float(settings.values["db_lock_timeout"]),
+        ) as session:
             yield session
             due = due_deliveries(session)  # never raises
         self._due_deliveries.update(due)

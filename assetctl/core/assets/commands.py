@@ -80,7 +80,7 @@ def _resolve(
         by_tag = select(Asset).where(cols.tag == ref, live).order_by(cols.id.desc()).limit(1)
         if for_update:
             by_tag = by_tag.with_for_update()
-        found = session.execute(by_tag).scalar_one_or_none()
+        found = _fetch(session, by_tag, ref)
         if found is not None:
             return found
     id_text = ref.removeprefix("id:")
@@ -89,7 +89,7 @@ def _resolve(
         by_id = select(Asset).where(cols.id == int(id_text), live)
         if for_update:
             by_id = by_id.with_for_update()
-        found = session.execute(by_id).scalar_one_or_none()
+        found = _fetch(session, by_id, ref)
         if found is not None:
             return found
     what = "deleted asset" if deleted else "asset"
@@ -97,6 +97,24 @@ def _resolve(
         f"no {what} with tag or id {ref!r}",
         hint="see `assetctl asset list --deleted`" if deleted else "see `assetctl asset list`",
     )
+
+
+def _fetch(session: Session, query: Any, ref: str) -> Asset | None:
+    """Run a lookup that may wait for another session's row lock; a wait that times out
+    (db_lock_timeout) names the asset (exit 6)."""
+    from sqlalchemy.exc import OperationalError
+
+    from assetctl.db.failures import RETRY_HINT, is_lock_timeout
+
+    try:
+        found: Asset | None = session.execute(query).scalar_one_or_none()
+    except OperationalError as exc:
+        if is_lock_timeout(exc):
+            raise ConflictError(
+                f"another session is changing {ref}; try again", hint=RETRY_HINT
+            ) from None
+        raise
+    return found
 
 
 def _check_unique(
