@@ -123,7 +123,10 @@ class _Silent:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            self.accepted.append(conn)
+            self._serve(conn)
+
+    def _serve(self, conn: socket.socket) -> None:
+        self.accepted.append(conn)  # held open, never read, never answered
 
     def close(self) -> None:
         self.sock.close()
@@ -140,16 +143,11 @@ class _FreezingProxy(_Silent):
         self.target, self.trigger, self.frozen = target, trigger, threading.Event()
         super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            server = socket.create_connection(self.target)
-            self.accepted += [client, server]
-            threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, False), daemon=True).start()
+    def _serve(self, client: socket.socket) -> None:
+        server = socket.create_connection(self.target)
+        self.accepted += [client, server]
+        threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
+        threading.Thread(target=self._pump, args=(server, client, False), daemon=True).start()
 
     def _pump(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
         while True:

@@ -16,26 +16,11 @@ import time
 from sqlalchemy import create_engine, text
 
 from .auth_helpers import as_user, query, register, token_for
-from .conftest import ADMIN_EMAIL, ASSETCTL_BIN, Cli, CliResult
+from .conftest import ADMIN_EMAIL, Cli, CliResult
+from .test_concurrency import _finish, _start
 
 ADMINS = 8
 WAIT_LIMIT_S = 60
-
-
-def _start(cli: Cli, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [str(ASSETCTL_BIN), *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=cli.env,
-    )
-
-
-def _finish(proc: subprocess.Popen[str]) -> CliResult:
-    stdout, stderr = proc.communicate(timeout=WAIT_LIMIT_S)
-    return CliResult(proc.returncode, stdout, stderr)
 
 
 def _blocked(conn: object, count: int, procs: list[subprocess.Popen[str]]) -> None:

@@ -195,6 +195,8 @@ def evil_asset(cli: Cli) -> Cli:
         ("asset", "show", "LAP-1", "-o", "json"),
         ("asset", "list", "-o", "jsonl"),
         ("asset", "history", "LAP-1"),
+        ("asset", "export", "-o", "csv"),
+        ("asset", "export", "-o", "jsonl"),
     ],
     ids=lambda args: "-".join(args[1:]),
 )
