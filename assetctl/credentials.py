@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from assetctl.config import Settings
 from assetctl.config_specs import ENV_PREFIX, data_dir
-from assetctl.errors import InvalidInputError, NotAuthenticatedError
+from assetctl.errors import InvalidInputError, NotAuthenticatedError, ServiceUnavailableError
 
 SERVICE = "assetctl"
 TOKEN_ENV = ENV_PREFIX + "TOKEN"
@@ -82,17 +82,23 @@ def _private_dir(path: Path) -> None:
 def _write_private(path: Path, token: str) -> None:
     """Write the token file as 0600 from its first byte: a new file (O_EXCL, never through a
     symlink) renamed over the old one, so no link is followed and no other file chmodded."""
-    _private_dir(path.parent)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-    fd = os.open(temp, flags, 0o600)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(token)
-        os.replace(temp, path)  # replaces a symlink itself, never its target
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+        _private_dir(path.parent)
+        fd = os.open(temp, flags, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(token)
+            os.replace(temp, path)  # replaces a symlink itself, never its target
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+    except OSError as exc:  # a full, read-only or foreign disk: the user can act on it
+        raise ServiceUnavailableError(
+            f"cannot write the token file {path}: {exc.strerror}",
+            hint="free space or fix the directory's permissions, or use the OS keyring",
+        ) from None
 
 
 def _read_private(path: Path) -> str | None:

@@ -154,3 +154,45 @@ def test_the_suites_leak_check_catches_hashes_tokens_and_session_ids(tmp_path: P
         with pytest.raises(AssertionError):
             check_error_output(CliResult(7, "", f"error: x {leak}"), {}, [])
     check_error_output(CliResult(0, "", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig"), {}, [])
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 1 MiB tmpfs (needs root, as in CI's container), unmounted afterwards."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
+                             capture_output=True, check=False)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def _fill(disk: Path) -> Path:
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as handle:
+        try:
+            while True:
+                handle.write(b"x" * 4096)
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_under_the_sqlite_file_is_exit_7(sqlite_cli: Cli, full_disk: Path) -> None:
+    import shutil
+
+    source = sqlite_cli.env["ASSETCTL_DATABASE_URL"].removeprefix("sqlite:///")
+    path = full_disk / "assetctl.db"
+    shutil.copy(source, path)
+    env = {"ASSETCTL_DATABASE_URL": f"sqlite:///{path}"}
+    filler = _fill(full_disk)
+    result = sqlite_cli.sub(*add_args("LAP-1", notes="n" * 10_000), env=env)
+    _one_sentence(result, 7, "no space left to write SQLite file", str(path))
+    filler.unlink()
+    assert sqlite_cli.ok("asset", "list", "-o", "json", env=env).json()["items"] == []

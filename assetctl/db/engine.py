@@ -113,6 +113,10 @@ def create_db_engine(
     return create_engine(url, connect_args=connect_args, pool_pre_ping=False, hide_parameters=True)
 
 
+def _local_path(url: str) -> str | None:
+    return sqlite_path(url) if make_url(url).get_backend_name() == "sqlite" else None
+
+
 def sqlite_path(url: str) -> str | None:
     """The file a SQLite URL names (also in its `file:` URI form), None for memory."""
     from urllib.parse import unquote, urlsplit
@@ -257,7 +261,8 @@ def unit_of_work(
             # Connecting and reading the schema version: any driver error here (refused,
             # "file is not a database", ...) means the database is unusable, not a bug.
             raise (
-                classify(exc, describe_target(url), statement_timeout_s) or unavailable(url, exc)
+                classify(exc, describe_target(url), statement_timeout_s, _local_path(url))
+                or unavailable(url, exc)
             ) from exc
         with session:
             try:
@@ -274,7 +279,7 @@ def unit_of_work(
                 raise
     except SQLAlchemyError as exc:
         if isinstance(exc, DBAPIError):
-            known = classify(exc, describe_target(url), statement_timeout_s)
+            known = classify(exc, describe_target(url), statement_timeout_s, _local_path(url))
             if known is not None:
                 raise known from exc
         if isinstance(exc, OperationalError) and _is_connection_error(exc):

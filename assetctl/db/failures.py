@@ -43,9 +43,11 @@ def is_lock_timeout(exc: BaseException) -> bool:
     return type(error).__module__ == "sqlite3" and "database is locked" in str(error)
 
 
-def classify(exc: BaseException, where: str, statement_timeout_s: float) -> AssetctlError | None:
+def classify(
+    exc: BaseException, where: str, statement_timeout_s: float, path: str | None = None
+) -> AssetctlError | None:
     """The typed error for a database failure users can act on, else None (a bug).
-    `where` names the database (`engine.describe_target`)."""
+    `where` names the database (`engine.describe_target`), `path` a SQLite file."""
     error = _driver_error(exc)
     if is_lock_timeout(exc):
         return ConflictError(
@@ -75,10 +77,19 @@ def classify(exc: BaseException, where: str, statement_timeout_s: float) -> Asse
             f": {where}",
             hint="ask the database administrator to free space",
         )
-    return _classify_sqlite(error, where)
+    return _classify_sqlite(error, where, path)
 
 
-def _classify_sqlite(error: BaseException, where: str) -> AssetctlError | None:
+def _no_space(path: str | None) -> bool:
+    import os
+
+    try:
+        return path is not None and os.statvfs(os.path.dirname(path) or ".").f_bavail == 0
+    except OSError:
+        return False
+
+
+def _classify_sqlite(error: BaseException, where: str, path: str | None) -> AssetctlError | None:
     if type(error).__module__ != "sqlite3":
         return None
     text = str(error).lower()
@@ -88,7 +99,7 @@ def _classify_sqlite(error: BaseException, where: str) -> AssetctlError | None:
             hint="assetctl needs write permission on the file and its directory "
             "(or remove mode=ro from the URL)",
         )
-    if "disk is full" in text:
+    if "disk is full" in text or ("disk i/o error" in text and _no_space(path)):
         return ServiceUnavailableError(
             f"no space left to write {where}", hint="free disk space and try again"
         )
