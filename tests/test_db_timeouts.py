@@ -13,14 +13,14 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
 
 from .auth_helpers import query
-from .conftest import Cli, add_args
+from .conftest import Cli, add_args, wait_for
 
 # Statement timeouts and network peers are PostgreSQL's (SQLite is a local file).
 ONLY_POSTGRES = pytest.mark.parametrize(
@@ -131,6 +131,10 @@ class _Silent:
     def close(self) -> None:
         self.sock.close()
         for conn in self.accepted:
+            # shutdown, not just close: another thread may be blocked in recv on it, and
+            # the PostgreSQL backend behind a proxy must see the end (it holds locks).
+            with suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
             conn.close()
 
 
@@ -209,3 +213,9 @@ def test_a_server_that_stops_answering_mid_session_is_exit_7(cli: Cli) -> None:
     assert "did not answer within 6 s" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and "[SQL" not in result.stderr
     assert elapsed < 30
+    # The abandoned server session ends with the connection (it held locks).
+    left = (
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND application_name = 'assetctl'"
+    )
+    wait_for(lambda: query(url, left) == [], "the abandoned server session to end")
