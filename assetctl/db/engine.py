@@ -130,10 +130,6 @@ def sqlite_path(url: str) -> str | None:
     return path or None
 
 
-class ServerNotAnswering(Exception):
-    """The database server accepted the connection but stopped answering."""
-
-
 # Seconds a reply may take; None waits forever. One value per process: the CLI runs one
 # command, with one configuration.
 _reply_timeout: list[float | None] = [None]
