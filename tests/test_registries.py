@@ -45,6 +45,14 @@ RECORD = {
 FIELDS = tuple(RECORD)
 COLUMNS = ("tag", "name", "status", "cost", "source")
 
+JSONL_ROW = (
+    '{"tag": "LAP-1", "name": "red\\u001b[31m\\u0007 tab\\there\\r\\nn'
+    'ew \\u202eevil \\\\ [b]x[/] zoë ☃", "status": "assigned", "boug'
+    'ht": "2024-02-29", "cost": 1299.5, "zero": 0.0, "at": "2026-'
+    '01-02T03:04:05.120000Z", "local": "2026-01-02T03:04:05Z", "s'
+    'ource": {"model": "llava", "at": "2026-01-02T00:00:00Z", "no'
+    'te": "é\\u202e"}, "none": null, "ok": true, "n": 42}\n'
+)
 # Per format: (a list of one RECORD, RECORD shown on its own as `show` does).
 EXPECTED: dict[str, tuple[str, str]] = {
     "table": (
@@ -141,24 +149,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
             "}\n"
         ),
     ),
-    "jsonl": (
-        (
-            '{"tag": "LAP-1", "name": "red\\u001b[31m\\u0007 tab\\there\\r\\nn'
-            'ew \\u202eevil \\\\ [b]x[/] zoë ☃", "status": "assigned", "boug'
-            'ht": "2024-02-29", "cost": 1299.5, "zero": 0.0, "at": "2026-'
-            '01-02T03:04:05.120000Z", "local": "2026-01-02T03:04:05Z", "s'
-            'ource": {"model": "llava", "at": "2026-01-02T00:00:00Z", "no'
-            'te": "é\\u202e"}, "none": null, "ok": true, "n": 42}\n'
-        ),
-        (
-            '{"tag": "LAP-1", "name": "red\\u001b[31m\\u0007 tab\\there\\r\\nn'
-            'ew \\u202eevil \\\\ [b]x[/] zoë ☃", "status": "assigned", "boug'
-            'ht": "2024-02-29", "cost": 1299.5, "zero": 0.0, "at": "2026-'
-            '01-02T03:04:05.120000Z", "local": "2026-01-02T03:04:05Z", "s'
-            'ource": {"model": "llava", "at": "2026-01-02T00:00:00Z", "no'
-            'te": "é\\u202e"}, "none": null, "ok": true, "n": 42}\n'
-        ),
-    ),
+    "jsonl": (JSONL_ROW, JSONL_ROW),  # one line either way
     "csv": (
         (
             "tag,name,status,bought,cost,zero,at,local,source,none,ok,n\n"
