@@ -87,14 +87,19 @@ def _escape(ch: str) -> str:
 
 
 def visible(text: str) -> str:
-    """`text` safe to show on a terminal: every control, format (bidi, zero-width),
-    separator, surrogate, private-use or unassigned character is spelled as an escape
+    """`text` safe to show on a terminal: every control, format (bidi, zero-width), line or
+    paragraph separator, surrogate, private-use or unassigned character is spelled as an escape
     (`\\x1b`, `\\u202e`, `\\n`), so stored data can never move the cursor, set the title,
     write the clipboard or reorder what is shown. The one escaping of every renderer for
     people (tables, plain and TSV rows, CSV on a terminal, messages on stderr)."""
     if text.isprintable():  # nearly every value: one C-level scan
         return text
-    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+    import unicodedata
+
+    # Spaces other than " " (no-break, thin, ideographic) are visible as space: kept.
+    return "".join(
+        ch if ch.isprintable() or unicodedata.category(ch) == "Zs" else _escape(ch) for ch in text
+    )
 
 
 def visible_lines(text: str) -> str:

@@ -236,3 +236,24 @@ def test_error_messages_of_the_installed_entry_point_are_escaped(cli: Cli) -> No
     assert result.exit_code == 3
     _clean(result.stderr)
     assert "NOPE\\u202e1" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("Zürich ☃ 東京", "Zürich ☃ 東京"),  # printable text is untouched
+        ("10\u202f000 Dell\xa0XPS", "10\u202f000 Dell\xa0XPS"),  # spaces stay spaces
+        ("a\tb\nc\rd", "a\\tb\\nc\\rd"),
+        ("\x1b[2J\x07\x7f\x9b", "\\x1b[2J\\x07\\x7f\\x9b"),  # C0, DEL, C1
+        ("\u202eabc\u2066\u200b\u2028", "\\u202eabc\\u2066\\u200b\\u2028"),  # bidi, ZW, LS
+        ("\ud800 \U000f0000", "\\ud800 \\U000f0000"),  # lone surrogate, private use
+    ],
+)
+def test_visible_escapes_exactly_what_cannot_be_seen(raw: str, shown: str) -> None:
+    from assetctl.json_values import json_escape_invisible, visible
+
+    assert visible(raw) == shown
+    # JSON: the same characters as JSON escapes, so the value reads back exactly.
+    encoded = json_escape_invisible(json.dumps(raw, ensure_ascii=False))
+    assert json.loads(encoded) == raw
+    _clean(encoded)
