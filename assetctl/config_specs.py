@@ -226,8 +226,8 @@ SPECS: dict[str, SettingSpec] = {
             "db_statement_timeout",
             parse_db_timeout,
             lambda _env: 30.0,
-            "seconds a database statement may run (PostgreSQL) before the command fails "
-            "with exit 7; 0: no limit",
+            "seconds a database statement may run before the command fails with exit 7; "
+            "0: no limit",
             example="30",
         ),
         SettingSpec(

@@ -96,6 +96,26 @@ def test_a_statement_outliving_the_statement_timeout_is_exit_7(cli: Cli) -> None
     assert _version(url, "LAP-1") == 1
 
 
+def test_a_slow_sqlite_statement_is_interrupted_with_exit_7(
+    sqlite_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import text
+
+    import assetctl.core.assets.commands
+
+    def slow(session: Any, *_args: object, **_kwargs: object) -> None:
+        # Counts to a billion: minutes of work, unless interrupted.
+        endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+        session.execute(text(endless + "WHERE i < 1000000000) SELECT max(i) FROM n"))
+
+    monkeypatch.setattr(assetctl.core.assets.commands, "get_asset", slow)
+    started = time.monotonic()
+    result = sqlite_cli("asset", "show", "LAP-1", env={"ASSETCTL_DB_STATEMENT_TIMEOUT": "1"})
+    assert result.exit_code == 7, result.stderr
+    assert "did not answer within the statement timeout (1 s)" in result.stderr
+    assert time.monotonic() - started < 30
+
+
 def test_timeouts_are_settings_shown_by_config_show(cli: Cli) -> None:
     shown = {row["key"]: row for row in cli.ok("config", "show", "-o", "json").json()}
     assert float(shown["db_statement_timeout"]["value"]) == 30.0

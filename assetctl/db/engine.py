@@ -8,7 +8,8 @@ classified in `failures.py`. SQL parameters are never part of an error's text.
 No command can hang on the database: every PostgreSQL connection has TCP keepalives, a
 statement timeout and a lock timeout, and waits for the server's reply at most the statement
 timeout plus a grace period (`_wait_for_server`), so a server that stops answering is exit 7.
-On SQLite the lock timeout is the busy timeout.
+On SQLite the lock timeout is the busy timeout and a progress handler enforces the statement
+timeout.
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ def create_db_engine(
             url, connect_args={"timeout": lock_timeout_s or 1e9}, hide_parameters=True
         )
         _configure_sqlite(engine, write=write)
+        if statement_timeout_s:
+            _limit_sqlite_statements(engine, statement_timeout_s)
         return engine
     options = f"-c statement_timeout={int(statement_timeout_s * 1000)}"
     options += f" -c lock_timeout={int(lock_timeout_s * 1000)}"
@@ -184,6 +187,23 @@ def _configure_sqlite(engine: Engine, *, write: bool) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _limit_sqlite_statements(engine: Engine, timeout_s: float) -> None:
+    """SQLite's statement timeout: a progress handler interrupts a statement that runs past
+    its deadline (SQLite then raises "interrupted", which `failures` reports as exit 7)."""
+    import time
+
+    deadline = [float("inf")]
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Every 100,000 virtual-machine steps: a few milliseconds of work.
+        dbapi_connection.set_progress_handler(lambda: time.monotonic() > deadline[0], 100_000)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_statement(*_args: Any) -> None:
+        deadline[0] = time.monotonic() + timeout_s
 
 
 def _lower(value: Any) -> Any:

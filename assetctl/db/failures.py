@@ -55,7 +55,7 @@ def classify(
             hint=RETRY_HINT,
         )
     code = getattr(error, "pgcode", None)
-    if code == QUERY_CANCELED:
+    if code == QUERY_CANCELED or _sqlite_interrupted(error):
         return ServiceUnavailableError(
             f"the database did not answer within the statement timeout "
             f"({statement_timeout_s:g} s): {where}",
@@ -78,6 +78,11 @@ def classify(
             hint="ask the database administrator to free space",
         )
     return _classify_sqlite(error, where, path)
+
+
+def _sqlite_interrupted(error: BaseException) -> bool:
+    # The statement-timeout progress handler of `engine._limit_sqlite_statements`.
+    return type(error).__module__ == "sqlite3" and str(error) == "interrupted"
 
 
 def _no_space(path: str | None) -> bool:
