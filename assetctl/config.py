@@ -7,6 +7,7 @@ situation without touching the process.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -100,6 +101,20 @@ def _check_keys(table: Mapping[str, Any], where: str) -> None:
             )
 
 
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def check_profile_name(name: str) -> str:
+    """A profile name names files (its token file) and keyring entries: letters, digits,
+    `-` and `_` only, so no name can point outside assetctl's directories."""
+    if not _PROFILE_NAME.fullmatch(name):
+        raise InvalidInputError(
+            f"profile name {name!r} is not valid",
+            hint="use letters, digits, '-' and '_' (at most 64, starting with a letter or digit)",
+        )
+    return name
+
+
 def load_settings(
     env: Mapping[str, str],
     *,
@@ -118,7 +133,7 @@ def load_settings(
         raise InvalidInputError(f"'profiles' in {path} must be a table of [profiles.NAME] tables")
     _check_keys(document, str(path))
 
-    chosen = profile or env.get(ENV_PREFIX + "PROFILE") or DEFAULT_PROFILE
+    chosen = check_profile_name(profile or env.get(ENV_PREFIX + "PROFILE") or DEFAULT_PROFILE)
     if chosen not in profiles and chosen != DEFAULT_PROFILE:
         defined = ", ".join(sorted(profiles)) or "none"
         raise InvalidInputError(

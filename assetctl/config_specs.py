@@ -13,6 +13,7 @@ from assetctl.config_values import (
     parse_api_key,
     parse_choice,
     parse_database_url,
+    parse_db_timeout,
     parse_duration,
     parse_email,
     parse_emails,
@@ -229,6 +230,22 @@ SPECS: dict[str, SettingSpec] = {
             default_database_url,
             "SQLAlchemy URL of the database (SQLite file by default)",
             secret=True,
+        ),
+        SettingSpec(
+            "db_statement_timeout",
+            parse_db_timeout,
+            lambda _env: 30.0,
+            "seconds a database statement may run before the command fails with exit 7; "
+            "0: no limit",
+            example="30",
+        ),
+        SettingSpec(
+            "db_lock_timeout",
+            parse_db_timeout,
+            lambda _env: 10.0,
+            "seconds to wait for a row or database lock another session holds before the "
+            "command fails with exit 6; 0: wait forever",
+            example="10",
         ),
         SettingSpec(
             "list_limit",

@@ -70,7 +70,40 @@ def parse_database_url(raw: object) -> str:
             "or sqlite:///path/to/file.db"
         )
     split_url(url)
+    if scheme.startswith("sqlite"):
+        _check_sqlite_uri(url)
     return url
+
+
+def _check_sqlite_uri(url: str) -> None:
+    """SQLite's `file:` URI form (`sqlite:///file:inv.db?mode=ro&uri=true`) is supported as
+    SQLAlchemy documents it, with `uri=true`; without it the driver would take "file:..."
+    for a path and create a `file:` directory, so it is refused."""
+    from urllib.parse import parse_qs, urlsplit
+
+    database = url.split(":///", 1)[1] if ":///" in url else ""
+    if not database.startswith("file:"):
+        return
+    query = parse_qs(urlsplit(database).query)
+    if query.get("uri") != ["true"]:
+        raise ValueError(
+            "a sqlite:///file: URL is SQLite's URI form and needs ?uri=true "
+            "(e.g. sqlite:///file:/data/inv.db?mode=ro&uri=true); or give a plain path"
+        )
+    path = urlsplit(database).path
+    if not path or path.startswith("//"):
+        raise ValueError("a SQLite file: URI must name a local file path (file:/path/to/inv.db)")
+
+
+def parse_db_timeout(raw: object) -> float:
+    """Seconds as a number; 0 turns the timeout off."""
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        raise ValueError(f"expected a number of seconds, got {raw!r}") from None
+    if not 0 <= value <= 86400:
+        raise ValueError(f"must be between 0 (no timeout) and 86400 seconds, got {raw!r}")
+    return value
 
 
 def parse_redis_url(raw: object) -> str | None:

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from assetctl.config import Settings
 from assetctl.config_specs import ENV_PREFIX, data_dir
-from assetctl.errors import NotAuthenticatedError
+from assetctl.errors import InvalidInputError, NotAuthenticatedError, ServiceUnavailableError
 
 SERVICE = "assetctl"
 TOKEN_ENV = ENV_PREFIX + "TOKEN"
@@ -65,6 +65,57 @@ def _with_timeout(fn: Callable[[], T], timeout: float) -> T:
     return box["value"]  # type: ignore[return-value]
 
 
+def _private_dir(path: Path) -> None:
+    """Create `path` (0700) or accept it only as a real directory of ours: a symlink or
+    someone else's directory could redirect or expose the token."""
+    import stat
+
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise InvalidInputError(
+            f"{path} is not a directory of yours; refusing to keep a token there",
+            hint="remove it (or the link) and log in again",
+        )
+
+
+def _write_private(path: Path, token: str) -> None:
+    """Write the token file as 0600 from its first byte: a new file (O_EXCL, never through a
+    symlink) renamed over the old one, so no link is followed and no other file chmodded."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    try:
+        _private_dir(path.parent)
+        fd = os.open(temp, flags, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(token)
+            os.replace(temp, path)  # replaces a symlink itself, never its target
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+    except OSError as exc:  # a full, read-only or foreign disk: the user can act on it
+        raise ServiceUnavailableError(
+            f"cannot write the token file {path}: {exc.strerror}",
+            hint="free space or fix the directory's permissions, or use the OS keyring",
+        ) from None
+
+
+def _read_private(path: Path) -> str | None:
+    """The token in `path`, read without following a symlink; None if there is none."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:  # ELOOP: a symlink where the token file should be
+        raise NotAuthenticatedError(
+            f"the token file {path} cannot be read safely ({exc.strerror})",
+            hint="remove it and log in again",
+        ) from None
+    with os.fdopen(fd, encoding="utf-8") as handle:
+        return handle.read().strip() or None
+
+
 class TokenStore:
     def __init__(self, env: Mapping[str, str], settings: Settings) -> None:
         self.env = env
@@ -74,7 +125,9 @@ class TokenStore:
 
     @property
     def file_path(self) -> Path:
-        return data_dir(self.env) / "tokens" / f"{self.profile}.jwt"
+        from assetctl.config import check_profile_name
+
+        return data_dir(self.env) / "tokens" / f"{check_profile_name(self.profile)}.jwt"
 
     @property
     def prefers_file(self) -> bool:
@@ -122,10 +175,9 @@ class TokenStore:
             else:
                 if token:
                     return StoredToken(token, "keyring")
-        if self.file_path.is_file():
-            token = self.file_path.read_text(encoding="utf-8").strip()
-            if token:
-                return StoredToken(token, "file")
+        token = _read_private(self.file_path)
+        if token:
+            return StoredToken(token, "file")
         if keyring_problem and not self.prefers_file:
             raise NotAuthenticatedError(
                 f"not logged in, and the OS keyring cannot be read: {keyring_problem}",
@@ -140,11 +192,7 @@ class TokenStore:
         """Store the token; returns where ("keyring" or the file path)."""
         if insecure_file or self.prefers_file:
             path = self.file_path
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(token)
-            os.chmod(path, 0o600)  # an existing file may have had wider permissions
+            _write_private(path, token)
             self._forget_keyring()
             return str(path)
         self._keyring_call(

@@ -72,6 +72,64 @@ def text_value(value: Any) -> str:
     return str(value)
 
 
+# Short escapes people know; every other invisible character is spelled by its code point.
+_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(ch: str) -> str:
+    short = _SHORT_ESCAPES.get(ch)
+    if short is not None:
+        return short
+    point = ord(ch)
+    if point < 0x100:
+        return f"\\x{point:02x}"
+    return f"\\u{point:04x}" if point < 0x10000 else f"\\U{point:08x}"
+
+
+def visible(text: str) -> str:
+    """`text` safe to show on a terminal: every control, format (bidi, zero-width), line or
+    paragraph separator, surrogate, private-use or unassigned character is spelled as an escape
+    (`\\x1b`, `\\u202e`, `\\n`), so stored data can never move the cursor, set the title,
+    write the clipboard or reorder what is shown. The one escaping of every renderer for
+    people (tables, plain and TSV rows, CSV on a terminal, messages on stderr)."""
+    if text.isprintable():  # nearly every value: one C-level scan
+        return text
+    import unicodedata
+
+    # Spaces other than " " (no-break, thin, ideographic) are visible as space: kept.
+    return "".join(
+        ch if ch.isprintable() or unicodedata.category(ch) == "Zs" else _escape(ch) for ch in text
+    )
+
+
+def visible_lines(text: str) -> str:
+    """A message for people: each of its lines made `visible` (its own line breaks stay)."""
+    return "\n".join(visible(line) for line in text.split("\n"))
+
+
+def display_value(value: Any) -> str:
+    """A value as a cell for people: `text_value`, made `visible`."""
+    return visible(text_value(value))
+
+
+def json_escape_invisible(text: str) -> str:
+    """JSON text with every invisible character in its strings written as a `\\uXXXX`
+    escape: the same value, but safe on a terminal (the encoder escapes only C0 controls).
+    Raw newlines are the layout of indented JSON and stay."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable() or ch == "\n":
+            out.append(ch)
+        elif ord(ch) < 0x10000:
+            out.append(f"\\u{ord(ch):04x}")
+        else:  # a JSON escape is UTF-16: a surrogate pair
+            high, low = divmod(ord(ch) - 0x10000, 0x400)
+            out.append(f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}")
+    return "".join(out)
+
+
 def cents_to_decimal(cents: int | None) -> Decimal | None:
     """Money as records carry it: the stored integer cents as a Decimal with two places."""
     from decimal import Decimal

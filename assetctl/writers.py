@@ -6,6 +6,11 @@ alerts, login history, `config show`, `cache stats`, `describe`, import reports 
 exporter's Python path all take their writer from this registry by name. Values become text
 through the codec in `json_values` only.
 
+Stored text is other people's data: formats for people (table, plain, tsv, and csv on a
+terminal) show control, bidi and other invisible characters as visible escapes
+(`json_values.visible`); JSON keeps the exact values, with those characters written as
+`\\uXXXX` escapes so that even JSON on a terminal cannot drive it.
+
 Adding a format is one class: subclass `Writer`, give it a `name`, decorate it with
 `@register`, and `-o NAME` works in every command that prints records. The Rich table for
 people at a terminal registers itself from `assetctl.cli.table` (core never imports Rich).
@@ -17,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TextIO, TypeVar
 
 from assetctl.errors import InvalidInputError
-from assetctl.json_values import dumps, text_value
+from assetctl.json_values import dumps, json_escape_invisible, text_value, visible
 
 
 class View:
@@ -126,6 +131,10 @@ def make_writer(name: str, out: TextIO, view: View) -> Writer:
     return cls(out, view)
 
 
+def _json(data: Any, *, indent: int | None = None) -> str:
+    return json_escape_invisible(dumps(data, indent=indent))
+
+
 @register
 class JsonWriter(Writer):
     """One JSON array (or `{"items": [...], **extra}`), one object per line inside it."""
@@ -136,18 +145,18 @@ class JsonWriter(Writer):
         self.out.write('{"items": [' if self.view.extra is not None else "[")
 
     def row(self, record: Mapping[str, Any]) -> None:
-        self.out.write(("," if self.count else "") + "\n  " + dumps(self._fields_of(record)))
+        self.out.write(("," if self.count else "") + "\n  " + _json(self._fields_of(record)))
 
     def end(self) -> None:
         self.out.write("\n]" if self.count else "]")
         if self.view.extra is not None:
             for key, value in self.view.extra.items():
-                self.out.write(f", {dumps(key)}: {dumps(value)}")
+                self.out.write(f", {_json(key)}: {_json(value)}")
             self.out.write("}")
         self.out.write("\n")
 
     def record(self, record: Mapping[str, Any]) -> None:
-        self.out.write(dumps(self._fields_of(record), indent=2) + "\n")
+        self.out.write(_json(self._fields_of(record), indent=2) + "\n")
 
 
 @register
@@ -157,12 +166,13 @@ class JsonLinesWriter(Writer):
     name = "jsonl"
 
     def row(self, record: Mapping[str, Any]) -> None:
-        self.out.write(dumps(self._fields_of(record)) + "\n")
+        self.out.write(_json(self._fields_of(record)) + "\n")
 
 
 @register
 class CsvWriter(Writer):
-    """RFC 4180 CSV with a header of the field names; `\\n` line ends."""
+    """RFC 4180 CSV with a header of the field names; `\\n` line ends. Exact values in a file
+    or a pipe; on a terminal, invisible characters are shown escaped."""
 
     name = "csv"
 
@@ -171,6 +181,7 @@ class CsvWriter(Writer):
 
         self._csv = csv.writer(self.out, lineterminator="\n")
         self._csv.writerow(self.view.fields)
+        self._on_terminal = self.out.isatty()
 
     def row(self, record: Mapping[str, Any]) -> None:
         fields = self.view.fields
@@ -178,19 +189,15 @@ class CsvWriter(Writer):
         cell = self.view.cell
         if cell is not None:
             cells = [cell(f, text) for f, text in zip(fields, cells, strict=True)]
+        if self._on_terminal:
+            cells = [visible(text) for text in cells]
         self._csv.writerow(cells)
 
 
 def tsv_cell(value: Any) -> str:
     """A value as one TSV cell: backslash escapes keep one record per line whatever the
-    data holds."""
-    return (
-        text_value(value)
-        .replace("\\", "\\\\")
-        .replace("\t", "\\t")
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-    )
+    data holds (`\\t`, `\\n`, `\\\\`), and show every other invisible character."""
+    return visible(text_value(value).replace("\\", "\\\\"))
 
 
 @register

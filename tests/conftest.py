@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -303,6 +304,46 @@ def base_env(tmp_path: Path, db_url: str | None = None) -> dict[str, str]:
     return env
 
 
+# Issue 18, "Secrets in errors": what no error output may ever hold. Every failing run of
+# `Cli` (in-process and subprocess) is checked against these and against the session ids of
+# its own database, so each failure case of the suite doubles as a leak test.
+_NEVER_IN_ERRORS = re.compile(
+    r"\$argon2|eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.|\[parameters: |^\[SQL: ", re.MULTILINE
+)
+_TOKEN_LIKE = re.compile(r"(?<![\w-])[\w-]{32}(?![\w-])")
+
+
+def _session_ids(url: str) -> set[str]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            sql = text("SELECT jti FROM sessions UNION SELECT jti FROM login_events")
+            return {str(row[0]) for row in conn.execute(sql) if row[0]}
+    except Exception:  # noqa: BLE001 - no database, or not migrated: no session ids
+        return set()
+    finally:
+        engine.dispose()
+
+
+def check_error_output(result: CliResult, env: Mapping[str, str], args: Sequence[str]) -> None:
+    """Fail if a failing run's stderr holds a password hash, a token, SQL, SQL parameters or
+    a session id (`jti`) of the database it ran against. `--debug` runs are exempt: their
+    tracebacks show SQL by design (DESIGN.md), though never its parameters."""
+    if result.exit_code == 0 or "--debug" in args:
+        return
+    text = result.stderr
+    found = _NEVER_IN_ERRORS.search(text)
+    if found:
+        raise AssertionError(f"secret-like text {found.group()!r} in error output:\n{text}")
+    candidates = set(_TOKEN_LIKE.findall(text))
+    url = env.get("ASSETCTL_DATABASE_URL")
+    if candidates and url:
+        leaked = candidates & _session_ids(url)
+        assert not leaked, f"session id {leaked} in error output:\n{text}"
+
+
 class Cli:
     """Runs assetctl in-process through CliRunner's stream isolation and our error boundary,
     or as a real subprocess of the installed entry point (`.sub`)."""
@@ -321,7 +362,9 @@ class Cli:
             sys.stderr.flush()
             stdout = out.getvalue().decode()
             stderr = err.getvalue().decode()
-        return CliResult(code, stdout, stderr)
+        result = CliResult(code, stdout, stderr)
+        check_error_output(result, merged, args)
+        return result
 
     def sub(
         self,
@@ -339,7 +382,9 @@ class Cli:
             timeout=timeout,
             check=False,
         )
-        return CliResult(proc.returncode, proc.stdout, proc.stderr)
+        result = CliResult(proc.returncode, proc.stdout, proc.stderr)
+        check_error_output(result, {**self.env, **(env or {})}, args)
+        return result
 
     def ok(self, *args: str, **kwargs: Any) -> CliResult:
         """Run and assert success, showing stderr when it fails."""

@@ -279,7 +279,10 @@ def test_control_characters_are_neutralised(
     [mail] = smtp.handler.parsed()
     assert "\x07" not in mail["Subject"] and "\x07" not in str(mail.get_payload())
     assert "\\r\\n" in str(mail.get_payload())
-    assert webhook.received[0]["details"]["os_user"].startswith("bob\r\n")  # JSON-escaped
+    # Stored as the field rules allow (issue 18): the control characters visibly escaped.
+    assert webhook.received[0]["details"]["os_user"] == (
+        "bob\\r\\nevent=security.login_alert kind=forged\\x07"
+    )
 
 
 def test_hook_retry_does_not_import_httpx_when_nothing_is_pending(

@@ -39,7 +39,11 @@ def seed(db_url: str) -> None:
                 "purchase_cost_cents": 129950,
                 "warranty_until": date(2027, 2, 28),
                 "description": "A grey laptop.\nSticker on the lid.",
-                "description_source": {"provider": "ollama", "model": "llava", "at": "x"},
+                "description_source": {
+                    "provider": "ollama",
+                    "model": "llava",
+                    "at": "2026-01-02T03:04:05Z",
+                },
                 "notes": "line one\nline two, with comma",
             },
             {

@@ -1,7 +1,9 @@
 """The registries of issue 12, item 6: output writers and vision-model providers.
 
 The expected outputs below were produced by the renderer as it was before the writer registry
-(commit 6a9a22d): every format must keep printing a record exactly as it did.
+(commit 6a9a22d): every format must keep printing a record exactly as it did, except that
+since issue 18 formats for people show control, bidi and other invisible characters as
+escapes (`\\x1b`, `\\u202e`) and JSON writes them as `\\uXXXX` escapes.
 """
 
 from __future__ import annotations
@@ -43,53 +45,72 @@ RECORD = {
 FIELDS = tuple(RECORD)
 COLUMNS = ("tag", "name", "status", "cost", "source")
 
+JSONL_ROW = (
+    '{"tag": "LAP-1", "name": "red\\u001b[31m\\u0007 tab\\there\\r\\nn'
+    'ew \\u202eevil \\\\ [b]x[/] zoë ☃", "status": "assigned", "boug'
+    'ht": "2024-02-29", "cost": 1299.5, "zero": 0.0, "at": "2026-'
+    '01-02T03:04:05.120000Z", "local": "2026-01-02T03:04:05Z", "s'
+    'ource": {"model": "llava", "at": "2026-01-02T00:00:00Z", "no'
+    'te": "é\\u202e"}, "none": null, "ok": true, "n": 42}\n'
+)
 # Per format: (a list of one RECORD, RECORD shown on its own as `show` does).
 EXPECTED: dict[str, tuple[str, str]] = {
     "table": (
         (
-            "TAG    NAME                      STATUS    COST     SOURCE                "
-            "                          \n"
-            'LAP-1  red\x1b[31m tab     here      assigned  1299.50  {"model": "llava",'
-            ' "at": "2026-01-02T00:00:00Z",\n'
-            '       new \u202eevil \\ [b]x[/] zoë ☃                     "note": "é'
-            '\u202e"}                                    \n'
+            "TAG    NAME                                 STATUS    COST  "
+            "   SOURCE                               \n"
+            "LAP-1  red\\x1b[31m\\x07 tab\\there\\r\\nnew     assigned  1299.5"
+            '0  {"model": "llava", "at":             \n'
+            "       \\u202eevil \\ [b]x[/] zoë ☃                           "
+            '   "2026-01-02T00:00:00Z", "note":      \n'
+            "                                                            "
+            '   "é\\u202e"}                           \n'
         ),
         (
-            "tag     LAP-1                                                        \n"
-            "name    red\x1b[31m tab     here                                         "
-            "\n"
-            "        new \u202eevil \\ [b]x[/] zoë ☃                                   "
-            "  \n"
-            "status  assigned                                                     \n"
-            "bought  2024-02-29                                                   \n"
-            "cost    1299.50                                                      \n"
-            "zero    0.00                                                         \n"
-            "at      2026-01-02T03:04:05.120000Z                                  \n"
-            "local   2026-01-02T03:04:05Z                                         \n"
-            'source  {"model": "llava", "at": "2026-01-02T00:00:00Z", "note": "é\u202e"'
-            "}\n"
-            "none                                                                 \n"
-            "ok      True                                                         \n"
-            "n       42                                                           \n"
+            "tag     LAP-1                                               "
+            "               \n"
+            "name    red\\x1b[31m\\x07 tab\\there\\r\\nnew \\u202eevil \\ [b]x[/"
+            "] zoë ☃        \n"
+            "status  assigned                                            "
+            "               \n"
+            "bought  2024-02-29                                          "
+            "               \n"
+            "cost    1299.50                                             "
+            "               \n"
+            "zero    0.00                                                "
+            "               \n"
+            "at      2026-01-02T03:04:05.120000Z                         "
+            "               \n"
+            "local   2026-01-02T03:04:05Z                                "
+            "               \n"
+            'source  {"model": "llava", "at": "2026-01-02T00:00:00Z", "no'
+            'te": "é\\u202e"}\n'
+            "none                                                        "
+            "               \n"
+            "ok      True                                                "
+            "               \n"
+            "n       42                                                  "
+            "               \n"
         ),
     ),
     "plain": (
         (
-            "LAP-1\tred\x1b[31m\x07 tab\\there\\r\\nnew \u202eevil \\\\ [b]x[/] zoë ☃\t"
-            'assigned\t1299.50\t{"model": "llava", "at": "2026-01-02T00:00:00Z", "note"'
-            ': "é\u202e"}\n'
+            "LAP-1\tred\\x1b[31m\\x07 tab\\there\\r\\nnew \\u202eevil \\\\ [b]x[/]"
+            ' zoë ☃\tassigned\t1299.50\t{"model": "llava", "at": "2026-01-02'
+            'T00:00:00Z", "note": "é\\u202e"}\n'
         ),
         (
             "tag\tLAP-1\n"
-            "name\tred\x1b[31m\x07 tab\\there\\r\\nnew \u202eevil \\\\ [b]x[/] zoë ☃\n"
+            "name\tred\\x1b[31m\\x07 tab\\there\\r\\nnew \\u202eevil \\\\ [b]x[/] "
+            "zoë ☃\n"
             "status\tassigned\n"
             "bought\t2024-02-29\n"
             "cost\t1299.50\n"
             "zero\t0.00\n"
             "at\t2026-01-02T03:04:05.120000Z\n"
             "local\t2026-01-02T03:04:05Z\n"
-            'source\t{"model": "llava", "at": "2026-01-02T00:00:00Z", "note": "é\u202e"'
-            "}\n"
+            'source\t{"model": "llava", "at": "2026-01-02T00:00:00Z", "not'
+            'e": "é\\u202e"}\n'
             "none\t\n"
             "ok\tTrue\n"
             "n\t42\n"
@@ -98,18 +119,19 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "json": (
         (
             "[\n"
-            '  {"tag": "LAP-1", "name": "red\\u001b[31m\\u0007 tab\\there\\r\\nnew '
-            '\u202eevil \\\\ [b]x[/] zoë ☃", "status": "assigned", "bought": "2024-02-2'
-            '9", "cost": 1299.5, "zero": 0.0, "at": "2026-01-02T03:04:05.120000Z", "loc'
-            'al": "2026-01-02T03:04:05Z", "source": {"model": "llava", "at": "2026-01-0'
-            '2T00:00:00Z", "note": "é\u202e"}, "none": null, "ok": true, "n": 42}\n'
+            '  {"tag": "LAP-1", "name": "red\\u001b[31m\\u0007 tab\\there\\r\\'
+            'nnew \\u202eevil \\\\ [b]x[/] zoë ☃", "status": "assigned", "bo'
+            'ught": "2024-02-29", "cost": 1299.5, "zero": 0.0, "at": "202'
+            '6-01-02T03:04:05.120000Z", "local": "2026-01-02T03:04:05Z", '
+            '"source": {"model": "llava", "at": "2026-01-02T00:00:00Z", "'
+            'note": "é\\u202e"}, "none": null, "ok": true, "n": 42}\n'
             "]\n"
         ),
         (
             "{\n"
             '  "tag": "LAP-1",\n'
-            '  "name": "red\\u001b[31m\\u0007 tab\\there\\r\\nnew \u202eevil \\\\ [b]x['
-            '/] zoë ☃",\n'
+            '  "name": "red\\u001b[31m\\u0007 tab\\there\\r\\nnew \\u202eevil \\'
+            '\\ [b]x[/] zoë ☃",\n'
             '  "status": "assigned",\n'
             '  "bought": "2024-02-29",\n'
             '  "cost": 1299.5,\n'
@@ -119,7 +141,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
             '  "source": {\n'
             '    "model": "llava",\n'
             '    "at": "2026-01-02T00:00:00Z",\n'
-            '    "note": "é\u202e"\n'
+            '    "note": "é\\u202e"\n'
             "  },\n"
             '  "none": null,\n'
             '  "ok": true,\n'
@@ -127,22 +149,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
             "}\n"
         ),
     ),
-    "jsonl": (
-        (
-            '{"tag": "LAP-1", "name": "red\\u001b[31m\\u0007 tab\\there\\r\\nnew \u202e'
-            'evil \\\\ [b]x[/] zoë ☃", "status": "assigned", "bought": "2024-02-29", "c'
-            'ost": 1299.5, "zero": 0.0, "at": "2026-01-02T03:04:05.120000Z", "local": "'
-            '2026-01-02T03:04:05Z", "source": {"model": "llava", "at": "2026-01-02T00:0'
-            '0:00Z", "note": "é\u202e"}, "none": null, "ok": true, "n": 42}\n'
-        ),
-        (
-            '{"tag": "LAP-1", "name": "red\\u001b[31m\\u0007 tab\\there\\r\\nnew \u202e'
-            'evil \\\\ [b]x[/] zoë ☃", "status": "assigned", "bought": "2024-02-29", "c'
-            'ost": 1299.5, "zero": 0.0, "at": "2026-01-02T03:04:05.120000Z", "local": "'
-            '2026-01-02T03:04:05Z", "source": {"model": "llava", "at": "2026-01-02T00:0'
-            '0:00Z", "note": "é\u202e"}, "none": null, "ok": true, "n": 42}\n'
-        ),
-    ),
+    "jsonl": (JSONL_ROW, JSONL_ROW),  # one line either way
     "csv": (
         (
             "tag,name,status,bought,cost,zero,at,local,source,none,ok,n\n"
@@ -162,17 +169,17 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "tsv": (
         (
             "tag\tname\tstatus\tbought\tcost\tzero\tat\tlocal\tsource\tnone\tok\tn\n"
-            "LAP-1\tred\x1b[31m\x07 tab\\there\\r\\nnew \u202eevil \\\\ [b]x[/] zoë ☃\t"
-            "assigned\t2024-02-29\t1299.50\t0.00\t2026-01-02T03:04:05.120000Z\t2026-01-"
-            '02T03:04:05Z\t{"model": "llava", "at": "2026-01-02T00:00:00Z", "note": "é'
-            '\u202e"}\t\tTrue\t42\n'
+            "LAP-1\tred\\x1b[31m\\x07 tab\\there\\r\\nnew \\u202eevil \\\\ [b]x[/]"
+            " zoë ☃\tassigned\t2024-02-29\t1299.50\t0.00\t2026-01-02T03:04:05."
+            '120000Z\t2026-01-02T03:04:05Z\t{"model": "llava", "at": "2026-'
+            '01-02T00:00:00Z", "note": "é\\u202e"}\t\tTrue\t42\n'
         ),
         (
             "tag\tname\tstatus\tbought\tcost\tzero\tat\tlocal\tsource\tnone\tok\tn\n"
-            "LAP-1\tred\x1b[31m\x07 tab\\there\\r\\nnew \u202eevil \\\\ [b]x[/] zoë ☃\t"
-            "assigned\t2024-02-29\t1299.50\t0.00\t2026-01-02T03:04:05.120000Z\t2026-01-"
-            '02T03:04:05Z\t{"model": "llava", "at": "2026-01-02T00:00:00Z", "note": "é'
-            '\u202e"}\t\tTrue\t42\n'
+            "LAP-1\tred\\x1b[31m\\x07 tab\\there\\r\\nnew \\u202eevil \\\\ [b]x[/]"
+            " zoë ☃\tassigned\t2024-02-29\t1299.50\t0.00\t2026-01-02T03:04:05."
+            '120000Z\t2026-01-02T03:04:05Z\t{"model": "llava", "at": "2026-'
+            '01-02T00:00:00Z", "note": "é\\u202e"}\t\tTrue\t42\n'
         ),
     ),
 }

@@ -62,12 +62,11 @@ def _problem_line(problem: Problem) -> str:
 
 
 def _report_problems(state: AppState, result: ImportResult) -> None:
-    err = state.io.err
     for problem in result.problems:
-        print(_problem_line(problem), file=err)
+        state.io.say(_problem_line(problem))
     hidden = result.problem_count - len(result.problems)
     if hidden > 0:
-        print(f"  ... and {hidden} more problems", file=err)
+        state.io.say(f"  ... and {hidden} more problems")
 
 
 def _write_report(state: AppState, result: ImportResult) -> None:

@@ -11,7 +11,7 @@ import typer
 from assetctl.cli.render import Output, render_list, resolve_format
 from assetctl.cli.state import AppState, Effect, get_state
 from assetctl.errors import InvalidInputError
-from assetctl.json_values import dumps
+from assetctl.json_values import dumps, json_escape_invisible, visible
 from assetctl.providers.presets import preset_names
 from assetctl.writers import View, make_writer
 
@@ -207,18 +207,21 @@ def _summary(state: AppState, results: list[FileResult], code: int, *, as_json: 
         for r in failed:
             error = {"code": r.exit_status, "type": r.error_type, "message": r.error}
             error |= {"hint": r.hint} if r.hint else {}
-            state.io.err.write(dumps({"error": {**error, "file": r.file}}) + "\n")
+            state.io.err.write(json_escape_invisible(dumps({"error": {**error, "file": r.file}})))
+            state.io.err.write("\n")
         payload = {"code": code, "type": "describe", "message": summary}
-        state.io.err.write(dumps({"error": {**payload, "files": [r.file for r in failed]}}) + "\n")
+        files = [r.file for r in failed]
+        state.io.err.write(json_escape_invisible(dumps({"error": {**payload, "files": files}})))
+        state.io.err.write("\n")
         return
     hints: dict[str, None] = {}
     for result in failed:
-        state.io.err.write(f"error: {result.error}\n")
+        state.io.say(f"error: {result.error}")
         if result.hint:
             hints[result.hint] = None
     for hint in hints:
-        state.io.err.write(f"hint: {hint}\n")
-    state.io.err.write(summary + "\n")
+        state.io.say(f"hint: {hint}")
+    state.io.say(summary)
 
 
 @contextmanager
@@ -244,6 +247,6 @@ def _check(state: AppState, settings: Settings) -> None:
     checks = check_provider(settings)
     for item in checks:
         mark = {True: "ok  ", False: "FAIL", None: "--  "}[item.ok]
-        print(f"{mark} {item.name.ljust(8)}  {item.detail}", file=state.io.out)
+        print(f"{mark} {item.name.ljust(8)}  {visible(item.detail)}", file=state.io.out)
     if any(item.ok is False for item in checks):
         raise typer.Exit(int(ExitStatus.UNAVAILABLE))

@@ -12,6 +12,16 @@ from typing import TextIO
 _MARK = "_assetctl_handler"
 
 
+class _VisibleFormatter(logging.Formatter):
+    """Log lines quote stored data (an alert's host name and OS user): show invisible
+    characters as escapes, as every other message does."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from assetctl.json_values import visible_lines
+
+        return visible_lines(super().format(record))
+
+
 def configure(stream: TextIO, *, quiet: bool, verbose: bool, debug: bool) -> None:
     """Route log records (ours and the libraries', e.g. httpx's requests) to `stream`:
     WARNING by default, INFO with -v, DEBUG with --debug, ERROR with -q. Safe to call once
@@ -28,7 +38,7 @@ def configure(stream: TextIO, *, quiet: bool, verbose: bool, debug: bool) -> Non
     else:
         level = logging.WARNING
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("assetctl: %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_VisibleFormatter("assetctl: %(levelname)s %(name)s: %(message)s"))
     setattr(handler, _MARK, True)
     logger.addHandler(handler)
     logger.setLevel(level)

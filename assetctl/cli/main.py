@@ -191,11 +191,14 @@ def _report(
         payload = {"code": code, "type": kind, "message": message}
         if hint:
             payload["hint"] = hint
-        print(json.dumps({"error": payload}), file=stderr)
+        print(json.dumps({"error": payload}), file=stderr)  # ASCII: escapes everything
         return
-    print(f"error: {message}", file=stderr)
+    from assetctl.json_values import visible_lines
+
+    # Messages quote what users and files gave us: never let that drive the terminal.
+    print(visible_lines(f"error: {message}"), file=stderr)
     if hint:
-        print(f"hint: {hint}", file=stderr)
+        print(visible_lines(f"hint: {hint}"), file=stderr)
 
 
 def _check_utf8(args: Sequence[str], env: Mapping[str, str]) -> None:
@@ -297,11 +300,15 @@ def _unexpected(err: Any, exc: Exception, *, debug: bool, as_json: bool) -> int:
         import traceback
 
         traceback.print_exc(file=err)
+    from assetctl.db.failures import bug_summary
+
+    # A database error's text quotes SQL and may quote values: never print it.
+    what = bug_summary(exc) or f"{type(exc).__name__}: {exc}"
     _report(
         err,
         code=int(ExitStatus.ERROR),
         kind="internal",
-        message=f"unexpected internal error: {type(exc).__name__}: {exc}",
+        message=f"unexpected internal error: {what}",
         hint=None if debug else "this is a bug; rerun with --debug to see the traceback",
         as_json=as_json,
     )

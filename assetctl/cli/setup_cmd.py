@@ -6,6 +6,7 @@ import typer
 
 from assetctl.cli.state import get_state
 from assetctl.errors import ExitStatus
+from assetctl.json_values import visible
 
 
 def init(ctx: typer.Context) -> None:
@@ -38,7 +39,7 @@ def doctor(ctx: typer.Context) -> None:
         mark = (
             "skip" if check.skipped else "WARN" if check.warning else "ok  " if check.ok else "FAIL"
         )
-        print(f"{mark} {check.name.ljust(width)}  {check.detail}", file=state.io.out)
+        print(f"{mark} {check.name.ljust(width)}  {visible(check.detail)}", file=state.io.out)
         if check.warning:
             state.io.warn(check.detail)
     if not all(check.ok for check in checks):

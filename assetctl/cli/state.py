@@ -59,14 +59,22 @@ class IOStreams:
             or not self.out.isatty()
         )
 
+    def say(self, message: str) -> None:
+        """A message for people on stderr, even under --quiet (errors). Messages quote
+        stored data (tags, file names, server replies), so every line shows invisible
+        characters as escapes."""
+        from assetctl.json_values import visible_lines
+
+        print(visible_lines(message), file=self.err)
+
     def info(self, message: str) -> None:
         """A message for people (stderr), silenced by --quiet."""
         if not self.quiet:
-            print(message, file=self.err)
+            self.say(message)
 
     def warn(self, message: str) -> None:
         if not self.quiet:
-            print(f"warning: {message}", file=self.err)
+            self.say(f"warning: {message}")
 
 
 @dataclass
@@ -265,7 +273,13 @@ class AppState:
         from assetctl.db.engine import unit_of_work
 
         self._ensure_default_database()
-        with unit_of_work(self.factory.settings.database_url, write=write) as session:
+        settings = self.factory.settings
+        with unit_of_work(
+            settings.database_url,
+            write=write,
+            statement_timeout_s=float(settings.values["db_statement_timeout"]),
+            lock_timeout_s=float(settings.values["db_lock_timeout"]),
+        ) as session:
             yield session
             due = due_deliveries(session)  # never raises
         self._due_deliveries.update(due)

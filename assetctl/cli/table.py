@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from assetctl.json_values import text_value
+from assetctl.json_values import display_value
 from assetctl.writers import Writer, register
 
 STATUS_COLOURS = {
@@ -19,11 +19,11 @@ STATUS_COLOURS = {
 
 
 def _cell(column: str, value: Any) -> str:
-    """Rich markup for one cell: the text escaped (data is never markup), statuses in
-    colour."""
+    """Rich markup for one cell: invisible characters shown as escapes (data never drives
+    the terminal), the text escaped (data is never markup), statuses in colour."""
     from rich.markup import escape
 
-    text = escape(text_value(value))
+    text = escape(display_value(value))
     colour = STATUS_COLOURS.get(text) if column == "status" else None
     return f"[{colour}]{text}[/]" if colour else text
 

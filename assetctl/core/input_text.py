@@ -35,3 +35,20 @@ def parse_choice(what: str, allowed: tuple[str, ...], raw: str) -> str:
             f"{what} {shown(raw)} is not valid", hint=f"use one of: {', '.join(allowed)}"
         )
     return value
+
+
+def check_text(name: str, raw: str, max_len: int, *, multiline: bool = False) -> str:
+    """The rule of every free-text value, whoever gives it (flags, files, a model's reply,
+    user names): stripped, not empty, at most `max_len` characters, and no control, format
+    (bidi, zero-width) or separator characters; `multiline` allows newlines and tabs."""
+    value = raw.strip()
+    if not value:
+        raise InvalidInputError(f"{name} must not be empty (got {shown(raw)})")
+    if len(value) > max_len:
+        raise InvalidInputError(
+            f"{name} is longer than {max_len} characters ({len(value)}): {shown(value)}"
+        )
+    checked = value.replace("\n", "").replace("\t", "") if multiline else value
+    if has_control(checked):
+        raise InvalidInputError(f"{name} contains control characters: {shown(value)}")
+    return value

@@ -2,7 +2,14 @@
 
 One command = one transaction: `unit_of_work()` yields a Session, commits once on success and
 rolls back on any error. Connectivity and schema-state failures become ServiceUnavailableError
-(exit 7) with the URL's password masked.
+(exit 7) with the URL's password masked; other database failures users can act on are
+classified in `failures.py`. SQL parameters are never part of an error's text.
+
+No command can hang on the database: every PostgreSQL connection has TCP keepalives, a
+statement timeout and a lock timeout, and waits for the server's reply at most the statement
+timeout plus a grace period (`_wait_for_server`), so a server that stops answering is exit 7.
+On SQLite the lock timeout is the busy timeout and a progress handler enforces the statement
+timeout.
 """
 
 from __future__ import annotations
@@ -29,20 +36,36 @@ from assetctl.errors import (
 )
 
 CONNECT_TIMEOUT_S = 5
-SQLITE_BUSY_TIMEOUT_S = 30
+STATEMENT_TIMEOUT_S = 30.0
+LOCK_TIMEOUT_S = 10.0
+# How much longer than the statement timeout a silent server is waited for: the server
+# cancels a slow statement itself, so silence beyond this means it is not answering at all.
+REPLY_GRACE_S = 5.0
+KEEPALIVE_IDLE_S = 30
 
 
 @contextmanager
 def raw_cursor(session: Session) -> Iterator[Any]:
     """A DB-API cursor on the session's connection, inside its transaction (for what the
-    ORM cannot do: COPY on PostgreSQL)."""
+    ORM cannot do: COPY on PostgreSQL). psycopg2 cannot COPY through a wait callback, so
+    the reply timeout is suspended meanwhile (the statement timeout still applies)."""
     raw = session.connection().connection.dbapi_connection
     assert raw is not None
     cursor = raw.cursor()
+    suspended = None
+    if session.get_bind().dialect.name == "postgresql":
+        import psycopg2.extensions
+
+        suspended = psycopg2.extensions.get_wait_callback()
+        psycopg2.extensions.set_wait_callback(None)
     try:
         yield cursor
     finally:
         cursor.close()
+        if suspended is not None:
+            import psycopg2.extensions
+
+            psycopg2.extensions.set_wait_callback(suspended)
 
 
 def describe_target(url: str) -> str:
@@ -58,24 +81,100 @@ def describe_target(url: str) -> str:
     return f"PostgreSQL at {host}:{port} (database {parsed.database}, URL {mask_url(url)})"
 
 
-def create_db_engine(url: str, *, write: bool = False) -> Engine:
+def create_db_engine(
+    url: str,
+    *,
+    write: bool = False,
+    statement_timeout_s: float = STATEMENT_TIMEOUT_S,
+    lock_timeout_s: float = LOCK_TIMEOUT_S,
+) -> Engine:
     """Build an engine for `url`. On SQLite, `write=True` makes every transaction
-    `BEGIN IMMEDIATE`, so concurrent writers queue instead of failing mid-transaction."""
+    `BEGIN IMMEDIATE`, so concurrent writers queue instead of failing mid-transaction.
+    A timeout of 0 means none."""
     try:
         parsed = make_url(url)
-    except Exception as exc:  # noqa: BLE001
-        raise InvalidInputError(f"invalid database URL {mask_url(url)}: {exc}") from None
+    except Exception:  # noqa: BLE001 - the parser's message would quote the password
+        raise InvalidInputError(f"invalid database URL {mask_url(url)}") from None
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            _create_private(Path(parsed.database))
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        path = sqlite_path(url)
+        if path is not None:
+            _create_private(Path(path))
+        engine = create_engine(
+            url, connect_args={"timeout": lock_timeout_s or 1e9}, hide_parameters=True
+        )
         _configure_sqlite(engine, write=write)
+        if statement_timeout_s:
+            _limit_sqlite_statements(engine, statement_timeout_s)
         return engine
+    options = f"-c statement_timeout={int(statement_timeout_s * 1000)}"
+    options += f" -c lock_timeout={int(lock_timeout_s * 1000)}"
+    given = parsed.query.get("options")
     connect_args: dict[str, Any] = {
         "connect_timeout": CONNECT_TIMEOUT_S,
         "application_name": "assetctl",
+        "options": f"{given} {options}" if isinstance(given, str) else options,
+        # A peer that vanished (host down, NAT dropped the flow) is noticed in about a minute.
+        "keepalives": 1,
+        "keepalives_idle": KEEPALIVE_IDLE_S,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
     }
-    return create_engine(url, connect_args=connect_args, pool_pre_ping=False)
+    _wait_for_server(statement_timeout_s + REPLY_GRACE_S if statement_timeout_s else None)
+    return create_engine(url, connect_args=connect_args, pool_pre_ping=False, hide_parameters=True)
+
+
+def _local_path(url: str) -> str | None:
+    return sqlite_path(url) if make_url(url).get_backend_name() == "sqlite" else None
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file a SQLite URL names (also in its `file:` URI form), None for memory."""
+    from urllib.parse import unquote, urlsplit
+
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return None
+    if not database.startswith("file:"):
+        return database
+    path = unquote(urlsplit(database).path)
+    return path or None
+
+
+# Seconds a reply may take; None waits forever. One value per process: the CLI runs one
+# command, with one configuration.
+_reply_timeout: list[float | None] = [None]
+
+
+def _wait_for_server(reply_timeout_s: float | None) -> None:
+    """Make psycopg2 wait for the server through `_wait` (its documented wait-callback
+    hook), which gives up after `reply_timeout_s` of silence (CONNECT_TIMEOUT_S while
+    connecting): libpq itself would wait for a reply forever."""
+    import psycopg2.extensions
+
+    _reply_timeout[0] = reply_timeout_s
+    psycopg2.extensions.set_wait_callback(_wait)
+
+
+def _wait(conn: Any) -> None:
+    import select
+
+    import psycopg2
+    import psycopg2.extensions as ext
+
+    connected = conn.status in (ext.STATUS_READY, ext.STATUS_BEGIN, ext.STATUS_PREPARED)
+    timeout = _reply_timeout[0] if connected else CONNECT_TIMEOUT_S
+    while True:
+        state = conn.poll()
+        if state == ext.POLL_OK:
+            return
+        fd = conn.fileno()
+        reading = state == ext.POLL_READ
+        ready = select.select([fd] if reading else [], [] if reading else [fd], [], timeout)
+        if not (ready[0] or ready[1]):
+            # An OperationalError, so SQLAlchemy reports it like any lost connection.
+            raise psycopg2.OperationalError(
+                f"the server did not answer within {timeout:g} s (connection timed out)"
+            )
 
 
 def _create_private(path: Path) -> None:
@@ -111,13 +210,30 @@ def _configure_sqlite(engine: Engine, *, write: bool) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def _limit_sqlite_statements(engine: Engine, timeout_s: float) -> None:
+    """SQLite's statement timeout: a progress handler interrupts a statement that runs past
+    its deadline (SQLite then raises "interrupted", which `failures` reports as exit 7)."""
+    import time
+
+    deadline = [float("inf")]
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Every 100,000 virtual-machine steps: a few milliseconds of work.
+        dbapi_connection.set_progress_handler(lambda: time.monotonic() > deadline[0], 100_000)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_statement(*_args: Any) -> None:
+        deadline[0] = time.monotonic() + timeout_s
+
+
 def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
 def unavailable(url: str, exc: BaseException) -> ServiceUnavailableError:
     """Turn a driver connection failure into a one-line exit-7 error."""
-    reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     first = reason[0] if reason else type(exc).__name__
     return ServiceUnavailableError(
         f"cannot reach the database: {describe_target(url)}: {first}",
@@ -157,13 +273,23 @@ def check_schema(conn: Any, url: str) -> None:
 
 
 @contextmanager
-def unit_of_work(url: str, *, write: bool = False) -> Iterator[Session]:
+def unit_of_work(
+    url: str,
+    *,
+    write: bool = False,
+    statement_timeout_s: float = STATEMENT_TIMEOUT_S,
+    lock_timeout_s: float = LOCK_TIMEOUT_S,
+) -> Iterator[Session]:
     """One transaction for one command: committed once on success, rolled back otherwise.
 
     The schema revision is checked first, so a data command against an unmigrated
     database fails with exit 7 before touching anything.
     """
-    engine = create_db_engine(url, write=write)
+    from assetctl.db.failures import classify
+
+    engine = create_db_engine(
+        url, write=write, statement_timeout_s=statement_timeout_s, lock_timeout_s=lock_timeout_s
+    )
     try:
         try:
             session = Session(engine, expire_on_commit=False)
@@ -178,7 +304,10 @@ def unit_of_work(url: str, *, write: bool = False) -> Iterator[Session]:
                     "(it holds no assetctl group role)",
                     hint="an admin runs `assetctl user add-login LOGIN --role ROLE --user EMAIL`",
                 ) from None
-            raise unavailable(url, exc) from exc
+            raise (
+                classify(exc, describe_target(url), statement_timeout_s, _local_path(url))
+                or unavailable(url, exc)
+            ) from exc
         with session:
             try:
                 yield session
@@ -193,6 +322,10 @@ def unit_of_work(url: str, *, write: bool = False) -> Iterator[Session]:
                 session.rollback()
                 raise
     except SQLAlchemyError as exc:
+        if isinstance(exc, DBAPIError):
+            known = classify(exc, describe_target(url), statement_timeout_s, _local_path(url))
+            if known is not None:
+                raise known from exc
         if isinstance(exc, OperationalError) and _is_connection_error(exc):
             raise unavailable(url, exc) from exc
         refused = refusal(exc)

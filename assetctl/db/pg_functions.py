@@ -234,6 +234,18 @@ def _user_admin(names: RoleNames) -> list[Function]:
     """User administration that keeps the logins' group roles in step (admin only)."""
     return [
         Function(
+            # Locks the active admins' rows (in id order) for the rest of the transaction,
+            # so concurrent demotions and disables queue and each counts what the previous
+            # ones left (the "last active admin" rule). Clients hold no UPDATE grant on
+            # `users`, which a FOR UPDATE of their own would need.
+            "assetctl_lock_active_admins",
+            "",
+            "SETOF bigint",
+            "SELECT id FROM users WHERE role = 'admin' AND active ORDER BY id FOR UPDATE",
+            ADMIN,
+            language="sql",
+        ),
+        Function(
             "assetctl_set_user_role",
             "p_user_id bigint, p_role text, p_now timestamptz",
             "void",

@@ -131,7 +131,7 @@ def _resolve(
         by_tag = select(Asset).where(cols.tag == ref, live).order_by(cols.id.desc()).limit(1)
         if for_update:
             by_tag = by_tag.with_for_update()
-        found = session.execute(by_tag).scalar_one_or_none()
+        found = _fetch(session, by_tag, ref)
         if found is not None:
             return found
     id_text = ref.removeprefix(ID_PREFIX)
@@ -140,7 +140,7 @@ def _resolve(
         by_id = select(Asset).where(cols.id == int(id_text), live)
         if for_update:
             by_id = by_id.with_for_update()
-        found = session.execute(by_id).scalar_one_or_none()
+        found = _fetch(session, by_id, ref)
         if found is not None:
             return found
     what = "deleted asset" if deleted else "asset"
@@ -162,13 +162,31 @@ def preload(session: Session, refs: Iterable[str]) -> None:
     from assetctl.db.models import Asset, assets_table
 
     cols = assets_table.c
-    tags = sorted({ref.strip() for ref in refs if not ref.strip().startswith("id:")})
+    tags = sorted({ref.strip() for ref in refs if not ref.strip().startswith(ID_PREFIX)})
     known: dict[str, Asset] = session.info.setdefault(_PRELOADED, {})
     for start in range(0, len(tags), _PRELOAD_CHUNK):
         chunk = tags[start : start + _PRELOAD_CHUNK]
         stmt = select(Asset).where(cols.tag.in_(chunk), cols.deleted_at.is_(None))
         for asset in session.execute(stmt.with_for_update()).scalars():
             known[asset.tag] = asset
+
+
+def _fetch(session: Session, query: Any, ref: str) -> Asset | None:
+    """Run a lookup that may wait for another session's row lock; a wait that times out
+    (db_lock_timeout) names the asset (exit 6)."""
+    from sqlalchemy.exc import OperationalError
+
+    from assetctl.db.failures import RETRY_HINT, is_lock_timeout
+
+    try:
+        found: Asset | None = session.execute(query).scalar_one_or_none()
+    except OperationalError as exc:
+        if is_lock_timeout(exc):
+            raise ConflictError(
+                f"another session is changing {ref}; try again", hint=RETRY_HINT
+            ) from None
+        raise
+    return found
 
 
 def _check_unique(
@@ -412,10 +430,18 @@ def set_description(
     session: Session, caller: Principal, ref: str, text: str, source: Mapping[str, Any]
 ) -> Change:
     """Store an AI description and its source (provider, model, time) on an asset; the
-    history event `described` records both."""
-    asset = _resolve(session, ref)
-    values = {"description": text, "description_source": dict(source)}
+    history event `described` records both. A model's reply follows the same field rules
+    as every other input (InvalidInputError otherwise)."""
+    import json
+
+    from assetctl.core.assets.fields import PARSERS
+
     require(caller, Permission.WRITE)
+    values = {
+        "description": PARSERS["description"](text),
+        "description_source": json.loads(PARSERS["description_source"](json.dumps(dict(source)))),
+    }
+    asset = _resolve(session, ref, for_update=True)
     return _apply(session, asset, values, "described", caller.email)
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from assetctl.core.assets.rules import STATUSES
 from assetctl.core.assets.schema import BY_NAME, CLEARABLE, FIELDS, ID_PREFIX, Field, Kind
-from assetctl.core.input_text import has_control, parse_choice, shown
+from assetctl.core.input_text import check_text, parse_choice, shown
 from assetctl.errors import InvalidInputError
 
 TAG_MAX = BY_NAME["tag"].max_len
@@ -33,18 +33,7 @@ def _text(field: Field) -> Callable[[str], str]:
     name, max_len = field.name, field.max_len or 0
 
     def parse(raw: str) -> str:
-        value = raw.strip()
-        if not value:
-            raise InvalidInputError(f"{name} must not be empty (got {shown(raw)})")
-        if len(value) > max_len:
-            raise InvalidInputError(
-                f"{name} is longer than {max_len} characters ({len(value)}): {shown(value)}"
-            )
-        if field.free:
-            return value
-        checked = value.replace("\n", "").replace("\t", "") if field.multiline else value
-        if has_control(checked):
-            raise InvalidInputError(f"{name} contains control characters: {shown(value)}")
+        value = check_text(name, raw, max_len, multiline=field.multiline)
         if field.reference and value.startswith(ID_PREFIX):
             raise InvalidInputError(
                 f"{name} {shown(value)} starts with {ID_PREFIX!r}, which asset references "
@@ -95,19 +84,66 @@ def parse_cost(raw: str) -> int:
     return cents
 
 
-def parse_json_object(raw: str) -> str | None:
-    """A JSON object (or null), returned as JSON text for the JSON column."""
+# The one shape of `description_source`, as `describe --save` writes it and export carries
+# it: who described the asset and when. Nothing else may be stored there, so provenance
+# cannot be forged with arbitrary JSON.
+SOURCE_KEYS = frozenset({"provider", "model", "at"})
+SOURCE_OPTIONAL = frozenset({"details"})
+_DETAILS_DEPTH = 4
+
+
+def parse_description_source(raw: str) -> str | None:
+    """`description_source` as JSON text: null, or exactly {"provider", "model", "at"} (and
+    the model's structured "details" object), each checked like every stored text."""
+    hint = 'it is written by `describe --save`: {"provider": ..., "model": ..., "at": ...}'
     try:
         value = json.loads(raw)
     except ValueError:
-        raise InvalidInputError(
-            "description_source is not a JSON object", hint="leave it empty or export it again"
-        ) from None
+        raise InvalidInputError("description_source is not JSON", hint=hint) from None
     if value is None:
         return None
-    if not isinstance(value, dict):
-        raise InvalidInputError("description_source is not a JSON object")
-    return json.dumps(value)
+    if not isinstance(value, dict) or not (
+        SOURCE_KEYS <= value.keys() <= SOURCE_KEYS | SOURCE_OPTIONAL
+    ):
+        raise InvalidInputError("description_source is not a description source", hint=hint)
+    for key in sorted(SOURCE_KEYS):
+        if not isinstance(value[key], str):
+            raise InvalidInputError(f"description_source.{key} must be a string", hint=hint)
+        check_text(f"description_source.{key}", value[key], 200)
+    at = value["at"]
+    if not at.endswith("Z") or _timestamp(at) is None:
+        raise InvalidInputError(
+            f"description_source.at {shown(at)} is not an RFC 3339 UTC time", hint=hint
+        )
+    if "details" in value:
+        if not isinstance(value["details"], dict):
+            raise InvalidInputError("description_source.details must be an object", hint=hint)
+        _check_details("description_source.details", value["details"], _DETAILS_DEPTH)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _timestamp(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _check_details(where: str, value: Any, depth: int) -> None:
+    """A model's structured answer: JSON of bounded depth whose texts follow the rules."""
+    if isinstance(value, str):
+        if value.strip():
+            check_text(where, value, 100_000, multiline=True)
+        return
+    if not isinstance(value, dict | list):
+        return  # numbers, booleans, null
+    if depth == 0:
+        raise InvalidInputError(f"{where} is nested too deeply")
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if isinstance(key, str):
+            check_text(f"{where} key", key, 200)
+        _check_details(f"{where}.{key}", item, depth - 1)
 
 
 def _parser(field: Field) -> Callable[[str], Any]:
@@ -120,7 +156,7 @@ def _parser(field: Field) -> Callable[[str], Any]:
     if field.kind is Kind.MONEY:
         return parse_cost
     if field.kind is Kind.JSON:
-        return parse_json_object
+        return parse_description_source
     raise AssertionError(f"no parser for {field.kind} field {field.name}")  # pragma: no cover
 
 

@@ -52,7 +52,6 @@ class Field:
         "audited",
         "clearable",
         "filterable",
-        "free",
         "help",
         "input",
         "kind",
@@ -82,7 +81,6 @@ class Field:
         max_len: int | None = None,  # TEXT: longest accepted value, in characters
         long: bool = False,  # TEXT: stored as unbounded TEXT rather than VARCHAR(max_len)
         multiline: bool = False,  # TEXT: newlines and tabs are allowed
-        free: bool = False,  # TEXT: stored as given (model output), no control-character check
         lower: bool = False,  # stored lower-cased (compared case-insensitively)
         required: bool = False,  # a new asset must have it
         nullable: bool = True,
@@ -102,7 +100,7 @@ class Field:
         reference: bool = False,
     ) -> None:
         self.name, self.kind, self.help, self.input = name, kind, help, input
-        self.max_len, self.long, self.multiline, self.free = max_len, long, multiline, free
+        self.max_len, self.long, self.multiline = max_len, long, multiline
         self.lower, self.required, self.nullable = lower, required, nullable
         self.clearable, self.sortable, self.searchable = clearable, sortable, searchable
         self.filterable, self.repeats, self.snipeit = filterable, repeats, snipeit
@@ -212,7 +210,10 @@ FIELDS: tuple[Field, ...] = (
         "warranty_until", Kind.DATE, "End of warranty, YYYY-MM-DD.", clearable=True,
         sortable=True, repeats=True, snipeit=("warranty_expires",),
     ),
-    Field("description", Kind.TEXT, input=Input.IMPORT, max_len=100_000, long=True, free=True),
+    Field(
+        "description", Kind.TEXT, input=Input.IMPORT, max_len=100_000, long=True,
+        multiline=True,
+    ),
     Field("description_source", Kind.JSON, input=Input.IMPORT),
     Field(
         "notes", Kind.TEXT, "Free-form notes.", max_len=10_000, long=True, multiline=True,

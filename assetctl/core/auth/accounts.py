@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from assetctl.config import Settings
 from assetctl.core.auth import passwords, store, tokens
 from assetctl.core.auth.permissions import ROLES, Principal
-from assetctl.core.input_text import has_control, parse_choice
+from assetctl.core.input_text import check_text, has_control, parse_choice
 from assetctl.errors import (
     ConflictError,
     InvalidInputError,
@@ -144,7 +144,7 @@ def register(
     now = _now()
     user = User(
         email=email,
-        name=(name or email.split("@")[0]).strip(),
+        name=check_text("name", name or email.split("@")[0], 200),
         role=role,
         password_hash=passwords.hash_password(password),
         active=True,

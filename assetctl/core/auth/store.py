@@ -176,6 +176,20 @@ def set_password(session: Session, user: User, password_hash: str, now: datetime
     revoke_all(session, user, now)
 
 
+def lock_active_admins(session: Session) -> set[int]:
+    """Ids of the active admins, their rows locked until the transaction ends (see
+    `users._ensure_other_admin`). SQLite's write transactions already hold its one lock."""
+    from sqlalchemy import select, text
+
+    from assetctl.db.models import User
+
+    if on_postgres(session):
+        rows = session.execute(text("SELECT assetctl_lock_active_admins()")).scalars()
+        return {int(row) for row in rows}
+    query = select(User.id).where(User.role == "admin", User.active.is_(True))
+    return set(session.execute(query.order_by(User.id).with_for_update()).scalars())
+
+
 def set_role(session: Session, user: User, role: str, now: datetime) -> None:
     """The app role, and on PostgreSQL the group role of every login bound to the user."""
     if on_postgres(session):

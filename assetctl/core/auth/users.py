@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from assetctl.core.auth import store
 from assetctl.core.auth.accounts import check_role, normalise_email, user_record
 from assetctl.core.auth.permissions import Permission, Principal, require
-from assetctl.errors import ConflictError, NotFoundError
+from assetctl.errors import ConflictError, NotFoundError, PermissionDeniedError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -35,20 +35,21 @@ def _find(session: Session, email: str) -> User:
 find_user = _find
 
 
-def _ensure_other_admin(session: Session, user: User) -> None:
-    """Refuse to remove the last active admin: nobody could manage users afterwards."""
-    from sqlalchemy import func, select
+def _ensure_other_admin(session: Session, caller: Principal, user: User) -> None:
+    """Refuse to remove the last active admin: nobody could manage users afterwards.
 
-    from assetctl.db.models import User
-
-    if user.role != "admin" or not user.active:
-        return
-    others = session.execute(
-        select(func.count())
-        .select_from(User)
-        .where(User.role == "admin", User.active.is_(True), User.id != user.id)
-    ).scalar_one()
-    if others == 0:
+    The active admins' rows are locked (in id order) before counting, so concurrent
+    demotions and disables queue here and each one counts what the previous ones left.
+    On PostgreSQL a row lock, once granted, re-reads the row and drops it if it stopped
+    matching (READ COMMITTED); on SQLite every write transaction already holds the
+    database's write lock (BEGIN IMMEDIATE). The caller must still be among the locked
+    admins: one demoted a moment ago may not act on the role it no longer has."""
+    admins = store.lock_active_admins(session)
+    if caller.user_id not in admins:
+        raise PermissionDeniedError(
+            "you are no longer an active admin", hint="another admin changed your account"
+        )
+    if admins == {user.id}:
         raise ConflictError(
             f"{user.email} is the last active admin",
             hint="make another user admin first",
@@ -70,7 +71,7 @@ def set_role(session: Session, caller: Principal, email: str, role: str) -> dict
     user = _find(session, email)
     new_role = check_role(role)
     if new_role != "admin":
-        _ensure_other_admin(session, user)
+        _ensure_other_admin(session, caller, user)
     store.set_role(session, user, new_role, datetime.now(UTC))
     return user_record(user)
 
@@ -80,7 +81,7 @@ def set_active(session: Session, caller: Principal, email: str, active: bool) ->
     require(caller, Permission.ADMIN)
     user = _find(session, email)
     if not active:
-        _ensure_other_admin(session, user)
+        _ensure_other_admin(session, caller, user)
     store.set_active(session, user, active, datetime.now(UTC))
     return user_record(user)
 

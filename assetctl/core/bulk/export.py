@@ -174,7 +174,8 @@ def export_assets(
         )
     if safe_csv and fmt != "csv":
         raise InvalidInputError("--safe-csv only applies to CSV output", hint="use -o csv")
-    if session.get_bind().dialect.name == "postgresql":
+    # COPY writes the data as stored; a terminal gets the writers' escaped form instead.
+    if session.get_bind().dialect.name == "postgresql" and not out.isatty():
         count = _copy(session, out, fmt, filters, sort, safe_csv)
     else:
         count = _write_rows(out, fmt, _records(session, filters, sort), safe_csv, progress)

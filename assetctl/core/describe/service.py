@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 from assetctl.config import Settings
 from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.core.describe.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, SUPPORTED
-from assetctl.errors import AssetctlError, InvalidInputError, NotFoundError, most_severe
+from assetctl.errors import (
+    AssetctlError,
+    InvalidInputError,
+    NotFoundError,
+    ServiceUnavailableError,
+    most_severe,
+)
 from assetctl.json_values import rfc3339
 
 if TYPE_CHECKING:
@@ -215,14 +221,26 @@ def save_descriptions(
     session: Session, caller: Principal, results: Sequence[FileResult]
 ) -> list[Change]:
     """Store each successful description on its asset, with its source and a history event,
-    all in this one transaction."""
+    all in this one transaction. A reply the field rules refuse (control characters, too
+    long) is not saved: its result becomes a failure of the provider (exit 7), the others
+    are saved."""
     from assetctl.core.assets.commands import set_description
 
-    return [
-        set_description(session, caller, r.asset, r.description, r.source())
-        for r in results
-        if r.ok and r.asset is not None and r.description is not None
-    ]
+    changes = []
+    for r in results:
+        if not (r.ok and r.asset is not None and r.description is not None):
+            continue
+        try:
+            changes.append(set_description(session, caller, r.asset, r.description, r.source()))
+        except InvalidInputError as exc:
+            refused = ServiceUnavailableError(
+                f"{r.file}: the model's reply was not saved: {exc.message}",
+                hint="the provider returned text assetctl does not store; try again or "
+                "another model",
+            )
+            r.error, r.hint, r.error_type = refused.message, refused.hint, refused.kind
+            r.exit_status = int(refused.exit_status)
+    return changes
 
 
 def check_provider(settings: Settings) -> list[ProviderCheck]:

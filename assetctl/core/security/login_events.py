@@ -20,6 +20,7 @@ from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.core.security.geo import GeoInfo, GeoLocator, open_locator
 from assetctl.core.security.public_ip import IpLookup, discover
 from assetctl.errors import InvalidInputError, PermissionDeniedError
+from assetctl.json_values import visible
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -95,7 +96,9 @@ def database_client_addr(session: Session) -> str | None:
 
 
 def _clip(value: str | None, length: int) -> str | None:
-    return value[:length] if value else None
+    """A value from the environment, the OS or a GeoIP file: it cannot be refused (a login
+    must not fail over `$USER`), so what the field rules forbid is stored visibly escaped."""
+    return visible(value)[:length] if value else None
 
 
 def _is_global(address: str | None) -> bool:
