@@ -144,13 +144,19 @@ def unit_of_work(url: str, *, write: bool = False) -> Iterator[Session]:
     """
     engine = create_db_engine(url, write=write)
     try:
+        session = Session(engine, expire_on_commit=False)
         try:
-            session = Session(engine, expire_on_commit=False)
             check_schema(session.connection(), url)
-        except DBAPIError as exc:
-            # Connecting and reading the schema version: any driver error here (refused,
-            # "file is not a database", ...) means the database is unusable, not a bug.
-            raise unavailable(url, exc) from exc
+        except BaseException as exc:
+            # Hand the connection back now: left to the garbage collector, it is reset
+            # later, maybe after its database is gone, and that logs a traceback into
+            # whatever command runs then.
+            session.close()
+            if isinstance(exc, DBAPIError):
+                # Connecting and reading the schema version: any driver error here (refused,
+                # "file is not a database", ...) means the database is unusable, not a bug.
+                raise unavailable(url, exc) from exc
+            raise
         with session:
             try:
                 yield session
