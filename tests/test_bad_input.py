@@ -338,6 +338,25 @@ def test_unmigrated_postgres_database(tmp_path: Path, empty_pg_url: str) -> None
     assert _tables(empty_pg_url) == []
 
 
+@pytest.mark.postgres
+def test_refused_database_leaves_no_connection_behind(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The connection that found the schema missing goes back at once; left to the garbage
+    collector it was reset after its database was dropped, logging a traceback into
+    whichever later command was running."""
+    import gc
+
+    name = create_pg_database()
+    try:
+        assert Cli(base_env(tmp_path, pg_url_for(name)))("asset", "list").exit_code == 7
+    finally:
+        drop_pg_database(name)
+    with caplog.at_level("ERROR"):
+        gc.collect()
+    assert not [r for r in caplog.records if r.name.startswith("sqlalchemy")], caplog.text
+
+
 # --- error shapes -------------------------------------------------------------------------------
 
 

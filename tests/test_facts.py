@@ -208,3 +208,30 @@ def test_swapped_uuid() -> None:
     uuid = "00112233-4455-6677-8899-aabbccddeeff"
     assert swapped_uuid(uuid) == "33221100-5544-7766-8899-aabbccddeeff"
     assert swapped_uuid(swapped_uuid(uuid)) == uuid
+
+
+def test_osquery_interface_details_rows_give_physical_macs() -> None:
+    """`interface_details` rows as osquery prints them (all values text), joined to the
+    machine's `system_info` row under `interface_details`."""
+    linux = [
+        {"interface": "lo", "mac": "00:00:00:00:00:00", "type": "772", "pci_slot": ""},
+        {"interface": "enp0s31f6", "mac": "f4:a8:0d:12:34:56", "type": "1",
+         "pci_slot": "0000:00:1f.6"},
+        {"interface": "docker0", "mac": "02:42:ac:11:00:01", "type": "1", "pci_slot": ""},
+    ]  # fmt: skip
+    windows = [
+        {"interface": "13", "mac": "70:08:94:AB:CD:EF", "type": "71", "physical_adapter": "1"},
+        {"interface": "22", "mac": "00:15:5D:01:02:03", "type": "6", "physical_adapter": "0"},
+    ]
+    mac_os = [
+        {"interface": "en0", "mac": "3c:a6:f6:1e:08:9d", "type": "6"},
+        {"interface": "utun0", "mac": "00:00:00:00:00:00", "type": "1"},
+        {"interface": "bridge0", "mac": "36:2b:91:a0:4c:00", "type": "209"},
+    ]
+    base = json.loads((DATA / "osqueryi_system_info.json").read_text())[0]
+    for rows, expected in (
+        (linux, ("f4:a8:0d:12:34:56",)),
+        (windows, ("70:08:94:ab:cd:ef",)),
+        (mac_os, ("3c:a6:f6:1e:08:9d",)),
+    ):
+        assert facts_from_json({**base, "interface_details": rows}).mac_addresses == expected

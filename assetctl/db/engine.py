@@ -291,10 +291,16 @@ def unit_of_work(
         url, write=write, statement_timeout_s=statement_timeout_s, lock_timeout_s=lock_timeout_s
     )
     try:
+        session = Session(engine, expire_on_commit=False)
         try:
-            session = Session(engine, expire_on_commit=False)
             check_schema(session.connection(), url)
-        except DBAPIError as exc:
+        except BaseException as exc:
+            # Hand the connection back now: left to the garbage collector, it is reset
+            # later, maybe after its database is gone, and that logs a traceback into
+            # whatever command runs then.
+            session.close()
+            if not isinstance(exc, DBAPIError):
+                raise
             # Connecting and reading the schema version: any driver error here (refused,
             # "file is not a database", ...) means the database is unusable, not a bug,
             # unless the login may not even read it (no assetctl group role yet).

@@ -196,13 +196,33 @@ def facts_from_json(obj: object) -> Facts:
     )
 
 
+# osquery `interface_details.type` (IANA ifType) of Ethernet and Wi-Fi interfaces.
+_IF_TYPES = ("6", "71")
+
+
+def physical_interface_macs(rows: object) -> list[str]:
+    """MACs of the physical interfaces among osquery `interface_details` rows: those with a
+    `pci_slot` (Linux) or `physical_adapter` 1 (Windows), else Ethernet and Wi-Fi types."""
+    if not isinstance(rows, list):
+        return []
+    rows = [r for r in rows if isinstance(r, Mapping) and r.get("mac")]
+    if any("pci_slot" in r or "physical_adapter" in r for r in rows):
+        keep = [r for r in rows if r.get("pci_slot") or str(r.get("physical_adapter")) == "1"]
+    else:
+        keep = [r for r in rows if str(r.get("type")) in _IF_TYPES]
+    return [str(r["mac"]) for r in keep]
+
+
 def _from_osquery(row: Mapping[str, Any]) -> Facts:
     """An osquery `system_info` row; `os_version`'s name and version may be joined in as
-    `os_name`/`os_version`, `interface_details`' MACs as `mac` or `mac_addresses`."""
+    `os_name`/`os_version`, the machine's `interface_details` rows as a list under
+    `interface_details`, or MACs as `mac` or `mac_addresses`."""
     os_text = " ".join(str(row[k]) for k in ("os_name", "os_version") if row.get(k)) or None
     macs = row.get("mac_addresses") or row.get("mac") or ()
     if isinstance(macs, str):
         macs = macs.split(",")
+    if "interface_details" in row:
+        macs = physical_interface_macs(row["interface_details"])
     return make_facts(
         serial=row.get("hardware_serial"),
         manufacturer=row.get("hardware_vendor"),
