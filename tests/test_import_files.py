@@ -373,3 +373,16 @@ def test_day_first_dates_from_a_real_pipe_are_read_again(cli: Cli, db_url: str) 
     assert assets["P-1"]["purchase_date"] == "2024-02-02"
     assert assets["P-12"]["purchase_date"] == "2024-04-13"
     assert counts(db_url) == (3001, 3001)
+
+
+def test_match_serial_needs_the_serial_column(cli: Cli, db_url: str, tmp_path: Path) -> None:
+    before = snapshot(db_url)
+    path = write(tmp_path, "t.csv", "tag,location\nT-1,Rome\n")
+    result = cli("asset", "import", path, "--update", "--match", "serial")
+    lines = assert_rejected(cli, db_url, result, 2, before)
+    # The row cannot match without a serial, so it would be a new asset: that is listed too.
+    assert lines == [
+        "line 1, column serial: required column 'serial' is missing",
+        "line 2, column category: category is required for a new asset",
+        "line 2, column name: name is required for a new asset",
+    ]
