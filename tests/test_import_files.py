@@ -358,3 +358,31 @@ def test_blank_lines_above_the_header_keep_line_numbers(
     path = write(tmp_path, "b.csv", "\n\ntag,name,category\nB-1,a,\n")
     lines = assert_rejected(cli, db_url, cli("asset", "import", path), 2, before)
     assert lines == ["line 4, column category, value '': category must not be empty (got '')"]
+
+
+def test_day_first_dates_from_a_real_pipe_are_read_again(cli: Cli, db_url: str) -> None:
+    """The first pass reads month-first; a day-first column sends the import back to read
+    the piped input again from its spooled copy (installed entry point, real pipe)."""
+    rows = "".join(f"P-{i},n,c,{1 + i % 28}/0{1 + i % 9}/2024\n" for i in range(3000))
+    body = "tag,name,category,purchase_date\n" + rows + "P-X,n,c,31/12/2024\n"
+    result = cli.sub("asset", "import", "-", input=body)
+    assert result.exit_code == 0, result.stderr
+    assert "3001 created" in result.stderr
+    assets = listed(cli)
+    assert assets["P-X"]["purchase_date"] == "2024-12-31"
+    assert assets["P-1"]["purchase_date"] == "2024-02-02"
+    assert assets["P-12"]["purchase_date"] == "2024-04-13"
+    assert counts(db_url) == (3001, 3001)
+
+
+def test_match_serial_needs_the_serial_column(cli: Cli, db_url: str, tmp_path: Path) -> None:
+    before = snapshot(db_url)
+    path = write(tmp_path, "t.csv", "tag,location\nT-1,Rome\n")
+    result = cli("asset", "import", path, "--update", "--match", "serial")
+    lines = assert_rejected(cli, db_url, result, 2, before)
+    # The row cannot match without a serial, so it would be a new asset: that is listed too.
+    assert lines == [
+        "line 1, column serial: required column 'serial' is missing",
+        "line 2, column category: category is required for a new asset",
+        "line 2, column name: name is required for a new asset",
+    ]

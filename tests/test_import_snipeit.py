@@ -298,3 +298,17 @@ def test_snipeit_history_records_the_import(cli: Cli, db_url: str, tmp_path: Pat
     events = events_of(db_url, "H-1")
     assert [e["action"] for e in events] == ["imported"]
     assert events[0]["changes"]["notes"]["new"] == "-- Snipe-IT --\nSupplier: ACME"
+
+
+def test_retry_after_in_seconds_or_as_an_http_date() -> None:
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    from assetctl.core.bulk.snipeit_api import DEFAULT_WAIT, MAX_WAIT, _retry_after
+
+    assert _retry_after("3") == 3
+    assert _retry_after("3600") == MAX_WAIT
+    assert _retry_after(None) == _retry_after("soon") == DEFAULT_WAIT
+    assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0  # already past
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert 25 <= _retry_after(later) <= 30

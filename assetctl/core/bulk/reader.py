@@ -195,6 +195,7 @@ class _Plan:
     columns: dict[str, str] = field(default_factory=dict)
     ignored: list[tuple[str, str]] = field(default_factory=list)
     noted: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # neither fields nor mapped
     missing: frozenset[str] = frozenset()
 
 
@@ -204,34 +205,10 @@ def _plan(
     """Which cell fills which field (or Snipe-IT role), and what is left out and why."""
     plan = _Plan()
     mapped = {normal(column): (column, target) for column, target in options.recipe.columns.items()}
-    unknown: list[str] = []
     for index, (original, name) in enumerate(zip(header, names, strict=True)):
-        target: str | None
-        if name in mapped:
-            target = mapped.pop(name)[1]
-            if target == IGNORE:
-                plan.ignored.append((original, "--map says ignore"))
-                continue
-        elif fmt == "snipeit":
-            target = snipeit.key_of(name)
-            if target is None:
-                plan.ignored.append((original, snipeit.dropped_reason(name)))
-                continue
-            if target == snipeit.NOTE:
-                target = snipeit.NOTE + original
-                plan.noted.append(original)
-            elif target in snipeit.NOT_KEPT:
-                plan.ignored.append((original, snipeit.NOT_KEPT[target]))
-        else:
-            target = name if name in IMPORT_FIELDS else None
-            if target is None:
-                if name in READ_ONLY:
-                    plan.ignored.append((original, "managed by assetctl"))
-                elif options.ignore_unknown:
-                    plan.ignored.append((original, "not an asset field (--ignore-unknown)"))
-                else:
-                    unknown.append(original)
-                continue
+        target = _target(original, name, fmt, options, mapped, plan)
+        if target is None:
+            continue
         if target in plan.columns:
             problems.append(
                 Problem(
@@ -249,7 +226,7 @@ def _plan(
         person = plan.columns.get("@email") or plan.columns.get("@username")
         if person is not None and "assignee" not in plan.columns:
             plan.columns["assignee"] = person  # names the column of an assignee problem
-    for column, _target in mapped.values():
+    for column, _target_field in mapped.values():
         problems.append(
             Problem(
                 1,
@@ -259,6 +236,50 @@ def _plan(
                 f"(it has: {_show(', '.join(header))})",
             )
         )
+    _header_problems(plan, header, fmt, options, problems)
+    return plan
+
+
+def _target(
+    original: str,
+    name: str,
+    fmt: str,
+    options: ReadOptions,
+    mapped: dict[str, tuple[str, str]],
+    plan: _Plan,
+) -> str | None:
+    """The raw-row key of one column, or None when it is left out (recorded in `plan`)."""
+    if name in mapped:
+        target = mapped.pop(name)[1]
+        if target == IGNORE:
+            plan.ignored.append((original, "--map says ignore"))
+            return None
+        return target
+    if fmt == "snipeit":
+        key = snipeit.key_of(name)
+        if key is None:
+            plan.ignored.append((original, snipeit.dropped_reason(name)))
+        elif key == snipeit.NOTE:
+            plan.noted.append(original)
+            return snipeit.NOTE + original
+        elif key in snipeit.NOT_KEPT:
+            plan.ignored.append((original, snipeit.NOT_KEPT[key]))
+        return key
+    if name in IMPORT_FIELDS:
+        return name
+    if name in READ_ONLY:
+        plan.ignored.append((original, "managed by assetctl"))
+    elif options.ignore_unknown:
+        plan.ignored.append((original, "not an asset field (--ignore-unknown)"))
+    else:
+        plan.unknown.append(original)
+    return None
+
+
+def _header_problems(
+    plan: _Plan, header: list[str], fmt: str, options: ReadOptions, problems: list[Problem]
+) -> None:
+    """A header naming no field, unknown columns, and required columns it lacks."""
     fields = {k for k in plan.columns if k in IMPORT_FIELDS or k.startswith(snipeit.ROLE)}
     if not fields:
         problems.append(
@@ -270,8 +291,8 @@ def _plan(
                 f"({', '.join(IMPORT_FIELDS)}); map yours with --map 'Column=field'",
             )
         )
-        return plan
-    for original in unknown:
+        return
+    for original in plan.unknown:
         problems.append(
             Problem(
                 1,
@@ -284,10 +305,9 @@ def _plan(
     # With --update a file may carry only the columns it changes; new rows still need them.
     needed = (options.recipe.match,) if options.update else REQUIRED
     plan.missing = frozenset(f for f in needed if f not in plan.columns)
-    for name in sorted(plan.missing, key=REQUIRED.index):
+    for name in sorted(plan.missing, key=needed.index):
         shown = snipeit.HEADER_OF.get(name, name) if fmt == "snipeit" else name
         problems.append(Problem(1, shown, None, f"required column {shown!r} is missing"))
-    return plan
 
 
 def _csv_rows(

@@ -208,10 +208,22 @@ class _Client:
 
 
 def _retry_after(value: str | None) -> float:
+    """Seconds to wait for a `Retry-After` of seconds or an HTTP date (RFC 9110)."""
+    if value is None:
+        return DEFAULT_WAIT
     try:
-        seconds = float(value) if value is not None else DEFAULT_WAIT
+        seconds = float(value)
     except ValueError:
-        seconds = DEFAULT_WAIT  # an HTTP date: rare; a short wait is as good
+        from datetime import UTC, datetime
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return DEFAULT_WAIT
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
     return min(max(seconds, 0.0), MAX_WAIT)
 
 
