@@ -16,7 +16,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from assetctl.core.assets import commands
+from assetctl.core.assets import commands, history, lookup
 from assetctl.core.assets.batch_input import Item
 from assetctl.core.assets.fields import PARSERS, parse_fields
 from assetctl.core.assets.schema import UPDATE_FIELDS
@@ -166,12 +166,12 @@ def run_batch(
     if not items:
         raise InvalidInputError("no assets given", hint="pass REFs or --from FILE")
     if operation != "restore":  # restore looks among deleted assets
-        commands.preload(session, [item.ref for item in items if item.ref and not item.error])
+        lookup.preload(session, [item.ref for item in items if item.ref and not item.error])
     results = []
     first_line: dict[str, int] = {}  # ref -> line it first appeared on
     done_ids: dict[int, int] = {}  # asset id -> line that changed it
     # One INSERT for the whole batch's history, rather than a round trip per item.
-    with commands.deferred_history(session) as events:
+    with history.deferred_history(session) as events:
         for item in items:
             mark = len(events)
             result = _run_item(

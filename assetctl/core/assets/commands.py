@@ -1,21 +1,23 @@
-"""Asset inventory service: add, show, list, update, delete/restore, assign/unassign, history.
+"""Asset inventory service: add, show, list, update, delete/restore, assign/unassign.
 
 Each public function is one command's unit of work: it opens one transaction, applies the
-lifecycle rules, writes a history event for every change in that same transaction, and
-commits once. Errors are typed (see `assetctl.errors`); nothing here prints.
+lifecycle rules, writes a history event for every change in that same transaction
+(`history.py`), and commits once. Errors are typed (see `assetctl.errors`); nothing here
+prints.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from assetctl.core.assets import rules
+from assetctl.core.assets.history import history_value, insert_events, record_event
 from assetctl.core.assets.listing import Filters, Page, Sort, fetch_page, stream_rows
-from assetctl.core.assets.schema import BY_NAME, ID_PREFIX, Kind
+from assetctl.core.assets.lookup import check_unique, resolve
+from assetctl.core.assets.schema import BY_NAME, Kind
 from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.db.audit import announce
 from assetctl.errors import ConflictError, InvalidInputError, NotFoundError
@@ -48,164 +50,6 @@ def asset_record(row: Mapping[str, Any] | Asset) -> dict[str, Any]:
     for name in _MONEY:
         record[name] = cents_to_decimal(record[name])
     return record
-
-
-def _history_value(field: str, stored: Any) -> Any:
-    """History values are stored as JSON in the codec's lossless form (cost "1299.50")."""
-    if BY_NAME[field].kind is Kind.MONEY:
-        return wire(cents_to_decimal(stored))
-    return wire(stored)
-
-
-_DEFERRED_EVENTS = "assetctl.deferred_events"
-
-
-def _record_event(
-    session: Session, asset: Asset, action: str, actor: str, changes: dict[str, Any], at: datetime
-) -> None:
-    from assetctl.db.audit import database_writes_history
-
-    if database_writes_history(session):
-        return  # PostgreSQL's trigger wrote it (see assetctl.db.history_trigger)
-    event = {"asset_id": asset.id, "action": action, "actor": actor, "at": at, "changes": changes}
-    deferred = session.info.get(_DEFERRED_EVENTS)
-    if deferred is not None:
-        deferred.append(event)
-        return
-    from assetctl.db.models import AssetEvent
-
-    session.add(AssetEvent(**event))
-
-
-def _insert_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
-    """History rows in one multi-row INSERT (through the table: the ORM's bulk path costs
-    ~50 us more per row). None on PostgreSQL, whose trigger writes history."""
-    from assetctl.db.audit import database_writes_history
-
-    if not events or database_writes_history(session):
-        return
-    from sqlalchemy import insert
-
-    from assetctl.db.models import Base
-
-    session.execute(insert(Base.metadata.tables["asset_events"]), list(events))
-
-
-@contextmanager
-def deferred_history(session: Session) -> Iterator[list[dict[str, Any]]]:
-    """For batches: the history events of the changes made inside the block are collected
-    and written with one multi-row INSERT when it ends without an error, instead of one
-    INSERT per change. A caller dropping an item's change deletes its events from the list."""
-    events: list[dict[str, Any]] = []
-    session.info[_DEFERRED_EVENTS] = events
-    try:
-        yield events
-    finally:
-        del session.info[_DEFERRED_EVENTS]
-    _insert_events(session, events)
-
-
-def _resolve(
-    session: Session, ref: str, *, deleted: bool = False, for_update: bool = False
-) -> Asset:
-    """Find an asset by tag, else by numeric id; `id:42` is always the id (no tag may start
-    with `id:`), so a tag `42` shadows id 42 only for the bare `42`.
-
-    `for_update` locks the row (PostgreSQL; SQLite writers are already serialised) so a
-    concurrent writer waits and then reads the committed version instead of failing later
-    with a stale version it never asked to check.
-    """
-    from sqlalchemy import select
-
-    from assetctl.db.models import Asset, assets_table
-
-    cols = assets_table.c
-    ref = ref.strip()
-    if not ref:
-        raise InvalidInputError("the asset reference is empty", hint="give a tag or an id")
-    live = cols.deleted_at.is_not(None) if deleted else cols.deleted_at.is_(None)
-    known: Asset | None = None if deleted else session.info.get(_PRELOADED, {}).get(ref)
-    if known is not None and known.tag == ref and known.deleted_at is None:
-        return known  # loaded and locked by `preload`, and still this tag's live asset
-    if not ref.startswith(ID_PREFIX):
-        by_tag = select(Asset).where(cols.tag == ref, live).order_by(cols.id.desc()).limit(1)
-        if for_update:
-            by_tag = by_tag.with_for_update()
-        found = _fetch(session, by_tag, ref)
-        if found is not None:
-            return found
-    id_text = ref.removeprefix(ID_PREFIX)
-    # ASCII digits only (int() also reads "٣"), and nothing a 64-bit id column cannot hold.
-    if id_text.isascii() and id_text.isdigit() and int(id_text) < 2**63:
-        by_id = select(Asset).where(cols.id == int(id_text), live)
-        if for_update:
-            by_id = by_id.with_for_update()
-        found = _fetch(session, by_id, ref)
-        if found is not None:
-            return found
-    what = "deleted asset" if deleted else "asset"
-    raise NotFoundError(
-        f"no {what} with tag or id {ref!r}",
-        hint="see `assetctl asset list --deleted`" if deleted else "see `assetctl asset list`",
-    )
-
-
-_PRELOADED = "assetctl.preloaded_assets"
-_PRELOAD_CHUNK = 500
-
-
-def preload(session: Session, refs: Iterable[str]) -> None:
-    """For batches: load and lock the live assets tagged as `refs` with one query per
-    chunk, so resolving each of them later costs no round trip."""
-    from sqlalchemy import select
-
-    from assetctl.db.models import Asset, assets_table
-
-    cols = assets_table.c
-    tags = sorted({ref.strip() for ref in refs if not ref.strip().startswith(ID_PREFIX)})
-    known: dict[str, Asset] = session.info.setdefault(_PRELOADED, {})
-    for start in range(0, len(tags), _PRELOAD_CHUNK):
-        chunk = tags[start : start + _PRELOAD_CHUNK]
-        stmt = select(Asset).where(cols.tag.in_(chunk), cols.deleted_at.is_(None))
-        for asset in session.execute(stmt.with_for_update()).scalars():
-            known[asset.tag] = asset
-
-
-def _fetch(session: Session, query: Any, ref: str) -> Asset | None:
-    """Run a lookup that may wait for another session's row lock; a wait that times out
-    (db_lock_timeout) names the asset (exit 6)."""
-    from sqlalchemy.exc import OperationalError
-
-    from assetctl.db.failures import RETRY_HINT, is_lock_timeout
-
-    try:
-        found: Asset | None = session.execute(query).scalar_one_or_none()
-    except OperationalError as exc:
-        if is_lock_timeout(exc):
-            raise ConflictError(
-                f"another session is changing {ref}; try again", hint=RETRY_HINT
-            ) from None
-        raise
-    return found
-
-
-def _check_unique(
-    session: Session, tag: str | None, serial: str | None, exclude: int | None
-) -> None:
-    from sqlalchemy import select
-
-    from assetctl.db.models import assets_table
-
-    cols = assets_table.c
-    for field, value in (("tag", tag), ("serial", serial)):
-        if value is None:
-            continue
-        stmt = select(cols.tag).where(cols[field] == value, cols.deleted_at.is_(None))
-        if exclude is not None:
-            stmt = stmt.where(cols.id != exclude)
-        holder = session.execute(stmt.limit(1)).scalar_one_or_none()
-        if holder is not None:
-            raise ConflictError(f"{field} {value!r} is already used by asset {holder}")
 
 
 def _flush(session: Session, asset: Asset) -> None:
@@ -243,18 +87,18 @@ def add_asset(session: Session, caller: Principal, fields: Mapping[str, Any]) ->
     status = values.get("status") or rules.default_status(assignee)
     values["status"] = status
     rules.check_state(status, assignee)
-    _check_unique(session, values["tag"], values.get("serial"), None)
+    check_unique(session, values["tag"], values.get("serial"), None)
 
     now = datetime.now(UTC)
     asset = Asset(created_at=now, updated_at=now, created_by=actor, updated_by=actor)
     changes: dict[str, Any] = {}
     for field, value in values.items():
         setattr(asset, BY_NAME[field].column, value)
-        changes[field] = {"old": None, "new": _history_value(field, value)}
+        changes[field] = {"old": None, "new": history_value(field, value)}
     session.add(asset)
     announce(session, "created", actor)
     _flush(session, asset)
-    _record_event(session, asset, "created", actor, changes, now)
+    record_event(session, asset, "created", actor, changes, now)
     return asset_record(asset)
 
 
@@ -294,11 +138,11 @@ def create_assets(
     events = [
         {
             "asset_id": asset_id, "action": action, "actor": actor, "at": now,
-            "changes": {f: {"old": None, "new": _history_value(f, v)} for f, v in fields.items()},
+            "changes": {f: {"old": None, "new": history_value(f, v)} for f, v in fields.items()},
         }
         for asset_id, fields in zip(ids, values, strict=True)
     ]  # fmt: skip
-    _insert_events(session, events)
+    insert_events(session, events)
     return [asset_record({**row, "id": i}) for i, row in zip(ids, stored, strict=True)]
 
 
@@ -306,7 +150,7 @@ def get_asset(
     session: Session, caller: Principal, ref: str, *, deleted: bool = False
 ) -> dict[str, Any]:
     require(caller, Permission.READ)
-    return asset_record(_resolve(session, ref, deleted=deleted))
+    return asset_record(resolve(session, ref, deleted=deleted))
 
 
 def _apply(
@@ -325,8 +169,8 @@ def _apply(
         old = getattr(asset, attr)
         if old != stored:
             changes[field] = {
-                "old": _history_value(field, old),
-                "new": _history_value(field, stored),
+                "old": history_value(field, old),
+                "new": history_value(field, stored),
             }
             setattr(asset, attr, stored)
     if not changes and not extra:
@@ -339,7 +183,7 @@ def _apply(
     asset.updated_by = actor
     announce(session, action, actor)
     _flush(session, asset)
-    _record_event(session, asset, action, actor, changes, now)
+    record_event(session, asset, action, actor, changes, now)
     return Change(asset_record(asset), changed=True)
 
 
@@ -363,11 +207,11 @@ def update_asset(
     require(caller, Permission.WRITE)
     if not fields:
         raise InvalidInputError("nothing to update", hint="pass at least one --FIELD VALUE")
-    asset = _resolve(session, ref, for_update=True)
+    asset = resolve(session, ref, for_update=True)
     _check_version(asset, if_version)
     if "status" in fields:
         rules.check_status_change(asset.tag, asset.status, fields["status"], asset.assignee)
-    _check_unique(
+    check_unique(
         session,
         fields.get("tag") if fields.get("tag") != asset.tag else None,
         fields.get("serial") if fields.get("serial") != asset.serial else None,
@@ -380,7 +224,7 @@ def assign_asset(
     session: Session, caller: Principal, ref: str, person: str, *, if_version: int | None = None
 ) -> Change:
     require(caller, Permission.WRITE)
-    asset = _resolve(session, ref, for_update=True)
+    asset = resolve(session, ref, for_update=True)
     _check_version(asset, if_version)
     if rules.BY_CODE["unassignable"].broken(asset.status, person):
         raise ConflictError(
@@ -396,7 +240,7 @@ def unassign_asset(
     session: Session, caller: Principal, ref: str, *, if_version: int | None = None
 ) -> Change:
     require(caller, Permission.WRITE)
-    asset = _resolve(session, ref, for_update=True)
+    asset = resolve(session, ref, for_update=True)
     _check_version(asset, if_version)
     if asset.status != "assigned":
         raise ConflictError(f"asset {asset.tag} is not assigned (status {asset.status})")
@@ -410,7 +254,7 @@ def delete_asset(
 ) -> Change:
     """Soft delete: the row stays, with `deleted_at`, and can be restored."""
     require(caller, Permission.DELETE)
-    asset = _resolve(session, ref, for_update=True)
+    asset = resolve(session, ref, for_update=True)
     _check_version(asset, if_version)
     now = datetime.now(UTC)
     return _apply(session, asset, {}, "deleted", caller.email, extra={"deleted_at": now})
@@ -420,9 +264,9 @@ def restore_asset(
     session: Session, caller: Principal, ref: str, *, if_version: int | None = None
 ) -> Change:
     require(caller, Permission.DELETE)
-    asset = _resolve(session, ref, deleted=True, for_update=True)
+    asset = resolve(session, ref, deleted=True, for_update=True)
     _check_version(asset, if_version)
-    _check_unique(session, asset.tag, asset.serial, asset.id)
+    check_unique(session, asset.tag, asset.serial, asset.id)
     return _apply(session, asset, {}, "restored", caller.email, extra={"deleted_at": None})
 
 
@@ -441,7 +285,7 @@ def set_description(
         "description": PARSERS["description"](text),
         "description_source": json.loads(PARSERS["description_source"](json.dumps(dict(source)))),
     }
-    asset = _resolve(session, ref, for_update=True)
+    asset = resolve(session, ref, for_update=True)
     return _apply(session, asset, values, "described", caller.email)
 
 
@@ -453,10 +297,10 @@ def asset_history(session: Session, caller: Principal, ref: str) -> list[dict[st
     from assetctl.db.models import AssetEvent
 
     try:
-        asset = _resolve(session, ref)
+        asset = resolve(session, ref)
     except NotFoundError as not_active:
         try:
-            asset = _resolve(session, ref, deleted=True)
+            asset = resolve(session, ref, deleted=True)
         except NotFoundError:
             raise not_active from None
     events = session.execute(

@@ -1,0 +1,1 @@
+"""Operating assetctl: `setup` (init) and `doctor` (checks of every dependency)."""
