@@ -14,6 +14,7 @@ timeout.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -120,7 +121,16 @@ def create_db_engine(
         "keepalives_count": 3,
     }
     _wait_for_server(statement_timeout_s + REPLY_GRACE_S if statement_timeout_s else None)
-    return create_engine(url, connect_args=connect_args, pool_pre_ping=False, hide_parameters=True)
+    # No reset on return: every command's unit of work has already committed or rolled back,
+    # and the engine is disposed right after; a reset of a connection that a failed COPY left
+    # mid-command would only log a traceback.
+    return create_engine(
+        url,
+        connect_args=connect_args,
+        pool_pre_ping=False,
+        pool_reset_on_return=None,
+        hide_parameters=True,
+    )
 
 
 def _local_path(url: str) -> str | None:
@@ -325,7 +335,7 @@ def unit_of_work(
                     session.rollback()
                 raise
             except BaseException:
-                session.rollback()
+                _rollback_or_drop(session)
                 raise
     except SQLAlchemyError as exc:
         if isinstance(exc, DBAPIError):
@@ -337,39 +347,20 @@ def unit_of_work(
         refused = refusal(exc)
         if refused is not None:  # the database's privileges said no: exit 5, one sentence
             raise refused from None
-        failure = sqlite_failure(url, exc)
-        if failure is not None:
-            raise failure from exc
         raise
     finally:
         engine.dispose()
 
 
-# SQLite's primary result codes for a file it cannot use, and what each means for the user.
-_SQLITE_FAILURES = {
-    10: "cannot write the database file (the disk is full, or a file-size limit such as "
-    "`ulimit -f` was reached)",  # SQLITE_IOERR
-    11: "the database is damaged",  # SQLITE_CORRUPT
-    13: "the database or its disk is full",  # SQLITE_FULL
-    26: "the database is damaged",  # SQLITE_NOTADB
-}
-
-
-def sqlite_failure(url: str, exc: SQLAlchemyError) -> ServiceUnavailableError | None:
-    """Exit 7 for a SQLite file that is damaged or cannot grow, met mid-command (a damaged
-    header or schema fails at connect already); None for any other error."""
-    code = getattr(getattr(exc, "orig", None), "sqlite_errorcode", None)
-    what = _SQLITE_FAILURES.get(code & 0xFF) if isinstance(code, int) else None
-    if what is None:
-        return None
-    reason = str(getattr(exc, "orig", "")).strip().splitlines()[:1] or ["failed"]
-    damaged = what.startswith("the database is damaged")
-    return ServiceUnavailableError(
-        f"{what}: {describe_target(url)} ({reason[0]}); nothing was changed",
-        hint="restore it from a backup; `sqlite3 FILE .recover` can save what is still readable"
-        if damaged
-        else "free space on its disk (or raise the limit) and run the command again",
-    )
+def _rollback_or_drop(session: Session) -> None:
+    """Roll back after a failure; if the connection cannot even do that (a COPY cut short by
+    a full disk leaves it mid-command), drop it, so the pool does not log a reset traceback
+    and the first error is the one reported."""
+    try:
+        session.rollback()
+    except SQLAlchemyError:
+        with contextlib.suppress(SQLAlchemyError):
+            session.connection().invalidate()
 
 
 def _is_connection_error(exc: OperationalError) -> bool:

@@ -89,6 +89,17 @@ def _no_space(path: str | None) -> bool:
         return False
 
 
+# SQLite's primary result codes for a file it cannot use mid-command (a damaged header or
+# schema fails at connect already), and what each means for the user.
+_SQLITE_FAILURES = {
+    10: "cannot write the database file (the disk is full, or a file-size limit such as "
+    "`ulimit -f` was reached)",  # SQLITE_IOERR
+    11: "the database is damaged",  # SQLITE_CORRUPT
+    13: "the database or its disk is full",  # SQLITE_FULL
+    26: "the database is damaged",  # SQLITE_NOTADB
+}
+
+
 def _classify_sqlite(error: BaseException, where: str, path: str | None) -> AssetctlError | None:
     if type(error).__module__ != "sqlite3":
         return None
@@ -102,6 +113,18 @@ def _classify_sqlite(error: BaseException, where: str, path: str | None) -> Asse
     if "disk is full" in text or ("disk i/o error" in text and _no_space(path)):
         return ServiceUnavailableError(
             f"no space left to write {where}", hint="free disk space and try again"
+        )
+    code = getattr(error, "sqlite_errorcode", None)
+    what = _SQLITE_FAILURES.get(code & 0xFF) if isinstance(code, int) else None
+    if what is not None:
+        damaged = what.startswith("the database is damaged")
+        return ServiceUnavailableError(
+            f"{what}: {where} ({text.splitlines()[0] if text else 'failed'}); "
+            "nothing was changed",
+            hint="restore it from a backup; `sqlite3 FILE .recover` can save what is still "
+            "readable"
+            if damaged
+            else "free space on its disk (or raise the limit) and run the command again",
         )
     if "disk i/o error" in text or "unable to open database file" in text:
         return ServiceUnavailableError(
