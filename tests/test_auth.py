@@ -240,7 +240,8 @@ def test_lockout_and_admin_unlock(cli: Cli, db_url: str) -> None:
 
 def test_lockout_threshold_is_configurable(cli: Cli) -> None:
     register(cli, "v@example.com", "viewer")
-    env = {"ASSETCTL_LOCKOUT_THRESHOLD": "2", "ASSETCTL_TOKEN": "", "ASSETCTL_AUTH_STORAGE": "file"}
+    cli.ok("policy", "set", "lockout_threshold", "2")
+    env = {"ASSETCTL_TOKEN": "", "ASSETCTL_AUTH_STORAGE": "file"}
     for _ in range(2):
         cli("auth", "login", "--email", "v@example.com", "--password-stdin",
             input="wrong password!\n", env=env)  # fmt: skip
@@ -253,8 +254,8 @@ def test_concurrent_failures_are_all_counted(cli: Cli, db_url: str) -> None:
     import subprocess
 
     register(cli, "v@example.com", "viewer")
-    env = {**cli.env, "ASSETCTL_TOKEN": "", "ASSETCTL_AUTH_STORAGE": "file",
-           "ASSETCTL_LOCKOUT_THRESHOLD": "50"}  # fmt: skip
+    cli.ok("policy", "set", "lockout_threshold", "50")
+    env = {**cli.env, "ASSETCTL_TOKEN": "", "ASSETCTL_AUTH_STORAGE": "file"}
     from tests.conftest import ASSETCTL_BIN
 
     procs = [

@@ -33,6 +33,9 @@ READABLE = (
     "alert_deliveries",
     "db_logins",
     "alembic_version",
+    # The alert channels are read by whichever client delivers a pending alert; writes go
+    # through assetctl_set_policy (admin) only.
+    "security_policy",
 )
 # Columns of `users` no client role may read (a login gets its own user's hash through
 # assetctl_password_hash to verify a password).

@@ -24,8 +24,13 @@ ADMIN = ("admin",)
 NOT_FOUND = "P0002"  # no_data_found
 CONFLICT = "23505"  # unique_violation
 REFUSED = "42501"  # insufficient_privilege
-# The longest lockout window or duration a failed-login call may ask for (one day).
-MAX_LOCK_S = 86_400
+INVALID = "22023"  # invalid_parameter_value
+# Signatures of earlier releases, dropped before the functions are (re)defined: their
+# replacements take the policy from the database instead of the caller.
+OBSOLETE = (
+    "assetctl_login_failed(bigint, timestamptz, integer, integer, integer)",
+    "assetctl_login_succeeded(bigint, text, timestamptz, timestamptz, text, text)",
+)
 
 
 @dataclass(frozen=True)
@@ -168,14 +173,14 @@ def _sessions() -> list[Function]:
         ),
         Function(
             "assetctl_login_failed",
-            "p_user_id bigint, p_now timestamptz, p_window_s integer, p_threshold integer, "
-            "p_duration_s integer",
+            "p_user_id bigint",
             "void",
-            # The policy still comes from the caller (the sequel moves it into the database);
-            # clamped, so nobody can lock an account for a century with one call.
-            "BEGIN p_threshold := GREATEST(p_threshold, 1); "
-            f"p_window_s := LEAST(GREATEST(p_window_s, 0), {MAX_LOCK_S}); "
-            f"p_duration_s := LEAST(GREATEST(p_duration_s, 0), {MAX_LOCK_S}); "
+            # Policy and clock are the database's own: a caller can neither switch the
+            # lockout off nor lock an account for a century.
+            "DECLARE p_now timestamptz := now(); "
+            "p_window_s integer := assetctl_policy('lockout_window')::integer; "
+            "p_threshold integer := assetctl_policy('lockout_threshold')::integer; "
+            "p_duration_s integer := assetctl_policy('lockout_duration')::integer; BEGIN "
             "UPDATE users SET "
             " failed_logins = CASE WHEN w THEN failed_logins + 1 ELSE 1 END, "
             " first_failed_at = CASE WHEN w THEN first_failed_at ELSE p_now END, "
@@ -189,15 +194,25 @@ def _sessions() -> list[Function]:
         ),
         Function(
             "assetctl_login_succeeded",
-            "p_user_id bigint, p_jti text, p_now timestamptz, p_expires timestamptz, "
+            "p_user_id bigint, p_jti text, p_issued timestamptz, p_expires timestamptz, "
             "p_host text, p_new_hash text",
-            "void",
-            f"BEGIN {_acts_for('p_user_id')} "
+            "timestamptz",
+            # The session ends at the caller's wish or the policy's longest lifetime after
+            # the token's issue time (at most a minute ahead of the server's clock, for
+            # skew), whichever is sooner; the caller issues its token with the returned time.
+            "DECLARE v_expires timestamptz := LEAST(p_expires, LEAST(p_issued, now() + "
+            "interval '60 seconds') + "
+            "make_interval(secs => assetctl_policy('token_lifetime')::integer)); BEGIN "
+            f"{_acts_for('p_user_id')} "
+            "IF EXISTS (SELECT 1 FROM users WHERE id = p_user_id AND (NOT active OR "
+            "locked_until > now())) THEN "
+            + _refuse("the account is locked or disabled")
+            + " END IF; "
             "UPDATE users SET failed_logins = 0, first_failed_at = NULL, locked_until = NULL, "
-            "last_login_at = p_now, password_hash = COALESCE(p_new_hash, password_hash) "
+            "last_login_at = now(), password_hash = COALESCE(p_new_hash, password_hash) "
             "WHERE id = p_user_id; "
             "INSERT INTO sessions (jti, user_id, created_at, expires_at, host) "
-            "VALUES (p_jti, p_user_id, p_now, p_expires, p_host); END",
+            "VALUES (p_jti, p_user_id, now(), v_expires, p_host); RETURN v_expires; END",
             ALL,
         ),
         Function(
@@ -395,9 +410,60 @@ def _deliveries() -> list[Function]:
     ]
 
 
+def _policy() -> list[Function]:
+    """The security policy: read by the login functions, written only by an admin."""
+    from assetctl.core.security.policy import POLICY
+
+    defaults = " ".join(f"WHEN {_literal(p.key)} THEN {_literal(p.default)}" for p in POLICY)
+    keys = ", ".join(_literal(p.key) for p in POLICY)
+    checks = " ".join(
+        # Parenthesised: plpgsql ends an IF condition at the first THEN outside parentheses.
+        f"IF p_key = {_literal(p.key)} AND NOT (CASE WHEN p_value ~ '^[0-9]{{1,12}}$' THEN "
+        f"p_value::bigint BETWEEN {p.bounds[0]} AND {p.bounds[1]} ELSE false END) THEN "
+        f"RAISE EXCEPTION USING ERRCODE = '{INVALID}', MESSAGE = 'value out of range'; END IF;"
+        for p in POLICY
+        if p.bounds
+    )
+    return [
+        Function(
+            "assetctl_policy",
+            "p_key text",
+            "text",
+            "SELECT COALESCE((SELECT value FROM security_policy WHERE key = p_key), "
+            f"CASE p_key {defaults} END)",
+            ALL,
+            "sql",
+            "STABLE",
+        ),
+        Function(
+            "assetctl_set_policy",
+            "p_key text, p_value text, p_by text",
+            "void",
+            f"BEGIN IF p_key IS NULL OR p_key NOT IN ({keys}) OR p_value IS NULL THEN "
+            f"RAISE EXCEPTION USING ERRCODE = '{INVALID}', MESSAGE = 'unknown policy key'; "
+            f"END IF; {checks} INSERT INTO security_policy (key, value, updated_at, updated_by) "
+            "VALUES (p_key, p_value, now(), left(COALESCE(p_by, session_user::text), 320)) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = "
+            "EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by; END",
+            ADMIN,
+        ),
+    ]
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def functions(names: RoleNames) -> list[Function]:
     """Every function, helpers first (the others call them)."""
-    return [*_helpers(names), *_sessions(), *_user_admin(names), *_login_records(), *_deliveries()]
+    return [
+        *_helpers(names),
+        *_policy(),
+        *_sessions(),
+        *_user_admin(names),
+        *_login_records(),
+        *_deliveries(),
+    ]
 
 
 def create_sql(function: Function, schema: str) -> str:

@@ -174,20 +174,20 @@ def login(
     locked = user.locked_until is not None and user.locked_until > now
     if not ok:
         # One atomic UPDATE: restart the window if it has passed, lock at the threshold.
-        store.record_failure(session, user, settings, now)
+        store.record_failure(session, user, now)
         raise LoginFailed()
     if locked or not user.active:
         raise LoginFailed()
-    lifetime = int(settings.values["token_lifetime"])
+    # The caller's token_lifetime may only shorten the session: the database's policy
+    # bounds it (store.login_succeeded returns the end it allowed).
     jti = tokens.new_jti()
     issued = now.replace(microsecond=0)
-    expires = issued + timedelta(seconds=lifetime)
-    store.login_succeeded(
+    expires = store.login_succeeded(
         session,
         user,
         jti=jti,
         now=now,
-        expires=expires,
+        expires=issued + timedelta(seconds=int(settings.values["token_lifetime"])),
         host=(host or "")[:255] or None,
         new_hash=new_hash,
     )
@@ -197,7 +197,7 @@ def login(
         role=user.role,
         jti=jti,
         now=issued,
-        lifetime_s=lifetime,
+        lifetime_s=max(int((expires - issued).total_seconds()), 1),
     )
     session.flush()
     return LoginResult(token, _principal(user, jti, expires))

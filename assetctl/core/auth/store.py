@@ -6,10 +6,8 @@ ORM as before. Both forms change the same columns the same way.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-
-from assetctl.config import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -76,17 +74,21 @@ def add_user(session: Session, user: User) -> User:
     return stored
 
 
-def record_failure(session: Session, user: User, settings: Settings, now: datetime) -> None:
-    """Count a failed login in one atomic UPDATE (see accounts.login)."""
-    window = int(settings.values["lockout_window"])
-    threshold = int(settings.values["lockout_threshold"])
-    duration = int(settings.values["lockout_duration"])
+def record_failure(session: Session, user: User, now: datetime) -> None:
+    """Count a failed login in one atomic UPDATE (see accounts.login), under the database's
+    lockout policy (on PostgreSQL the function reads it, with the server's clock)."""
     if on_postgres(session):
-        call(session, "assetctl_login_failed", user.id, now, window, threshold, duration)
+        call(session, "assetctl_login_failed", user.id)
         return
     from sqlalchemy import case, update
 
+    from assetctl.core.security.policy import policy_values
     from assetctl.db.models import User
+
+    policy = policy_values(session)
+    window = int(policy["lockout_window"])
+    threshold = int(policy["lockout_threshold"])
+    duration = int(policy["lockout_duration"])
 
     window_start = now - timedelta(seconds=window)
     in_window = (User.first_failed_at.is_not(None)) & (User.first_failed_at >= window_start)
@@ -115,13 +117,21 @@ def login_succeeded(
     expires: datetime,
     host: str | None,
     new_hash: str | None,
-) -> None:
-    """Clear the failure count, note the login and open the session row."""
+) -> datetime:
+    """Clear the failure count, note the login and open the session row; returns when the
+    session ends: `expires`, or sooner when the policy's token_lifetime says so."""
     if on_postgres(session):
-        call(session, "assetctl_login_succeeded", user.id, jti, now, expires, host, new_hash)
+        issued = now.replace(microsecond=0)
+        ends = call(
+            session, "assetctl_login_succeeded", user.id, jti, issued, expires, host, new_hash
+        )
         _reload(session, user)
-        return
+        return ends.astimezone(UTC) if isinstance(ends, datetime) else expires
+    from assetctl.core.security.policy import policy_values
     from assetctl.db.models import AuthSession
+
+    longest = int(policy_values(session)["token_lifetime"])
+    expires = min(expires, now.replace(microsecond=0) + timedelta(seconds=longest))
 
     if new_hash:
         user.password_hash = new_hash
@@ -133,6 +143,7 @@ def login_succeeded(
         AuthSession(jti=jti, user_id=user.id, created_at=now, expires_at=expires, host=host)
     )
     session.flush()
+    return expires
 
 
 def revoke_all(session: Session, user: User, now: datetime) -> None:

@@ -1,0 +1,47 @@
+"""The security policy moves into the database (`assetctl policy set`), and a login whose
+public IP is unknown may raise an `unknown_ip` alert.
+
+Revision ID: 0006_security_policy
+Revises: 0005_db_roles
+Create Date: 2026-12-04
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from assetctl.db.models import UTCDateTime
+
+revision: str = "0006_security_policy"
+down_revision: str | None = "0005_db_roles"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_KINDS = "'new_ip', 'new_country', 'impossible_travel'"
+
+
+def _kinds(kinds: str) -> None:
+    with op.batch_alter_table("security_alerts") as batch:
+        batch.drop_constraint(op.f("ck_security_alerts_kind"), type_="check")
+        batch.create_check_constraint(op.f("ck_security_alerts_kind"), f"kind IN ({kinds})")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "security_policy",
+        sa.Column("key", sa.String(64), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_by", sa.String(320), nullable=True),
+        sa.PrimaryKeyConstraint("key", name="pk_security_policy"),
+    )
+    _kinds(f"{_KINDS}, 'unknown_ip'")
+
+
+def downgrade() -> None:
+    op.execute("DELETE FROM security_alerts WHERE kind = 'unknown_ip'")
+    _kinds(_KINDS)
+    op.drop_table("security_policy")
