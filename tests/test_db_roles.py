@@ -148,7 +148,7 @@ def test_a_login_cannot_act_for_another_user(team: Team) -> None:
     with connect_as(team.database, viewer.login) as conn:
         assert refused(
             conn,
-            "SELECT assetctl_login_succeeded(%s, 'forged', now(), now(), NULL, NULL)",
+            "SELECT assetctl_login_succeeded(%s, 'forged', 3600, NULL, NULL)",
             (admin.user_id,),
         )
         assert refused(conn, "SELECT assetctl_revoke_sessions(%s, now())", (admin.user_id,))

@@ -220,7 +220,6 @@ def test_the_lockout_holds_for_a_client_that_skips_the_cli(team: Team) -> None:
     with connect_as(team.database, victim.login) as conn:
         assert refused(
             conn,
-            "SELECT assetctl_login_succeeded(%s, 'forged-jti', now(), now() + interval '1h', "
-            "NULL, NULL)",
+            "SELECT assetctl_login_succeeded(%s, 'forged-jti', 3600, NULL, NULL)",
             (victim.user_id,),
         )

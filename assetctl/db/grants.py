@@ -52,6 +52,8 @@ POLICIES = {
     "sessions": _OWN,
     # A delivery is visible with its alert (whose own policy applies in the subquery).
     "alert_deliveries": "EXISTS (SELECT 1 FROM security_alerts a WHERE a.id = alert_id)",
+    # The signing key is read only by the owner's token functions (assetctl.db.pg_tokens).
+    "app_meta": "key <> 'jwt_secret'",
 }
 
 
@@ -93,7 +95,8 @@ def execute_sql(names: RoleNames) -> list[str]:
     sql = []
     for function in functions(names):
         sql.append(f"REVOKE ALL ON FUNCTION {function.signature} FROM PUBLIC")
-        sql.append(_execute_grant(function, names))
+        if function.groups:  # none: only called by the other functions (e.g. signing)
+            sql.append(_execute_grant(function, names))
     return sql
 
 

@@ -213,6 +213,8 @@ class AuthSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     host: Mapped[str | None] = mapped_column(String(255))
+    # PostgreSQL: the login the session was opened over; its token works only over it.
+    db_login: Mapped[str | None] = mapped_column(String(63))
 
 
 class Meta(Base):

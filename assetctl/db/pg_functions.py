@@ -49,16 +49,16 @@ class Function:
         return f"{self.name}({', '.join(types)})"
 
 
-def _refuse(what: str) -> str:
+def refuse(what: str) -> str:
     return f"RAISE EXCEPTION USING ERRCODE = '{REFUSED}', MESSAGE = '{what}';"
 
 
-_ACTS_FOR = "IF NOT assetctl_may_act_for({uid}) THEN " + _refuse(
+_ACTS_FOR = "IF NOT assetctl_may_act_for({uid}) THEN " + refuse(
     "this database login is not linked to that assetctl user"
 )
 
 
-def _acts_for(uid: str) -> str:
+def acts_for(uid: str) -> str:
     return _ACTS_FOR.format(uid=uid) + " END IF;"
 
 
@@ -193,34 +193,11 @@ def _sessions() -> list[Function]:
             ALL,
         ),
         Function(
-            "assetctl_login_succeeded",
-            "p_user_id bigint, p_jti text, p_issued timestamptz, p_expires timestamptz, "
-            "p_host text, p_new_hash text",
-            "timestamptz",
-            # The session ends at the caller's wish or the policy's longest lifetime after
-            # the token's issue time (at most a minute ahead of the server's clock, for
-            # skew), whichever is sooner; the caller issues its token with the returned time.
-            "DECLARE v_expires timestamptz := LEAST(p_expires, LEAST(p_issued, now() + "
-            "interval '60 seconds') + "
-            "make_interval(secs => assetctl_policy('token_lifetime')::integer)); BEGIN "
-            f"{_acts_for('p_user_id')} "
-            "IF EXISTS (SELECT 1 FROM users WHERE id = p_user_id AND (NOT active OR "
-            "locked_until > now())) THEN "
-            + _refuse("the account is locked or disabled")
-            + " END IF; "
-            "UPDATE users SET failed_logins = 0, first_failed_at = NULL, locked_until = NULL, "
-            "last_login_at = now(), password_hash = COALESCE(p_new_hash, password_hash) "
-            "WHERE id = p_user_id; "
-            "INSERT INTO sessions (jti, user_id, created_at, expires_at, host) "
-            "VALUES (p_jti, p_user_id, now(), v_expires, p_host); RETURN v_expires; END",
-            ALL,
-        ),
-        Function(
             "assetctl_revoke_sessions",
             "p_user_id bigint, p_now timestamptz",
             "void",
             "BEGIN IF NOT (assetctl_may_act_for(p_user_id) OR assetctl_is_admin()) THEN "
-            + _refuse("only the user or an admin may end these sessions")
+            + refuse("only the user or an admin may end these sessions")
             + f" END IF; {_REVOKE} END",
             ALL,
         ),
@@ -229,7 +206,7 @@ def _sessions() -> list[Function]:
             "p_jti text, p_now timestamptz",
             "void",
             "DECLARE v_user bigint; BEGIN SELECT user_id INTO v_user FROM sessions "
-            f"WHERE jti = p_jti; IF NOT FOUND THEN RETURN; END IF; {_acts_for('v_user')} "
+            f"WHERE jti = p_jti; IF NOT FOUND THEN RETURN; END IF; {acts_for('v_user')} "
             "UPDATE sessions SET revoked_at = p_now WHERE jti = p_jti AND revoked_at IS NULL; "
             "END",
             ALL,
@@ -238,7 +215,7 @@ def _sessions() -> list[Function]:
             "assetctl_set_password",
             "p_user_id bigint, p_hash text, p_now timestamptz",
             "void",
-            f"BEGIN {_acts_for('p_user_id')} UPDATE users SET password_hash = p_hash "
+            f"BEGIN {acts_for('p_user_id')} UPDATE users SET password_hash = p_hash "
             f"WHERE id = p_user_id; {_REVOKE} END",
             ALL,
         ),
@@ -290,7 +267,7 @@ def _user_admin(names: RoleNames) -> list[Function]:
             f"'{NOT_FOUND}', MESSAGE = 'no such database login'; END IF; "
             f"IF v_super OR NOT v_can_login OR p_login LIKE '{names.prefix}\\_%' OR "
             f"pg_has_role(p_login, '{names.owner}', 'MEMBER') THEN "
-            + _refuse("this login is trusted or one of the assetctl roles")
+            + refuse("this login is trusted or one of the assetctl roles")
             + " END IF; FOREACH v_group IN ARRAY v_groups LOOP "
             "IF v_group <> v_keep AND pg_has_role(p_login, v_group, 'MEMBER') THEN "
             f"RAISE EXCEPTION USING ERRCODE = '{CONFLICT}', MESSAGE = v_group; END IF; END LOOP; "
@@ -305,7 +282,7 @@ def _user_admin(names: RoleNames) -> list[Function]:
 
 _VISIBLE = (
     "IF NOT (assetctl_is_admin() OR assetctl_may_act_for(v_user)) THEN "
-    + _refuse("this alert belongs to another user")
+    + refuse("this alert belongs to another user")
     + " END IF;"
 )
 _DELIVERY_USER = (
@@ -325,7 +302,7 @@ def _login_records() -> list[Function]:
             "p_longitude double precision, p_accuracy_radius integer, p_network text",
             "bigint",
             "DECLARE v_user bigint := p_user_id; v_id bigint; BEGIN "
-            "IF p_success THEN " + _acts_for("p_user_id") + " ELSE "
+            "IF p_success THEN " + acts_for("p_user_id") + " ELSE "
             # A failure names whoever the email names: the client cannot pick another user.
             "SELECT id INTO v_user FROM users WHERE email = p_email; END IF; "
             "INSERT INTO login_events (user_id, email, success, at, ip, ip_source, public_ips, "
@@ -344,9 +321,9 @@ def _login_records() -> list[Function]:
             "DECLARE v_user bigint; v_at timestamptz; v_id bigint; BEGIN "
             "SELECT user_id, at INTO v_user, v_at FROM login_events WHERE id = p_login_event_id "
             "AND success AND at = now(); IF NOT FOUND THEN "
-            + _refuse("alerts are raised only by the login that caused them")
+            + refuse("alerts are raised only by the login that caused them")
             + " END IF; "
-            + _acts_for("v_user")
+            + acts_for("v_user")
             + " INSERT INTO security_alerts (user_id, login_event_id, kind, severity, location, "
             "details, at) VALUES (v_user, p_login_event_id, p_kind, p_severity, p_location, "
             "p_details, v_at) RETURNING id INTO v_id; RETURN v_id; END",
@@ -358,9 +335,9 @@ def _login_records() -> list[Function]:
             "bigint",
             "DECLARE v_user bigint; v_id bigint; BEGIN SELECT user_id INTO v_user "
             "FROM security_alerts WHERE id = p_alert_id AND at = now(); IF NOT FOUND THEN "
-            + _refuse("deliveries are queued only by the login that raised the alert")
+            + refuse("deliveries are queued only by the login that raised the alert")
             + " END IF; "
-            + _acts_for("v_user")
+            + acts_for("v_user")
             + " INSERT INTO alert_deliveries (alert_id, channel, status, attempts, created_at, "
             "next_attempt_at) VALUES (p_alert_id, p_channel, 'pending', 0, p_now, p_next) "
             "RETURNING id INTO v_id; RETURN v_id; END",
@@ -456,9 +433,12 @@ def _literal(value: str) -> str:
 
 def functions(names: RoleNames) -> list[Function]:
     """Every function, helpers first (the others call them)."""
+    from assetctl.db import pg_tokens
+
     return [
         *_helpers(names),
         *_policy(),
+        *pg_tokens.functions(),
         *_sessions(),
         *_user_admin(names),
         *_login_records(),

@@ -1,5 +1,6 @@
-"""The security policy moves into the database (`assetctl policy set`), and a login whose
-public IP is unknown may raise an `unknown_ip` alert.
+"""The security policy moves into the database (`assetctl policy set`), a login whose
+public IP is unknown may raise an `unknown_ip` alert, and a session records the database
+login it was opened over (PostgreSQL verifies tokens itself, with a key no client reads).
 
 Revision ID: 0006_security_policy
 Revises: 0005_db_roles
@@ -8,6 +9,7 @@ Create Date: 2026-12-04
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -39,9 +41,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name="pk_security_policy"),
     )
     _kinds(f"{_KINDS}, 'unknown_ip'")
+    # A session is bound to the database login that opened it (PostgreSQL).
+    with op.batch_alter_table("sessions") as batch:
+        batch.add_column(sa.Column("db_login", sa.String(63), nullable=True))
+    if op.get_bind().dialect.name == "postgresql":
+        # Until now every client login could read the signing key: every token signed with
+        # it may be forged, so a new key ends them all (everyone logs in once more).
+        op.execute(
+            sa.text("UPDATE app_meta SET value = :key WHERE key = 'jwt_secret'").bindparams(
+                key=secrets.token_urlsafe(48)
+            )
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("sessions") as batch:
+        batch.drop_column("db_login")
     op.execute("DELETE FROM security_alerts WHERE kind = 'unknown_ip'")
     _kinds(_KINDS)
     op.drop_table("security_policy")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from assetctl.config import Settings
@@ -62,7 +62,8 @@ def check_role(raw: str) -> str:
 
 
 def signing_key(session: Session, settings: Settings) -> str:
-    """ASSETCTL_JWT_SECRET when set, else the random key generated in this database."""
+    """SQLite only (PostgreSQL signs and verifies tokens itself): ASSETCTL_JWT_SECRET when
+    set, else the random key generated in this database file."""
     configured = settings.values.get("jwt_secret")
     if configured:
         return str(configured)
@@ -179,19 +180,21 @@ def login(
     if locked or not user.active:
         raise LoginFailed()
     # The caller's token_lifetime may only shorten the session: the database's policy
-    # bounds it (store.login_succeeded returns the end it allowed).
+    # bounds it (store.login_succeeded returns the end it allowed, and on PostgreSQL the
+    # token the database signed).
     jti = tokens.new_jti()
     issued = now.replace(microsecond=0)
-    expires = store.login_succeeded(
+    opened = store.login_succeeded(
         session,
         user,
         jti=jti,
         now=now,
-        expires=issued + timedelta(seconds=int(settings.values["token_lifetime"])),
+        lifetime_s=int(settings.values["token_lifetime"]),
         host=(host or "")[:255] or None,
         new_hash=new_hash,
     )
-    token = tokens.issue(
+    expires = opened.expires
+    token = opened.token or tokens.issue(
         signing_key(session, settings),
         user_id=user.id,
         role=user.role,
@@ -209,6 +212,13 @@ def authenticate(session: Session, settings: Settings, token: str) -> Principal:
     the database, so a role change applies to the very next command."""
     from assetctl.db.models import AuthSession, User
 
+    if store.on_postgres(session):
+        # The database checks everything below itself, with a key no client can read.
+        user_id, jti, expires = store.verify_token(session, token)
+        found = session.get(User, user_id)
+        if found is None:  # pragma: no cover - the function just saw the row
+            raise tokens.invalid_token("the account is disabled or deleted")
+        return _principal(found, jti, expires)
     claims = tokens.verify(signing_key(session, settings), token)
     row = session.get(AuthSession, claims.jti)
     if row is None or row.user_id != claims.user_id:

@@ -6,6 +6,7 @@ ORM as before. Both forms change the same columns the same way.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -108,31 +109,40 @@ def record_failure(session: Session, user: User, now: datetime) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Opened:
+    """A new session: when it ends, and on PostgreSQL the token the database signed."""
+
+    expires: datetime
+    token: str | None = None
+
+
 def login_succeeded(
     session: Session,
     user: User,
     *,
     jti: str,
     now: datetime,
-    expires: datetime,
+    lifetime_s: int,
     host: str | None,
     new_hash: str | None,
-) -> datetime:
-    """Clear the failure count, note the login and open the session row; returns when the
-    session ends: `expires`, or sooner when the policy's token_lifetime says so."""
+) -> Opened:
+    """Clear the failure count, note the login and open the session row, lasting
+    `lifetime_s` or the policy's token_lifetime, whichever is shorter. On PostgreSQL the
+    database also signs the token (no client holds the key) and binds it to this login."""
     if on_postgres(session):
-        issued = now.replace(microsecond=0)
-        ends = call(
-            session, "assetctl_login_succeeded", user.id, jti, issued, expires, host, new_hash
+        from assetctl.core.auth.tokens import unverified_expiry
+
+        token = str(
+            call(session, "assetctl_login_succeeded", user.id, jti, lifetime_s, host, new_hash)
         )
         _reload(session, user)
-        return ends.astimezone(UTC) if isinstance(ends, datetime) else expires
+        return Opened(unverified_expiry(token), token)
     from assetctl.core.security.policy import policy_values
     from assetctl.db.models import AuthSession
 
     longest = int(policy_values(session)["token_lifetime"])
-    expires = min(expires, now.replace(microsecond=0) + timedelta(seconds=longest))
-
+    expires = now.replace(microsecond=0) + timedelta(seconds=min(lifetime_s, longest))
     if new_hash:
         user.password_hash = new_hash
     user.failed_logins = 0
@@ -143,7 +153,25 @@ def login_succeeded(
         AuthSession(jti=jti, user_id=user.id, created_at=now, expires_at=expires, host=host)
     )
     session.flush()
-    return expires
+    return Opened(expires)
+
+
+def verify_token(session: Session, token: str) -> tuple[int, str, datetime]:
+    """PostgreSQL: (user id, jti, expiry) of a token the database accepts now; it checks
+    signature, claims, session row, login binding and user. NotAuthenticatedError if not."""
+    from sqlalchemy import text
+
+    from assetctl.core.auth.tokens import MAX_TOKEN_CHARS, invalid_token
+
+    token = token.strip()
+    if not token or len(token) > MAX_TOKEN_CHARS:
+        raise invalid_token("malformed token")
+    row = session.execute(
+        text("SELECT * FROM assetctl_verify_token(:token)"), {"token": token}
+    ).one()
+    if row.o_reason is not None:
+        raise invalid_token(str(row.o_reason))
+    return int(row.o_user_id), str(row.o_jti), row.o_expires.astimezone(UTC)
 
 
 def revoke_all(session: Session, user: User, now: datetime) -> None:
