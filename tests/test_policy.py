@@ -10,7 +10,7 @@ import pytest
 
 from .alert_fakes import IP_A, IP_B, Echo, Webhook, echo, webhook
 from .alert_helpers import alerts, login, set_policy
-from .auth_helpers import PASSWORD, as_user, claims_of, query, register, token_for
+from .auth_helpers import PASSWORD, as_user, claims_of, forge, query, register, token_for
 from .conftest import Cli
 from .role_fixtures import Team, add_member, connect_as, refused, rows, team
 
@@ -223,3 +223,48 @@ def test_the_lockout_holds_for_a_client_that_skips_the_cli(team: Team) -> None:
             "SELECT assetctl_login_succeeded(%s, 'forged-jti', 3600, NULL, NULL)",
             (victim.user_id,),
         )
+
+
+# What a scenario of logins, lockout, lifetime and revocation must end in, on SQLite (the
+# Python implementation) and on PostgreSQL (the definer functions) alike.
+PARITY = [
+    ("login despite hostile env", 0),
+    ("token lifetime", 3600),
+    ("wrong password", 4),
+    ("wrong password", 4),
+    ("wrong password", 4),
+    ("right password while locked", 4),
+    ("failed_logins", 3),
+    ("earlier token while locked", 0),
+    ("login after unlock", 0),
+    ("token with a key the caller chose", 4),
+    ("token after disable", 4),
+    ("login while disabled", 4),
+]
+
+
+def test_sqlite_and_postgres_reach_the_same_outcomes(cli: Cli, db_url: str) -> None:
+    register(cli, USER, "viewer")
+    set_policy(cli, {"lockout_threshold": "3", "token_lifetime": "1h"})
+    hostile = {"ASSETCTL_LOCKOUT_THRESHOLD": "100", "ASSETCTL_LOCKOUT_WINDOW": "1s",
+               "ASSETCTL_TOKEN_LIFETIME": "36500d"}  # fmt: skip
+    outcomes: list[tuple[str, int]] = []
+    outcomes.append(("login despite hostile env", login(cli, USER, hostile).exit_code))
+    token = token_for(Cli({**cli.env, **hostile}), USER)
+    claims = claims_of(token)
+    outcomes.append(("token lifetime", claims["exp"] - claims["iat"]))
+    for _ in range(3):
+        outcomes.append(("wrong password", login(cli, USER, hostile, password=WRONG).exit_code))
+    outcomes.append(("right password while locked", login(cli, USER, hostile).exit_code))
+    outcomes.append(("failed_logins", _counters(db_url)["failed_logins"]))
+    outcomes.append(("earlier token while locked", as_user(cli, token)("auth", "whoami").exit_code))
+    cli.ok("user", "unlock", USER)
+    outcomes.append(("login after unlock", login(cli, USER, hostile).exit_code))
+    forged = forge("k" * 48, claims)
+    outcomes.append(
+        ("token with a key the caller chose", as_user(cli, forged)("auth", "whoami").exit_code)
+    )
+    cli.ok("user", "disable", USER)
+    outcomes.append(("token after disable", as_user(cli, token)("auth", "whoami").exit_code))
+    outcomes.append(("login while disabled", login(cli, USER, hostile).exit_code))
+    assert outcomes == PARITY

@@ -138,3 +138,36 @@ def test_a_key_the_caller_chooses_verifies_nothing(team: Team) -> None:
     # ... nor for signing: a login with the variable set still gets the database's token.
     fresh = own.ok("auth", "whoami", env={"ASSETCTL_JWT_SECRET": chosen})
     assert viewer.email in fresh.stdout
+
+
+def test_the_lockout_counts_every_one_of_8_racing_processes(team: Team) -> None:
+    """8 processes call the failed-login function directly (no CLI) at the same time: no
+    failure is lost and the account locks at the database's threshold."""
+    import subprocess
+    import sys
+
+    from .role_fixtures import add_member
+
+    victim = add_member(team, "viewer")
+    attacker = team.members["operator"]
+    team.admin.ok("policy", "set", "lockout_threshold", "40")
+    # Each process: its own connection as the attacker's login, 5 calls in autocommit.
+    script = (
+        "import sys, psycopg2; c = psycopg2.connect(host='127.0.0.1', user=sys.argv[1], "
+        "dbname=sys.argv[2]); c.autocommit = True; cur = c.cursor(); "
+        "[cur.execute('SELECT assetctl_login_failed(%s)', (int(sys.argv[3]),)) "
+        "for _ in range(5)]"
+    )
+    command = [sys.executable, "-c", script, attacker.login, team.database, str(victim.user_id)]
+    procs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(8)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    ((count, locked),) = team.sql_admin(
+        "SELECT failed_logins, locked_until > now() FROM users WHERE id = %s", (victim.user_id,)
+    )
+    assert (count, locked) == (40, True)
+    team.admin.ok("policy", "set", "lockout_threshold", "5")
