@@ -17,6 +17,8 @@ from .role_fixtures import Team, add_member, connect_as, refused, rows, team
 __all__ = ["echo", "team", "webhook"]  # fixtures used by name
 
 USER = "v@example.com"
+# The login function called directly with a well-formed but wrong proof.
+WRONG_PROOF = "SELECT assetctl_login(%s, 'd3Jvbmctd3Jvbmc', 'jti', 60, NULL, NULL)"
 WRONG = "wrong password!!"
 
 
@@ -189,9 +191,12 @@ def test_no_client_login_writes_the_policy_but_through_the_admin_function(team: 
             assert refused(conn, "DELETE FROM security_policy"), role
             calling = refused(conn, "SELECT assetctl_set_policy('lockout_threshold', '9', NULL)")
             assert calling is (role != "admin"), role
-            # The old signature that took the policy from the caller is gone.
+            # The old signature that took the policy from the caller is gone, and the new
+            # one is only called by assetctl_login, after the proof is checked.
             with pytest.raises(psycopg2.errors.UndefinedFunction):
                 rows(conn, "SELECT assetctl_login_failed(1, now(), 1, 1, 999999999)")
+            conn.rollback()
+            assert refused(conn, "SELECT assetctl_login_failed(1)"), role
     admin = team.members["admin"]
     with connect_as(team.database, admin.login) as conn:
         for value in ("0", "99999999999", "8h", "-1"):
@@ -208,7 +213,7 @@ def test_the_lockout_holds_for_a_client_that_skips_the_cli(team: Team) -> None:
     attacker = team.members["viewer"]
     with connect_as(team.database, attacker.login) as conn:
         for _ in range(5):
-            rows(conn, "SELECT assetctl_login_failed(%s)", (victim.user_id,))
+            assert rows(conn, WRONG_PROOF, (victim.email,)) == [(None,)]
         conn.commit()
     ((count, locked),) = team.sql_admin(
         "SELECT failed_logins, locked_until > now() FROM users WHERE id = %s", (victim.user_id,)
@@ -268,3 +273,31 @@ def test_sqlite_and_postgres_reach_the_same_outcomes(cli: Cli, db_url: str) -> N
     outcomes.append(("token after disable", as_user(cli, token)("auth", "whoami").exit_code))
     outcomes.append(("login while disabled", login(cli, USER, hostile).exit_code))
     assert outcomes == PARITY
+
+
+@pytest.mark.postgres
+def test_malformed_proofs_and_long_emails_get_the_one_refusal_and_count(team: Team) -> None:
+    victim = add_member(team, "viewer")
+    attacker = team.members["operator"]
+    padded = victim.email.upper() + " " * 5000  # over-long, but it names the victim
+    calls = [
+        (victim.email, "d3Jvbmctd3Jvbmc"),  # well-formed, wrong
+        (victim.email, ""),
+        (victim.email, "!!!not base64!!!"),
+        (victim.email, "a"),
+        (victim.email, "A" * 100_000),
+        (victim.email, None),
+        (padded, "d3Jvbmctd3Jvbmc"),
+    ]
+    with connect_as(team.database, attacker.login) as conn:
+        for email, proof in calls:
+            sql = "SELECT assetctl_login(%s, %s, 'jti', 60, NULL, NULL)"
+            assert rows(conn, sql, (email, proof)) == [(None,)], (email[:40], proof)
+        # An email of any length that names nobody: the same answer, nothing written.
+        assert rows(conn, sql, ("x" * 100_000 + "@example.com", "AAAA")) == [(None,)]
+        conn.commit()
+    ((count, locked),) = team.sql_admin(
+        "SELECT failed_logins, locked_until > now() FROM users WHERE id = %s", (victim.user_id,)
+    )
+    assert (count, locked) == (len(calls), True)  # the default threshold is 5
+    team.admin.ok("user", "unlock", victim.email)

@@ -141,8 +141,8 @@ def test_a_key_the_caller_chooses_verifies_nothing(team: Team) -> None:
 
 
 def test_the_lockout_counts_every_one_of_8_racing_processes(team: Team) -> None:
-    """8 processes call the failed-login function directly (no CLI) at the same time: no
-    failure is lost and the account locks at the database's threshold."""
+    """8 processes call the login function directly (no CLI) with wrong proofs at the same
+    time: no failure is lost and the account locks at the database's threshold."""
     import subprocess
     import sys
 
@@ -155,10 +155,11 @@ def test_the_lockout_counts_every_one_of_8_racing_processes(team: Team) -> None:
     script = (
         "import sys, psycopg2; c = psycopg2.connect(host='127.0.0.1', user=sys.argv[1], "
         "dbname=sys.argv[2]); c.autocommit = True; cur = c.cursor(); "
-        "[cur.execute('SELECT assetctl_login_failed(%s)', (int(sys.argv[3]),)) "
+        "[cur.execute('SELECT assetctl_login(%s, %s, %s, 60, NULL, NULL)', "
+        "(sys.argv[3], 'd3Jvbmctd3Jvbmc', 'j')) "
         "for _ in range(5)]"
     )
-    command = [sys.executable, "-c", script, attacker.login, team.database, str(victim.user_id)]
+    command = [sys.executable, "-c", script, attacker.login, team.database, victim.email]
     procs = [
         subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(8)

@@ -30,6 +30,8 @@ INVALID = "22023"  # invalid_parameter_value
 OBSOLETE = (
     "assetctl_login_failed(bigint, timestamptz, integer, integer, integer)",
     "assetctl_login_succeeded(bigint, text, timestamptz, timestamptz, text, text)",
+    # Replaced by server relief (assetctl.db.pg_passwords): no client reads a hash.
+    "assetctl_password_hash(bigint)",
 )
 
 
@@ -162,16 +164,6 @@ def _sessions() -> list[Function]:
             ADMIN,
         ),
         Function(
-            "assetctl_password_hash",
-            "p_user_id bigint",
-            "text",
-            "SELECT password_hash FROM users WHERE id = p_user_id "
-            "AND assetctl_may_act_for(p_user_id)",
-            ALL,
-            "sql",
-            "STABLE",
-        ),
-        Function(
             "assetctl_login_failed",
             "p_user_id bigint",
             "void",
@@ -190,7 +182,7 @@ def _sessions() -> list[Function]:
             "FROM (SELECT first_failed_at IS NOT NULL AND first_failed_at >= "
             "  p_now - make_interval(secs => p_window_s) AS w FROM users "
             "  WHERE id = p_user_id) AS f WHERE id = p_user_id; END",
-            ALL,
+            (),  # only through assetctl_login, which checks the proof
         ),
         Function(
             "assetctl_revoke_sessions",
@@ -433,12 +425,13 @@ def _literal(value: str) -> str:
 
 def functions(names: RoleNames) -> list[Function]:
     """Every function, helpers first (the others call them)."""
-    from assetctl.db import pg_tokens
+    from assetctl.db import pg_passwords, pg_tokens
 
     return [
         *_helpers(names),
         *_policy(),
         *pg_tokens.functions(),
+        *pg_passwords.functions(),
         *_sessions(),
         *_user_admin(names),
         *_login_records(),

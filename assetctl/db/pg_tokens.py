@@ -106,7 +106,7 @@ def _login_succeeded() -> Function:
         f"v_body := assetctl_b64url(convert_to('{_HEADER}', 'UTF8')) || '.' || "
         f"assetctl_b64url(convert_to({claims}::text, 'UTF8')); "
         "RETURN v_body || '.' || assetctl_signature(v_body); END",
-        ALL,
+        (),  # only through assetctl_login, which checks the password proof
     )
 
 

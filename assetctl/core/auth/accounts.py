@@ -147,7 +147,7 @@ def register(
         email=email,
         name=(name or email.split("@")[0]).strip(),
         role=role,
-        password_hash=passwords.hash_password(password),
+        password_hash=store.new_password_hash(session, password),
         active=True,
         created_at=now,
         updated_at=now,
@@ -167,8 +167,10 @@ def login(
     except InvalidInputError:
         passwords.verify_password(password, None)
         raise LoginFailed() from None
+    if store.on_postgres(session):
+        return _login_by_relief(session, settings, email, password, host)
     user = _user_by_email(session, email)
-    ok, new_hash = passwords.verify_password(password, store.password_hash(session, user))
+    ok, new_hash = passwords.verify_password(password, None if user is None else user.password_hash)
     now = _now()
     if user is None:
         raise LoginFailed()
@@ -204,6 +206,32 @@ def login(
     )
     session.flush()
     return LoginResult(token, _principal(user, jti, expires))
+
+
+def _login_by_relief(
+    session: Session, settings: Settings, email: str, password: str, host: str | None
+) -> LoginResult:
+    """PostgreSQL: the database checks the password proof, the lockout and the account,
+    and signs the token (store.relief_login)."""
+    from sqlalchemy import select
+
+    from assetctl.db.models import User
+
+    jti = tokens.new_jti()
+    token = store.relief_login(
+        session,
+        email,
+        password,
+        jti=jti,
+        lifetime_s=int(settings.values["token_lifetime"]),
+        host=(host or "")[:255] or None,
+    )
+    if token is None:
+        raise LoginFailed()
+    user = session.execute(
+        select(User).where(User.email == email).execution_options(populate_existing=True)
+    ).scalar_one()
+    return LoginResult(token, _principal(user, jti, tokens.unverified_expiry(token)))
 
 
 def authenticate(session: Session, settings: Settings, token: str) -> Principal:
@@ -260,9 +288,8 @@ def change_password(session: Session, principal: Principal, current: str, new: s
 
     passwords.check_password_rules(new)
     user = session.get(User, principal.user_id)
-    ok, _ = passwords.verify_password(current, store.password_hash(session, user))
-    if user is None or not ok:
+    if not store.password_matches(session, user, current) or user is None:
         raise NotAuthenticatedError("the current password is wrong")
     if current == new:
         raise InvalidInputError("the new password is the same as the current one")
-    store.set_password(session, user, passwords.hash_password(new), _now())
+    store.set_password(session, user, store.new_password_hash(session, new), _now())

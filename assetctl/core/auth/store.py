@@ -34,16 +34,39 @@ def _reload(session: Session, user: User) -> None:
     session.refresh(user)
 
 
-def password_hash(session: Session, user: User | None) -> str | None:
-    """The hash to verify a password against. On PostgreSQL no client role may read the
-    column: a function hands a login the hash of the user it is bound to only (None for any
-    other user, which then fails like a wrong password)."""
-    if user is None:
-        return None
+def password_matches(session: Session, user: User | None, password: str) -> bool:
+    """Whether `password` is `user`'s; always one hash computation. On PostgreSQL by server
+    relief: no client reads a hash (assetctl.db.pg_passwords)."""
+    from assetctl.core.auth import passwords
+
     if not on_postgres(session):
-        return user.password_hash
-    found = call(session, "assetctl_password_hash", user.id)
-    return None if found is None else str(found)
+        return passwords.verify_password(password, None if user is None else user.password_hash)[0]
+    settings = str(call(session, "assetctl_login_salt", "" if user is None else user.email))
+    proof = passwords.relief_proof(password, settings)
+    return user is not None and bool(call(session, "assetctl_password_ok", user.id, proof))
+
+
+def new_password_hash(session: Session, password: str) -> str:
+    """What this database stores for a new password."""
+    from assetctl.core.auth import passwords
+
+    if on_postgres(session):
+        return passwords.relief_hash(password)
+    return passwords.hash_password(password)
+
+
+def relief_login(
+    session: Session, email: str, password: str, *, jti: str, lifetime_s: int, host: str | None
+) -> str | None:
+    """PostgreSQL: log in through `assetctl_login`, which checks the proof, counts a
+    failure, enforces lock and disable and signs the token; None for every refusal."""
+    from assetctl.core.auth import passwords
+
+    settings = str(call(session, "assetctl_login_salt", email))
+    proof = passwords.relief_proof(password, settings)
+    upgrade = passwords.relief_hash(password) if passwords.relief_outdated(settings) else None
+    token = call(session, "assetctl_login", email, proof, jti, lifetime_s, host, upgrade)
+    return None if token is None else str(token)
 
 
 def lock_users(session: Session) -> None:
