@@ -158,6 +158,9 @@ def test_upgrade_of_a_previous_release_keeps_everything_and_locks_nobody_out(
     prefix = f"{ROLE_PREFIX}u"
     env = {**base_env(tmp_path, url), "ASSETCTL_DB_ROLE_PREFIX": prefix, **NO_IP_LOOKUP}
     Cli(env).ok("db", "upgrade")
+    with connect_as(database, login) as conn:  # before anyone logs in again
+        # The earlier release's Argon2id hash became a server-relief verifier (issue 14).
+        assert rows(conn, "SELECT password_hash LIKE 'relief$%' FROM users") == [(True,)]
     assert _roles_like(f"{prefix}_") == [
         f"{prefix}_{s}" for s in ("admin", "operator", "owner", "viewer")
     ]

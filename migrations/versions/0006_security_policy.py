@@ -9,6 +9,9 @@ Create Date: 2026-12-04
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import secrets
 from collections.abc import Sequence
 
@@ -51,6 +54,32 @@ def upgrade() -> None:
             sa.text("UPDATE app_meta SET value = :key WHERE key = 'jwt_secret'").bindparams(
                 key=secrets.token_urlsafe(48)
             )
+        )
+        _relief_verifiers()
+
+
+_LEGACY = re.compile(
+    r"\$argon2id\$v=19\$m=([0-9]+),t=([0-9]+),p=([0-9]+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)"
+)
+
+
+def _relief_verifiers() -> None:
+    """PostgreSQL checks passwords by server relief now; passlib's Argon2id hash holds the
+    very output a client proves, so it would be a password equivalent: keep SHA-256 of it
+    (`relief$M$T$P$LEN$SALT$VERIFIER`, as assetctl.core.auth.passwords writes). One way:
+    downgrading keeps the verifiers, and users log in with the same passwords."""
+    bind = op.get_bind()
+    for user_id, stored in bind.execute(sa.text("SELECT id, password_hash FROM users")).all():
+        found = _LEGACY.fullmatch(stored or "")
+        if found is None:
+            continue
+        digest = found[5]
+        raw = base64.b64decode(digest + "=" * (-len(digest) % 4))
+        verifier = hashlib.sha256(raw).hexdigest()
+        relief = f"relief${found[1]}${found[2]}${found[3]}${len(raw)}${found[4]}${verifier}"
+        bind.execute(
+            sa.text("UPDATE users SET password_hash = :h WHERE id = :id"),
+            {"h": relief, "id": user_id},
         )
 
 
