@@ -11,7 +11,7 @@ import jwt
 import pytest
 
 from .auth_helpers import claims_of, db_secret, forge
-from .conftest import Cli
+from .conftest import Cli, _service_missing
 from .role_fixtures import Member, Team, connect_as, rows, team
 
 pytestmark = pytest.mark.postgres
@@ -172,3 +172,34 @@ def test_the_lockout_counts_every_one_of_8_racing_processes(team: Team) -> None:
     )
     assert (count, locked) == (40, True)
     team.admin.ok("policy", "set", "lockout_threshold", "5")
+
+
+def test_a_cache_hit_never_serves_a_token_the_database_refuses_now(team: Team) -> None:
+    """A session check cached in Redis for the viewer's login answers neither over another
+    login nor after a disable: each is refused (exit 4)."""
+    from .role_fixtures import add_member
+    from .test_cache import REDIS_URL, _redis_up
+
+    if not _redis_up(REDIS_URL):
+        _service_missing("Redis", f"{REDIS_URL} does not answer PING")
+    viewer = add_member(team, "viewer")
+    # One URL without a user for both: libpq takes the login from PGUSER, so only the
+    # login tells the two callers apart (the cache must not mistake one for the other).
+    url = f"postgresql+psycopg2://127.0.0.1:5432/{team.database}"
+    redis_env = {"ASSETCTL_REDIS_URL": REDIS_URL, "ASSETCTL_DATABASE_URL": url}
+    own = Cli({**team.cli_for(viewer).env, **redis_env, "PGUSER": viewer.login})
+    for _ in range(2):  # a miss that stores the check, then a hit
+        own.ok("asset", "list")
+    stats = own.ok("cache", "stats", "-o", "json").json()
+    assert int(stats["hits"]) >= 1
+    operator = team.members["operator"]
+    borrowed = Cli({**own.env, "PGUSER": operator.login})
+    refused = borrowed("asset", "list")
+    assert refused.exit_code == 4 and "another database login" in refused.stderr
+    # The admin's CLI shares the deployment's Redis, so its disable ends the cached check.
+    admin = Cli({**team.admin.env, "ASSETCTL_REDIS_URL": REDIS_URL})
+    admin.ok("user", "disable", viewer.email)
+    disabled = own("asset", "list")  # no hit: the database refuses the login itself now
+    assert disabled.exit_code == 5 and "holds no assetctl group role" in disabled.stderr
+    admin.ok("user", "enable", viewer.email)
+    assert own("asset", "list").exit_code == 4  # disabling ended every session for good
