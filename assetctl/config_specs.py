@@ -219,7 +219,8 @@ SPECS: dict[str, SettingSpec] = {
             "jwt_secret",
             parse_secret(32),
             lambda _env: None,
-            "HS256 signing key (>= 32 bytes); default: a random key kept in the database",
+            "SQLite only: HS256 signing key (>= 32 bytes); default: a random key kept in the "
+            "database (PostgreSQL signs and verifies tokens itself)",
             secret=True,
         ),
         SettingSpec(
