@@ -37,8 +37,8 @@ READABLE = (
     # through assetctl_set_policy (admin) only.
     "security_policy",
 )
-# Columns of `users` no client role may read (a login gets its own user's hash through
-# assetctl_password_hash to verify a password).
+# Columns of `users` no client role may read (passwords are checked by server relief,
+# assetctl.db.pg_passwords).
 SECRET_USER_COLUMNS = ("password_hash",)
 # Columns of `assets` no client may write: the key, and deleted_at (admin only).
 _NEVER_WRITTEN = ("id",)

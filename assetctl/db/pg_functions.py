@@ -24,7 +24,6 @@ ADMIN = ("admin",)
 NOT_FOUND = "P0002"  # no_data_found
 CONFLICT = "23505"  # unique_violation
 REFUSED = "42501"  # insufficient_privilege
-INVALID = "22023"  # invalid_parameter_value
 # Signatures of earlier releases, dropped before the functions are (re)defined: their
 # replacements take the policy from the database instead of the caller.
 OBSOLETE = (
@@ -142,6 +141,9 @@ _REVOKE = (
 )
 
 
+_IN_WINDOW = "COALESCE(first_failed_at >= p_now - make_interval(secs => p_window_s), false)"
+
+
 def _sessions() -> list[Function]:
     """Login, logout, lockout counting, password change: any client, for its own user."""
     return [
@@ -173,15 +175,14 @@ def _sessions() -> list[Function]:
             "p_window_s integer := assetctl_policy('lockout_window')::integer; "
             "p_threshold integer := assetctl_policy('lockout_threshold')::integer; "
             "p_duration_s integer := assetctl_policy('lockout_duration')::integer; BEGIN "
+            # Every SET reads the row itself (no joined snapshot): when racing callers wait
+            # for the row lock, each re-reads the committed count, so no failure is lost.
             "UPDATE users SET "
-            " failed_logins = CASE WHEN w THEN failed_logins + 1 ELSE 1 END, "
-            " first_failed_at = CASE WHEN w THEN first_failed_at ELSE p_now END, "
-            " locked_until = CASE WHEN (CASE WHEN w THEN failed_logins + 1 ELSE 1 END) "
-            "   >= p_threshold THEN p_now + make_interval(secs => p_duration_s) "
-            "   ELSE locked_until END "
-            "FROM (SELECT first_failed_at IS NOT NULL AND first_failed_at >= "
-            "  p_now - make_interval(secs => p_window_s) AS w FROM users "
-            "  WHERE id = p_user_id) AS f WHERE id = p_user_id; END",
+            f" failed_logins = CASE WHEN {_IN_WINDOW} THEN failed_logins + 1 ELSE 1 END, "
+            f" first_failed_at = CASE WHEN {_IN_WINDOW} THEN first_failed_at ELSE p_now END, "
+            f" locked_until = CASE WHEN (CASE WHEN {_IN_WINDOW} THEN failed_logins + 1 ELSE 1 "
+            "   END) >= p_threshold THEN p_now + make_interval(secs => p_duration_s) "
+            "   ELSE locked_until END WHERE id = p_user_id; END",
             (),  # only through assetctl_login, which checks the proof
         ),
         Function(
@@ -379,57 +380,13 @@ def _deliveries() -> list[Function]:
     ]
 
 
-def _policy() -> list[Function]:
-    """The security policy: read by the login functions, written only by an admin."""
-    from assetctl.core.security.policy import POLICY
-
-    defaults = " ".join(f"WHEN {_literal(p.key)} THEN {_literal(p.default)}" for p in POLICY)
-    keys = ", ".join(_literal(p.key) for p in POLICY)
-    checks = " ".join(
-        # Parenthesised: plpgsql ends an IF condition at the first THEN outside parentheses.
-        f"IF p_key = {_literal(p.key)} AND NOT (CASE WHEN p_value ~ '^[0-9]{{1,12}}$' THEN "
-        f"p_value::bigint BETWEEN {p.bounds[0]} AND {p.bounds[1]} ELSE false END) THEN "
-        f"RAISE EXCEPTION USING ERRCODE = '{INVALID}', MESSAGE = 'value out of range'; END IF;"
-        for p in POLICY
-        if p.bounds
-    )
-    return [
-        Function(
-            "assetctl_policy",
-            "p_key text",
-            "text",
-            "SELECT COALESCE((SELECT value FROM security_policy WHERE key = p_key), "
-            f"CASE p_key {defaults} END)",
-            ALL,
-            "sql",
-            "STABLE",
-        ),
-        Function(
-            "assetctl_set_policy",
-            "p_key text, p_value text, p_by text",
-            "void",
-            f"BEGIN IF p_key IS NULL OR p_key NOT IN ({keys}) OR p_value IS NULL THEN "
-            f"RAISE EXCEPTION USING ERRCODE = '{INVALID}', MESSAGE = 'unknown policy key'; "
-            f"END IF; {checks} INSERT INTO security_policy (key, value, updated_at, updated_by) "
-            "VALUES (p_key, p_value, now(), left(COALESCE(p_by, session_user::text), 320)) "
-            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = "
-            "EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by; END",
-            ADMIN,
-        ),
-    ]
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def functions(names: RoleNames) -> list[Function]:
     """Every function, helpers first (the others call them)."""
-    from assetctl.db import pg_passwords, pg_tokens
+    from assetctl.db import pg_passwords, pg_policy, pg_tokens
 
     return [
         *_helpers(names),
-        *_policy(),
+        *pg_policy.functions(),
         *pg_tokens.functions(),
         *pg_passwords.functions(),
         *_sessions(),
