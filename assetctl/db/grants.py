@@ -21,12 +21,12 @@ from __future__ import annotations
 from assetctl.db.pg_functions import Function, functions
 from assetctl.db.roles import RoleNames, quote
 
-# Tables every client role may read (until issue 14 moves secrets behind functions, the
-# login code still reads users, sessions and app_meta itself).
+# Tables every client role may read (app_meta without the signing key's row: see POLICIES).
 READABLE = (
     "assets",
     "asset_events",
-    "sessions",
+    # Not `sessions`: tokens are checked by assetctl_verify_token, so no client reads a
+    # session row (issue 14).
     "app_meta",
     "login_events",
     "security_alerts",
