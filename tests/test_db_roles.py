@@ -153,7 +153,8 @@ def test_a_login_cannot_act_for_another_user(team: Team) -> None:
             (admin.user_id,),
         )
         assert refused(conn, "SELECT assetctl_revoke_sessions(%s, now())", (admin.user_id,))
-        assert refused(conn, "SELECT assetctl_set_password(%s, 'x', now())", (admin.user_id,))
+        sql = "SELECT assetctl_set_password(%s, 'AAAA', 'x', now())"
+        assert refused(conn, sql, (admin.user_id,))
         args = [admin.user_id, admin.email, True] + [None] * 13
         args[4] = "echo"
         args[5] = "[]"

@@ -203,3 +203,27 @@ def test_a_cache_hit_never_serves_a_token_the_database_refuses_now(team: Team) -
     assert disabled.exit_code == 5 and "holds no assetctl group role" in disabled.stderr
     admin.ok("user", "enable", viewer.email)
     assert own("asset", "list").exit_code == 4  # disabling ended every session for good
+
+
+def test_setting_a_password_needs_a_proof_of_the_current_one(team: Team) -> None:
+    from assetctl.core.auth import passwords
+
+    from .auth_helpers import PASSWORD
+    from .role_fixtures import add_member, refused
+
+    member = add_member(team, "viewer")
+    new = passwords.relief_hash("another long passphrase")
+    sql = "SELECT assetctl_set_password(%s, %s, %s, now())"
+    with connect_as(team.database, member.login) as conn:
+        settings = rows(conn, "SELECT assetctl_login_salt(%s)", (member.email,))[0][0]
+        right = passwords.relief_proof(PASSWORD, settings)
+        wrong = passwords.relief_proof("not the passphrase", settings)
+        assert refused(conn, sql, (member.user_id, wrong, new))
+        assert refused(conn, sql, (member.user_id, right, "$argon2id$plain-hash"))
+        assert not refused(conn, sql, (member.user_id, right, new))
+    # Through the CLI the proof is made from the current password.
+    own = team.cli_for(member)
+    result = own(
+        "auth", "passwd", "--password-stdin", input=f"{PASSWORD}\nyet another passphrase\n"
+    )
+    assert result.exit_code == 0, result.stderr

@@ -31,6 +31,7 @@ OBSOLETE = (
     "assetctl_login_succeeded(bigint, text, timestamptz, timestamptz, text, text)",
     # Replaced by server relief (assetctl.db.pg_passwords): no client reads a hash.
     "assetctl_password_hash(bigint)",
+    "assetctl_set_password(bigint, text, timestamptz)",
 )
 
 
@@ -134,7 +135,7 @@ def _group_of(names: RoleNames, role_expr: str) -> str:
 
 
 # Void every session of p_user_id (logout --all, password change, disable).
-_REVOKE = (
+REVOKE = (
     "UPDATE users SET tokens_valid_after = date_trunc('second', p_now), updated_at = p_now "
     "WHERE id = p_user_id; UPDATE sessions SET revoked_at = p_now "
     "WHERE user_id = p_user_id AND revoked_at IS NULL;"
@@ -191,7 +192,7 @@ def _sessions() -> list[Function]:
             "void",
             "BEGIN IF NOT (assetctl_may_act_for(p_user_id) OR assetctl_is_admin()) THEN "
             + refuse("only the user or an admin may end these sessions")
-            + f" END IF; {_REVOKE} END",
+            + f" END IF; {REVOKE} END",
             ALL,
         ),
         Function(
@@ -202,14 +203,6 @@ def _sessions() -> list[Function]:
             f"WHERE jti = p_jti; IF NOT FOUND THEN RETURN; END IF; {acts_for('v_user')} "
             "UPDATE sessions SET revoked_at = p_now WHERE jti = p_jti AND revoked_at IS NULL; "
             "END",
-            ALL,
-        ),
-        Function(
-            "assetctl_set_password",
-            "p_user_id bigint, p_hash text, p_now timestamptz",
-            "void",
-            f"BEGIN {acts_for('p_user_id')} UPDATE users SET password_hash = p_hash "
-            f"WHERE id = p_user_id; {_REVOKE} END",
             ALL,
         ),
     ]
@@ -234,7 +227,7 @@ def _user_admin(names: RoleNames) -> list[Function]:
             "void",
             _groups_decl(names, "''")
             + " BEGIN IF NOT p_active THEN "
-            + _REVOKE
+            + REVOKE
             + " END IF; UPDATE users SET active = p_active, updated_at = p_now "
             "WHERE id = p_user_id; IF p_active THEN SELECT "
             + _group_of(names, "role")

@@ -16,7 +16,7 @@ and replaced by its verifier at the first login.
 from __future__ import annotations
 
 from assetctl.core.auth.passwords import CURRENT, RELIEF, SALT_BYTES
-from assetctl.db.pg_functions import ALL, Function
+from assetctl.db.pg_functions import ALL, REVOKE, Function, acts_for, refuse
 from assetctl.db.pg_tokens import KEY
 
 _LEGACY = (
@@ -92,6 +92,19 @@ def functions() -> list[Function]:
             f"p_new_hash := '{RELIEF}$' || assetctl_relief_settings(u.password_hash) || '$' || "
             f"encode(sha256({_unb64('rtrim(p_proof, chr(61))')}), 'hex'); END IF; "
             "RETURN assetctl_login_succeeded(u.id, p_jti, p_lifetime_s, p_host, p_new_hash); END",
+            ALL,
+        ),
+        Function(
+            "assetctl_set_password",
+            "p_user_id bigint, p_proof text, p_hash text, p_now timestamptz",
+            "void",
+            # Only with a proof of the current password, and only a verifier is stored.
+            f"BEGIN {acts_for('p_user_id')} IF NOT COALESCE((SELECT assetctl_proof_matches("
+            "password_hash, p_proof) FROM users WHERE id = p_user_id), false) OR p_hash IS NULL "
+            f"OR p_hash !~ '{_RELIEF}' THEN "
+            + refuse("the current password is wrong or the new verifier is malformed")
+            + f" END IF; UPDATE users SET password_hash = p_hash WHERE id = p_user_id; {REVOKE} "
+            "END",
             ALL,
         ),
         Function(

@@ -292,4 +292,4 @@ def change_password(session: Session, principal: Principal, current: str, new: s
         raise NotAuthenticatedError("the current password is wrong")
     if current == new:
         raise InvalidInputError("the new password is the same as the current one")
-    store.set_password(session, user, store.new_password_hash(session, new), _now())
+    store.set_password(session, user, current, store.new_password_hash(session, new), _now())

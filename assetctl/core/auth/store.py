@@ -228,10 +228,17 @@ def end_session(session: Session, jti: str, now: datetime) -> None:
         row.revoked_at = now
 
 
-def set_password(session: Session, user: User, password_hash: str, now: datetime) -> None:
-    """A new password hash; every session of the user is revoked."""
+def set_password(
+    session: Session, user: User, current: str, password_hash: str, now: datetime
+) -> None:
+    """A new password hash (the caller checked `current`); every session of the user is
+    revoked. On PostgreSQL the function takes a proof of `current` itself."""
     if on_postgres(session):
-        call(session, "assetctl_set_password", user.id, password_hash, now)
+        from assetctl.core.auth import passwords
+
+        settings = str(call(session, "assetctl_login_salt", user.email))
+        proof = passwords.relief_proof(current, settings)
+        call(session, "assetctl_set_password", user.id, proof, password_hash, now)
         _reload(session, user)
         return
     user.password_hash = password_hash
