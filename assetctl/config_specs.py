@@ -16,7 +16,6 @@ from assetctl.config_values import (
     parse_db_timeout,
     parse_duration,
     parse_email,
-    parse_emails,
     parse_http_url,
     parse_ip_urls,
     parse_optional_path,
@@ -26,9 +25,7 @@ from assetctl.config_values import (
     parse_seconds,
     parse_secret,
     parse_size,
-    parse_smtp_url,
     parse_vlm_model,
-    parse_webhook_url,
 )
 from assetctl.core.describe.images import DEFAULT_MAX_PIXELS
 from assetctl.db.roles import check_prefix
@@ -175,34 +172,11 @@ _ALERT_SPECS = (
         example='"90d"',
     ),
     SettingSpec(
-        "alert_webhook_url",
-        parse_webhook_url,
-        lambda _env: "",
-        "URL that receives each security alert as a JSON POST",
-        secret=True,
-        example='"https://hooks.example.com/assetctl"',
-    ),
-    SettingSpec(
-        "smtp_url",
-        parse_smtp_url,
-        lambda _env: "",
-        "mail server for alert email: smtp://user:pass@host:587 (STARTTLS) or smtps://",
-        secret=True,
-        example='"smtp://alerts:PASSWORD@mail.example.com:587"',
-    ),
-    SettingSpec(
         "smtp_ca_file",
         parse_optional_path,
         lambda _env: "",
         "CA bundle that signs the mail server's certificate (empty: system CAs)",
         example='"/etc/ssl/certs/company-ca.pem"',
-    ),
-    SettingSpec(
-        "alert_email_to",
-        parse_emails,
-        lambda _env: "",
-        "who receives security alert email (comma-separated)",
-        example='"security@example.com"',
     ),
     SettingSpec(
         "alert_email_from",
@@ -270,11 +244,15 @@ SPECS: dict[str, SettingSpec] = {
             "jwt_secret",
             parse_secret(32),
             lambda _env: None,
-            "HS256 signing key (>= 32 bytes); default: a random key kept in the database",
+            "SQLite only: HS256 signing key (>= 32 bytes); default: a random key kept in the "
+            "database (PostgreSQL signs and verifies tokens itself)",
             secret=True,
         ),
         SettingSpec(
-            "token_lifetime", parse_duration, lambda _env: 8 * 3600, "how long a login lasts"
+            "token_lifetime",
+            parse_duration,
+            lambda _env: 8 * 3600,
+            "how long your login lasts; the database policy's token_lifetime caps it",
         ),
         SettingSpec(
             "auth_storage",
@@ -287,18 +265,6 @@ SPECS: dict[str, SettingSpec] = {
             parse_seconds,
             lambda _env: 3.0,
             "seconds to wait for the OS keyring before giving up",
-        ),
-        SettingSpec(
-            "lockout_threshold",
-            parse_positive_int(100),
-            lambda _env: 5,
-            "failed logins within lockout_window that lock an account",
-        ),
-        SettingSpec(
-            "lockout_window", parse_duration, lambda _env: 15 * 60, "window for counting failures"
-        ),
-        SettingSpec(
-            "lockout_duration", parse_duration, lambda _env: 15 * 60, "how long a lock lasts"
         ),
         SettingSpec(
             "db_role_prefix",

@@ -4,7 +4,7 @@ alert tables, and scanning everything captured for secrets."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +68,9 @@ def assert_no_secrets(captured: Iterable[str], forbidden: Iterable[str]) -> None
     text = "\n".join(captured)
     for secret in forbidden:
         assert secret not in text, f"a secret leaked: {secret[:6]}..."
+
+
+def set_policy(cli: Cli, values: Mapping[str, str]) -> None:
+    """Set security policy values as the admin (the `cli` fixture's token)."""
+    for key, value in values.items():
+        cli.ok("policy", "set", key, value)

@@ -143,7 +143,10 @@ def _truncate(url: str) -> None:
     try:
         with engine.begin() as conn:
             conn.execute(
-                text("TRUNCATE assets, asset_events, users, sessions RESTART IDENTITY CASCADE")
+                text(
+                    "TRUNCATE assets, asset_events, users, sessions, security_policy "
+                    "RESTART IDENTITY CASCADE"
+                )
             )
             # A new key makes this a new database as far as tokens and the cache can tell.
             conn.execute(

@@ -26,6 +26,7 @@ from tests.alert_helpers import (
     login,
     make_all_due,
     secrets,
+    set_policy,
 )
 from tests.auth_helpers import register
 from tests.conftest import Cli
@@ -35,14 +36,17 @@ __all__ = ["echo", "smtp", "webhook"]
 USER = "user@example.com"
 
 
-def _env(echo: Echo, webhook: Webhook, smtp: Smtp, *answers: str) -> dict[str, str]:
-    return {
-        "ASSETCTL_PUBLIC_IP_URLS": echo.set("/seq", *answers),
-        "ASSETCTL_ALERT_WEBHOOK_URL": webhook.url + "?token=hook-Secret-777",
-        "ASSETCTL_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
-        "ASSETCTL_ALERT_EMAIL_TO": "security@example.com",
-        "ASSETCTL_ALERT_TIMEOUT": "0.5",
-    }
+def _env(cli: Cli, echo: Echo, webhook: Webhook, smtp: Smtp, *answers: str) -> dict[str, str]:
+    """The channels in the database policy; the caller's environment for the rest."""
+    set_policy(
+        cli,
+        {
+            "alert_webhook_url": webhook.url + "?token=hook-Secret-777",
+            "smtp_url": f"smtp://127.0.0.1:{smtp.port}",
+            "alert_email_to": "security@example.com",
+        },
+    )
+    return {"ASSETCTL_PUBLIC_IP_URLS": echo.set("/seq", *answers), "ASSETCTL_ALERT_TIMEOUT": "0.5"}
 
 
 def _status(url: str) -> dict[str, tuple[str, int]]:
@@ -53,7 +57,7 @@ def test_failed_notifications_stay_pending_and_the_next_command_delivers_them(
     cli: Cli, db_url: str, echo: Echo, webhook: Webhook, smtp: Smtp
 ) -> None:
     register(cli, USER, "viewer")
-    env = _env(echo, webhook, smtp, IP_A, IP_B)
+    env = _env(cli, echo, webhook, smtp, IP_A, IP_B)
     assert login(cli, USER, env).exit_code == 0
     webhook.mode = "error"  # and the SMTP server is not running: connection refused
     result = login(cli, USER, env)
@@ -69,8 +73,8 @@ def test_failed_notifications_stay_pending_and_the_next_command_delivers_them(
     }
     errors = " ".join(d["last_error"] or "" for d in deliveries(db_url))
     assert "hook-Secret-777" not in errors and "/hook" not in errors
-    shown = cli.ok("config", "show", env=env).stdout
-    assert "hook-Secret-777" not in shown and "alert_webhook_url\t***" in shown
+    shown = cli.ok("policy", "show", env=env).stdout
+    assert "hook-Secret-777" not in shown and "alert_webhook_url\thttp://127.0.0.1" in shown
 
     # Still failing: `alerts deliver` says so (exit 7) and keeps them.
     failing = cli("alerts", "deliver", "-o", "json", env=env)
@@ -105,7 +109,7 @@ def test_a_hanging_webhook_is_retried_by_alerts_deliver(
 ) -> None:
     smtp.start()
     register(cli, USER, "viewer")
-    env = _env(echo, webhook, smtp, IP_A, IP_C)
+    env = _env(cli, echo, webhook, smtp, IP_A, IP_C)
     assert login(cli, USER, env).exit_code == 0
     webhook.mode = "hang"
     result = login(cli, USER, env)
@@ -144,12 +148,14 @@ def test_email_over_starttls_with_a_password(
     )  # fmt: skip
     try:
         register(cli, USER, "viewer")
+        smtp_url = f"smtp://alerts:{SMTP_PASSWORD}@127.0.0.1:{server.port}?starttls=always"
+        set_policy(
+            cli,
+            {"smtp_url": smtp_url, "alert_email_to": "security@example.com, oncall@example.com"},
+        )
         env = {
             "ASSETCTL_PUBLIC_IP_URLS": echo.set("/seq", IP_A, IP_B),
-            "ASSETCTL_SMTP_URL": f"smtp://alerts:{SMTP_PASSWORD}@127.0.0.1:{server.port}"
-            "?starttls=always",
             "ASSETCTL_SMTP_CA_FILE": str(cert),
-            "ASSETCTL_ALERT_EMAIL_TO": "security@example.com, oncall@example.com",
         }
         first = login(cli, USER, env)
         second = login(cli, USER, env)
@@ -160,14 +166,15 @@ def test_email_over_starttls_with_a_password(
         [(_, recipients, content)] = server.handler.messages
         assert recipients == ["security@example.com", "oncall@example.com"]
         assert _status(db_url)["email"] == ("delivered", 1)
-        shown = cli.ok("config", "show", env=env)
+        shown = cli.ok("policy", "show", env=env)
         assert f"smtp://alerts:***@127.0.0.1:{server.port}" in shown.stdout
         captured = [first.stderr, second.stdout, second.stderr, shown.stdout, shown.stderr,
                     content.decode()]  # fmt: skip
         assert_no_secrets(captured, secrets(cli, db_url, [SMTP_PASSWORD]))
 
         # A wrong password: the delivery stays pending, and its error names no secret.
-        wrong = {**env, "ASSETCTL_SMTP_URL": env["ASSETCTL_SMTP_URL"].replace("4711", "0000")}
+        set_policy(cli, {"smtp_url": smtp_url.replace("4711", "0000")})
+        wrong = dict(env)
         wrong["ASSETCTL_PUBLIC_IP_URLS"] = echo.set("/c", IP_C)
         wrong["ASSETCTL_ALERT_TIMEOUT"] = "1"
         third = login(cli, USER, wrong)
@@ -185,11 +192,14 @@ def test_a_password_is_never_sent_without_tls(
 ) -> None:
     smtp.start()  # plain SMTP, no STARTTLS offered
     register(cli, USER, "viewer")
-    env = {
-        "ASSETCTL_PUBLIC_IP_URLS": echo.set("/seq", IP_A, IP_B),
-        "ASSETCTL_SMTP_URL": f"smtp://alerts:{SMTP_PASSWORD}@127.0.0.1:{smtp.port}",
-        "ASSETCTL_ALERT_EMAIL_TO": "security@example.com",
-    }
+    set_policy(
+        cli,
+        {
+            "smtp_url": f"smtp://alerts:{SMTP_PASSWORD}@127.0.0.1:{smtp.port}",
+            "alert_email_to": "security@example.com",
+        },
+    )
+    env = {"ASSETCTL_PUBLIC_IP_URLS": echo.set("/seq", IP_A, IP_B)}
     login(cli, USER, env)
     result = login(cli, USER, env)
     assert result.exit_code == 0

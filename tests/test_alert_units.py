@@ -46,11 +46,13 @@ def test_lookup_urls_setting() -> None:
     for bad in ("http://ip.example.com", "ftp://127.0.0.1/x", "https://"):
         with pytest.raises(InvalidInputError, match="public_ip_urls"):
             load_settings({**env, "ASSETCTL_PUBLIC_IP_URLS": bad})
+    from assetctl.core.security.policy import parse_policy
+
     for bad_url in ("smtp://", "imap://mail.example.com", "smtp://h?starttls=maybe"):
         with pytest.raises(InvalidInputError, match="smtp_url"):
-            load_settings({**env, "ASSETCTL_SMTP_URL": bad_url})
+            parse_policy("smtp_url", bad_url)
     with pytest.raises(InvalidInputError, match="alert_email_to"):
-        load_settings({**env, "ASSETCTL_ALERT_EMAIL_TO": "not-an-address"})
+        parse_policy("alert_email_to", "not-an-address")
 
 
 def test_ipv6_locations_are_64_networks() -> None:

@@ -26,6 +26,7 @@ from tests.alert_helpers import (
     events,
     login,
     secrets,
+    set_policy,
 )
 from tests.auth_helpers import as_user, query, register, token_for
 from tests.conftest import ADMIN_EMAIL, Cli, run_fresh
@@ -36,14 +37,17 @@ USER = "user@example.com"
 NOTICE = "if this was not you"
 
 
-def channels_env(webhook: Webhook, smtp: Smtp) -> dict[str, str]:
-    return {
-        "ASSETCTL_ALERT_WEBHOOK_URL": webhook.url,
-        "ASSETCTL_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
-        "ASSETCTL_ALERT_EMAIL_TO": "security@example.com",
-        "ASSETCTL_ALERT_EMAIL_FROM": "assetctl@example.com",
-        "ASSETCTL_ALERT_TIMEOUT": "1",
-    }
+def channels_env(cli: Cli, webhook: Webhook, smtp: Smtp) -> dict[str, str]:
+    """The channels in the database policy; sender and timeout in the caller's env."""
+    set_policy(
+        cli,
+        {
+            "alert_webhook_url": webhook.url,
+            "smtp_url": f"smtp://127.0.0.1:{smtp.port}",
+            "alert_email_to": "security@example.com",
+        },
+    )
+    return {"ASSETCTL_ALERT_EMAIL_FROM": "assetctl@example.com", "ASSETCTL_ALERT_TIMEOUT": "1"}
 
 
 def test_baseline_then_new_ip_alerts_everywhere(
@@ -56,7 +60,10 @@ def test_baseline_then_new_ip_alerts_everywhere(
 ) -> None:
     smtp.start()
     register(cli, USER, "operator")
-    env = {"ASSETCTL_PUBLIC_IP_URLS": echo.set("/seq", IP_A, IP_B), **channels_env(webhook, smtp)}
+    env = {
+        "ASSETCTL_PUBLIC_IP_URLS": echo.set("/seq", IP_A, IP_B),
+        **channels_env(cli, webhook, smtp),
+    }
 
     first = login(cli, USER, env)
     assert first.exit_code == 0, first.stderr
@@ -260,7 +267,7 @@ def test_control_characters_are_neutralised(
     env = {
         "ASSETCTL_PUBLIC_IP_URLS": echo.set("/seq", IP_A, IP_B),
         "USER": "bob\r\nevent=security.login_alert kind=forged\x07",
-        **channels_env(webhook, smtp),
+        **channels_env(cli, webhook, smtp),
     }
     assert login(cli, evil, env).exit_code == 0
     with caplog.at_level(logging.WARNING, logger="assetctl.security"):

@@ -158,19 +158,25 @@ def test_upgrade_of_a_previous_release_keeps_everything_and_locks_nobody_out(
     prefix = f"{ROLE_PREFIX}u"
     env = {**base_env(tmp_path, url), "ASSETCTL_DB_ROLE_PREFIX": prefix, **NO_IP_LOOKUP}
     Cli(env).ok("db", "upgrade")
+    with connect_as(database, login) as conn:  # before anyone logs in again
+        # The earlier release's Argon2id hash became a server-relief verifier (issue 14).
+        assert rows(conn, "SELECT password_hash LIKE 'relief$%' FROM users") == [(True,)]
     assert _roles_like(f"{prefix}_") == [
         f"{prefix}_{s}" for s in ("admin", "operator", "owner", "viewer")
     ]
 
-    # The old session still works, history and sessions are kept, the user can log in.
-    old = Cli({**env, "ASSETCTL_TOKEN": token})
-    assert "old@example.com" in old.ok("auth", "whoami").stdout
-    history = old.ok("asset", "history", "OLD-1", "-o", "json").json()
-    assert [e["actor"] for e in history] == ["old@example.com"]
+    # History and sessions are kept and the user can log in. The old token is refused:
+    # every client could read the key that signed it, so the upgrade replaced the key.
+    refused = Cli({**env, "ASSETCTL_TOKEN": token})("auth", "whoami")
+    assert refused.exit_code == 4, refused.stderr
     fresh = Cli({**env, "ASSETCTL_AUTH_STORAGE": "file"})
     fresh.ok(
         "auth", "login", "--email", "old@example.com", "--password-stdin", input=PASSWORD + "\n"
     )
+    old = Cli({**env, "ASSETCTL_TOKEN": fresh.ok("auth", "token").stdout.strip()})
+    assert "old@example.com" in old.ok("auth", "whoami").stdout
+    history = old.ok("asset", "history", "OLD-1", "-o", "json").json()
+    assert [e["actor"] for e in history] == ["old@example.com"]
     # Writes keep working over the owner's login, and now leave database-written history.
     old.ok("asset", "update", "OLD-1", "--location", "Attic")
     with connect_as(database, login) as conn:

@@ -111,7 +111,12 @@ def test_a_read_only_database_is_exit_7(cli: Cli, pg_role: tuple[str, str]) -> N
         f'GRANT "{conftest.ROLE_PREFIX}_owner" TO "{role}"',
         f'ALTER ROLE "{role}" SET default_transaction_read_only = on',
     )
-    result = cli.sub(*add_args("LAP-1"), env={"ASSETCTL_DATABASE_URL": ro_url})
+    # Sessions are bound to the login they were opened over: log in over this one (which
+    # writes a session row and a login event, and so meets the read-only setting).
+    result = cli.sub("auth", "login", "--email", ADMIN_EMAIL, "--password-stdin",
+                     input=ADMIN_PASSWORD + "\n",
+                     env={"ASSETCTL_DATABASE_URL": ro_url, "ASSETCTL_TOKEN": "",
+                          "ASSETCTL_AUTH_STORAGE": "file", **NO_IP_LOOKUP})  # fmt: skip
     _one_sentence(result, 7, "the database is read-only")
     assert cli.ok("asset", "list", "-o", "json").json()["items"] == []
 

@@ -58,6 +58,9 @@ LazyGroup.registry = {
     "auth": Lazy("assetctl.cli.auth", "app", "Log in and out, register users, see your session."),
     "alerts": Lazy("assetctl.cli.alerts", "app", "Security alerts: logins from new locations."),
     "user": Lazy("assetctl.cli.users", "app", "Manage users (admin only)."),
+    "policy": Lazy(
+        "assetctl.cli.policy_cmd", "app", "Security policy kept in the database (admin only)."
+    ),
     "describe": Lazy(
         "assetctl.cli.describe", "describe", "Describe assets from photos with a vision model."
     ),

@@ -45,7 +45,7 @@ def cached_read(
     digest = key_digest({"kind": kind, **key})
     if cache is not None:
         try:
-            token = state.factory.token_store().load().token
+            token = _bound(state, state.factory.token_store().load().token)
             known = cache.known_db_id()
             if known:
                 snap = cache.snapshot(known)
@@ -76,6 +76,23 @@ def cached_read(
         except CacheUnavailable as exc:
             state.factory.cache_failed(exc)
     return result
+
+
+def _bound(state: AppState, token: str) -> str:
+    """The token together with the database login this process connects as: on
+    PostgreSQL a token works only over the login it was opened over, so a session check
+    cached for one login must never answer for another. The login is read the way libpq
+    chooses it (URL user, else PGUSER, else the OS user), without importing SQLAlchemy."""
+    import getpass
+    import os
+    from urllib.parse import urlsplit
+
+    url = state.factory.settings.database_url
+    try:
+        login = urlsplit(url).username or os.environ.get("PGUSER") or getpass.getuser()
+    except (ValueError, OSError, KeyError):
+        login = ""
+    return f"{token}\n{login}"
 
 
 def _verified_snapshot(

@@ -119,10 +119,8 @@ def _classify_sqlite(error: BaseException, where: str, path: str | None) -> Asse
     if what is not None:
         damaged = what.startswith("the database is damaged")
         return ServiceUnavailableError(
-            f"{what}: {where} ({text.splitlines()[0] if text else 'failed'}); "
-            "nothing was changed",
-            hint="restore it from a backup; `sqlite3 FILE .recover` can save what is still "
-            "readable"
+            f"{what}: {where} ({text.splitlines()[0] if text else 'failed'}); nothing was changed",
+            hint="restore it from a backup; `sqlite3 FILE .recover` can save what is still readable"
             if damaged
             else "free space on its disk (or raise the limit) and run the command again",
         )

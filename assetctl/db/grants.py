@@ -21,21 +21,24 @@ from __future__ import annotations
 from assetctl.db.pg_functions import Function, functions
 from assetctl.db.roles import RoleNames, quote
 
-# Tables every client role may read (until issue 14 moves secrets behind functions, the
-# login code still reads users, sessions and app_meta itself).
+# Tables every client role may read (app_meta without the signing key's row: see POLICIES).
 READABLE = (
     "assets",
     "asset_events",
-    "sessions",
+    # Not `sessions`: tokens are checked by assetctl_verify_token, so no client reads a
+    # session row (issue 14).
     "app_meta",
     "login_events",
     "security_alerts",
     "alert_deliveries",
     "db_logins",
     "alembic_version",
+    # The alert channels are read by whichever client delivers a pending alert; writes go
+    # through assetctl_set_policy (admin) only.
+    "security_policy",
 )
-# Columns of `users` no client role may read (a login gets its own user's hash through
-# assetctl_password_hash to verify a password).
+# Columns of `users` no client role may read (passwords are checked by server relief,
+# assetctl.db.pg_passwords).
 SECRET_USER_COLUMNS = ("password_hash",)
 # Columns of `assets` no client may write: the key, and deleted_at (admin only).
 _NEVER_WRITTEN = ("id",)
@@ -49,6 +52,8 @@ POLICIES = {
     "sessions": _OWN,
     # A delivery is visible with its alert (whose own policy applies in the subquery).
     "alert_deliveries": "EXISTS (SELECT 1 FROM security_alerts a WHERE a.id = alert_id)",
+    # The signing key is read only by the owner's token functions (assetctl.db.pg_tokens).
+    "app_meta": "key <> 'jwt_secret'",
 }
 
 
@@ -90,7 +95,8 @@ def execute_sql(names: RoleNames) -> list[str]:
     sql = []
     for function in functions(names):
         sql.append(f"REVOKE ALL ON FUNCTION {function.signature} FROM PUBLIC")
-        sql.append(_execute_grant(function, names))
+        if function.groups:  # none: only called by the other functions (e.g. signing)
+            sql.append(_execute_grant(function, names))
     return sql
 
 

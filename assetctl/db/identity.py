@@ -24,18 +24,23 @@ def database_identity(session: Session) -> str | None:
 
     from assetctl.db.models import Meta
 
-    meta = session.get(Meta, "jwt_secret")
-    if meta is None:
-        return None
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
+        # No client may read the signing key: the owner's function hands out a digest of it.
+        key = _pg_database_id(session)
+        if key is None:
+            return None
         where = str(session.execute(text("SELECT current_database()")).scalar_one())
         where += "|" + _cluster_id(session)
     else:
+        meta = session.get(Meta, "jwt_secret")
+        if meta is None:
+            return None
+        key = meta.value
         path = bind.engine.url.database or ""
         stat = os.stat(path) if path and os.path.exists(path) else None
         where = f"{os.path.realpath(path)}|{stat.st_ino if stat else 0}"
-    digest = hashlib.sha256(f"assetctl-database:{meta.value}|{where}".encode())
+    digest = hashlib.sha256(f"assetctl-database:{key}|{where}".encode())
     return digest.hexdigest()[:20]
 
 
@@ -51,3 +56,15 @@ def _cluster_id(session: Session) -> str:
     except DBAPIError:  # not permitted for this role: name and key still tell most copies apart
         return ""
     return str(value)
+
+
+def _pg_database_id(session: Session) -> str | None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with session.begin_nested():
+            value = session.execute(text("SELECT assetctl_database_id()")).scalar()
+    except DBAPIError:  # before `db upgrade` defined the function
+        return None
+    return None if value is None else str(value)

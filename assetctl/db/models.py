@@ -213,6 +213,8 @@ class AuthSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     host: Mapped[str | None] = mapped_column(String(255))
+    # PostgreSQL: the login the session was opened over; its token works only over it.
+    db_login: Mapped[str | None] = mapped_column(String(63))
 
 
 class Meta(Base):
@@ -288,7 +290,9 @@ class SecurityAlert(Base):
     acked_by: Mapped[str | None] = mapped_column(String(320))
 
     __table_args__ = (
-        CheckConstraint("kind IN ('new_ip', 'new_country', 'impossible_travel')", name="kind"),
+        CheckConstraint(
+            "kind IN ('new_ip', 'new_country', 'impossible_travel', 'unknown_ip')", name="kind"
+        ),
         CheckConstraint("severity IN ('warning', 'high', 'critical')", name="severity"),
         Index("ix_security_alerts_user_id_kind_location_at", "user_id", "kind", "location", "at"),
         Index("ix_security_alerts_at", "at"),
@@ -337,3 +341,15 @@ class DbLogin(Base):
         index=True,
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SecurityPolicy(Base):
+    """One security policy value set by an admin (`assetctl policy set`); a key without a
+    row has its default (assetctl.core.security.policy)."""
+
+    __tablename__ = "security_policy"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(320))

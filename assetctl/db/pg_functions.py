@@ -24,8 +24,15 @@ ADMIN = ("admin",)
 NOT_FOUND = "P0002"  # no_data_found
 CONFLICT = "23505"  # unique_violation
 REFUSED = "42501"  # insufficient_privilege
-# The longest lockout window or duration a failed-login call may ask for (one day).
-MAX_LOCK_S = 86_400
+# Signatures of earlier releases, dropped before the functions are (re)defined: their
+# replacements take the policy from the database instead of the caller.
+OBSOLETE = (
+    "assetctl_login_failed(bigint, timestamptz, integer, integer, integer)",
+    "assetctl_login_succeeded(bigint, text, timestamptz, timestamptz, text, text)",
+    # Replaced by server relief (assetctl.db.pg_passwords): no client reads a hash.
+    "assetctl_password_hash(bigint)",
+    "assetctl_set_password(bigint, text, timestamptz)",
+)
 
 
 @dataclass(frozen=True)
@@ -44,16 +51,16 @@ class Function:
         return f"{self.name}({', '.join(types)})"
 
 
-def _refuse(what: str) -> str:
+def refuse(what: str) -> str:
     return f"RAISE EXCEPTION USING ERRCODE = '{REFUSED}', MESSAGE = '{what}';"
 
 
-_ACTS_FOR = "IF NOT assetctl_may_act_for({uid}) THEN " + _refuse(
+_ACTS_FOR = "IF NOT assetctl_may_act_for({uid}) THEN " + refuse(
     "this database login is not linked to that assetctl user"
 )
 
 
-def _acts_for(uid: str) -> str:
+def acts_for(uid: str) -> str:
     return _ACTS_FOR.format(uid=uid) + " END IF;"
 
 
@@ -128,11 +135,14 @@ def _group_of(names: RoleNames, role_expr: str) -> str:
 
 
 # Void every session of p_user_id (logout --all, password change, disable).
-_REVOKE = (
+REVOKE = (
     "UPDATE users SET tokens_valid_after = date_trunc('second', p_now), updated_at = p_now "
     "WHERE id = p_user_id; UPDATE sessions SET revoked_at = p_now "
     "WHERE user_id = p_user_id AND revoked_at IS NULL;"
 )
+
+
+_IN_WINDOW = "COALESCE(first_failed_at >= p_now - make_interval(secs => p_window_s), false)"
 
 
 def _sessions() -> list[Function]:
@@ -157,56 +167,32 @@ def _sessions() -> list[Function]:
             ADMIN,
         ),
         Function(
-            "assetctl_password_hash",
-            "p_user_id bigint",
-            "text",
-            "SELECT password_hash FROM users WHERE id = p_user_id "
-            "AND assetctl_may_act_for(p_user_id)",
-            ALL,
-            "sql",
-            "STABLE",
-        ),
-        Function(
             "assetctl_login_failed",
-            "p_user_id bigint, p_now timestamptz, p_window_s integer, p_threshold integer, "
-            "p_duration_s integer",
+            "p_user_id bigint",
             "void",
-            # The policy still comes from the caller (the sequel moves it into the database);
-            # clamped, so nobody can lock an account for a century with one call.
-            "BEGIN p_threshold := GREATEST(p_threshold, 1); "
-            f"p_window_s := LEAST(GREATEST(p_window_s, 0), {MAX_LOCK_S}); "
-            f"p_duration_s := LEAST(GREATEST(p_duration_s, 0), {MAX_LOCK_S}); "
+            # Policy and clock are the database's own: a caller can neither switch the
+            # lockout off nor lock an account for a century.
+            "DECLARE p_now timestamptz := now(); "
+            "p_window_s integer := assetctl_policy('lockout_window')::integer; "
+            "p_threshold integer := assetctl_policy('lockout_threshold')::integer; "
+            "p_duration_s integer := assetctl_policy('lockout_duration')::integer; BEGIN "
+            # Every SET reads the row itself (no joined snapshot): when racing callers wait
+            # for the row lock, each re-reads the committed count, so no failure is lost.
             "UPDATE users SET "
-            " failed_logins = CASE WHEN w THEN failed_logins + 1 ELSE 1 END, "
-            " first_failed_at = CASE WHEN w THEN first_failed_at ELSE p_now END, "
-            " locked_until = CASE WHEN (CASE WHEN w THEN failed_logins + 1 ELSE 1 END) "
-            "   >= p_threshold THEN p_now + make_interval(secs => p_duration_s) "
-            "   ELSE locked_until END "
-            "FROM (SELECT first_failed_at IS NOT NULL AND first_failed_at >= "
-            "  p_now - make_interval(secs => p_window_s) AS w FROM users "
-            "  WHERE id = p_user_id) AS f WHERE id = p_user_id; END",
-            ALL,
-        ),
-        Function(
-            "assetctl_login_succeeded",
-            "p_user_id bigint, p_jti text, p_now timestamptz, p_expires timestamptz, "
-            "p_host text, p_new_hash text",
-            "void",
-            f"BEGIN {_acts_for('p_user_id')} "
-            "UPDATE users SET failed_logins = 0, first_failed_at = NULL, locked_until = NULL, "
-            "last_login_at = p_now, password_hash = COALESCE(p_new_hash, password_hash) "
-            "WHERE id = p_user_id; "
-            "INSERT INTO sessions (jti, user_id, created_at, expires_at, host) "
-            "VALUES (p_jti, p_user_id, p_now, p_expires, p_host); END",
-            ALL,
+            f" failed_logins = CASE WHEN {_IN_WINDOW} THEN failed_logins + 1 ELSE 1 END, "
+            f" first_failed_at = CASE WHEN {_IN_WINDOW} THEN first_failed_at ELSE p_now END, "
+            f" locked_until = CASE WHEN (CASE WHEN {_IN_WINDOW} THEN failed_logins + 1 ELSE 1 "
+            "   END) >= p_threshold THEN p_now + make_interval(secs => p_duration_s) "
+            "   ELSE locked_until END WHERE id = p_user_id; END",
+            (),  # only through assetctl_login, which checks the proof
         ),
         Function(
             "assetctl_revoke_sessions",
             "p_user_id bigint, p_now timestamptz",
             "void",
             "BEGIN IF NOT (assetctl_may_act_for(p_user_id) OR assetctl_is_admin()) THEN "
-            + _refuse("only the user or an admin may end these sessions")
-            + f" END IF; {_REVOKE} END",
+            + refuse("only the user or an admin may end these sessions")
+            + f" END IF; {REVOKE} END",
             ALL,
         ),
         Function(
@@ -214,17 +200,9 @@ def _sessions() -> list[Function]:
             "p_jti text, p_now timestamptz",
             "void",
             "DECLARE v_user bigint; BEGIN SELECT user_id INTO v_user FROM sessions "
-            f"WHERE jti = p_jti; IF NOT FOUND THEN RETURN; END IF; {_acts_for('v_user')} "
+            f"WHERE jti = p_jti; IF NOT FOUND THEN RETURN; END IF; {acts_for('v_user')} "
             "UPDATE sessions SET revoked_at = p_now WHERE jti = p_jti AND revoked_at IS NULL; "
             "END",
-            ALL,
-        ),
-        Function(
-            "assetctl_set_password",
-            "p_user_id bigint, p_hash text, p_now timestamptz",
-            "void",
-            f"BEGIN {_acts_for('p_user_id')} UPDATE users SET password_hash = p_hash "
-            f"WHERE id = p_user_id; {_REVOKE} END",
             ALL,
         ),
     ]
@@ -261,7 +239,7 @@ def _user_admin(names: RoleNames) -> list[Function]:
             "void",
             _groups_decl(names, "''")
             + " BEGIN IF NOT p_active THEN "
-            + _REVOKE
+            + REVOKE
             + " END IF; UPDATE users SET active = p_active, updated_at = p_now "
             "WHERE id = p_user_id; IF p_active THEN SELECT "
             + _group_of(names, "role")
@@ -287,7 +265,7 @@ def _user_admin(names: RoleNames) -> list[Function]:
             f"'{NOT_FOUND}', MESSAGE = 'no such database login'; END IF; "
             f"IF v_super OR NOT v_can_login OR p_login LIKE '{names.prefix}\\_%' OR "
             f"pg_has_role(p_login, '{names.owner}', 'MEMBER') THEN "
-            + _refuse("this login is trusted or one of the assetctl roles")
+            + refuse("this login is trusted or one of the assetctl roles")
             + " END IF; FOREACH v_group IN ARRAY v_groups LOOP "
             "IF v_group <> v_keep AND pg_has_role(p_login, v_group, 'MEMBER') THEN "
             f"RAISE EXCEPTION USING ERRCODE = '{CONFLICT}', MESSAGE = v_group; END IF; END LOOP; "
@@ -302,7 +280,7 @@ def _user_admin(names: RoleNames) -> list[Function]:
 
 _VISIBLE = (
     "IF NOT (assetctl_is_admin() OR assetctl_may_act_for(v_user)) THEN "
-    + _refuse("this alert belongs to another user")
+    + refuse("this alert belongs to another user")
     + " END IF;"
 )
 _DELIVERY_USER = (
@@ -322,7 +300,7 @@ def _login_records() -> list[Function]:
             "p_longitude double precision, p_accuracy_radius integer, p_network text",
             "bigint",
             "DECLARE v_user bigint := p_user_id; v_id bigint; BEGIN "
-            "IF p_success THEN " + _acts_for("p_user_id") + " ELSE "
+            "IF p_success THEN " + acts_for("p_user_id") + " ELSE "
             # A failure names whoever the email names: the client cannot pick another user.
             "SELECT id INTO v_user FROM users WHERE email = p_email; END IF; "
             "INSERT INTO login_events (user_id, email, success, at, ip, ip_source, public_ips, "
@@ -341,9 +319,9 @@ def _login_records() -> list[Function]:
             "DECLARE v_user bigint; v_at timestamptz; v_id bigint; BEGIN "
             "SELECT user_id, at INTO v_user, v_at FROM login_events WHERE id = p_login_event_id "
             "AND success AND at = now(); IF NOT FOUND THEN "
-            + _refuse("alerts are raised only by the login that caused them")
+            + refuse("alerts are raised only by the login that caused them")
             + " END IF; "
-            + _acts_for("v_user")
+            + acts_for("v_user")
             + " INSERT INTO security_alerts (user_id, login_event_id, kind, severity, location, "
             "details, at) VALUES (v_user, p_login_event_id, p_kind, p_severity, p_location, "
             "p_details, v_at) RETURNING id INTO v_id; RETURN v_id; END",
@@ -355,9 +333,9 @@ def _login_records() -> list[Function]:
             "bigint",
             "DECLARE v_user bigint; v_id bigint; BEGIN SELECT user_id INTO v_user "
             "FROM security_alerts WHERE id = p_alert_id AND at = now(); IF NOT FOUND THEN "
-            + _refuse("deliveries are queued only by the login that raised the alert")
+            + refuse("deliveries are queued only by the login that raised the alert")
             + " END IF; "
-            + _acts_for("v_user")
+            + acts_for("v_user")
             + " INSERT INTO alert_deliveries (alert_id, channel, status, attempts, created_at, "
             "next_attempt_at) VALUES (p_alert_id, p_channel, 'pending', 0, p_now, p_next) "
             "RETURNING id INTO v_id; RETURN v_id; END",
@@ -409,7 +387,18 @@ def _deliveries() -> list[Function]:
 
 def functions(names: RoleNames) -> list[Function]:
     """Every function, helpers first (the others call them)."""
-    return [*_helpers(names), *_sessions(), *_user_admin(names), *_login_records(), *_deliveries()]
+    from assetctl.db import pg_passwords, pg_policy, pg_tokens
+
+    return [
+        *_helpers(names),
+        *pg_policy.functions(),
+        *pg_tokens.functions(),
+        *pg_passwords.functions(),
+        *_sessions(),
+        *_user_admin(names),
+        *_login_records(),
+        *_deliveries(),
+    ]
 
 
 def create_sql(function: Function, schema: str) -> str:

@@ -172,7 +172,8 @@ def apply(conn: Any, prefix: str) -> None:
         objects, sequences = _objects(conn, schema)
         _run(conn, _ownership(conn, names, schema, objects))
         step = "define the functions and triggers"
-        statements = [pg_functions.create_sql(f, schema) for f in pg_functions.functions(names)]
+        statements = [f"DROP FUNCTION IF EXISTS {old}" for old in pg_functions.OBSOLETE]
+        statements += [pg_functions.create_sql(f, schema) for f in pg_functions.functions(names)]
         statements.append(history_trigger.function_sql(schema))
         owner = quote(names.owner)
         statements += [f"ALTER FUNCTION {f.signature} OWNER TO {owner}" for f in _functions(names)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from assetctl.config import Settings
@@ -62,7 +62,8 @@ def check_role(raw: str) -> str:
 
 
 def signing_key(session: Session, settings: Settings) -> str:
-    """ASSETCTL_JWT_SECRET when set, else the random key generated in this database."""
+    """SQLite only (PostgreSQL signs and verifies tokens itself): ASSETCTL_JWT_SECRET when
+    set, else the random key generated in this database file."""
     configured = settings.values.get("jwt_secret")
     if configured:
         return str(configured)
@@ -146,7 +147,7 @@ def register(
         email=email,
         name=check_text("name", name or email.split("@")[0], 200),
         role=role,
-        password_hash=passwords.hash_password(password),
+        password_hash=store.new_password_hash(session, password),
         active=True,
         created_at=now,
         updated_at=now,
@@ -166,41 +167,71 @@ def login(
     except InvalidInputError:
         passwords.verify_password(password, None)
         raise LoginFailed() from None
+    if store.on_postgres(session):
+        return _login_by_relief(session, settings, email, password, host)
     user = _user_by_email(session, email)
-    ok, new_hash = passwords.verify_password(password, store.password_hash(session, user))
+    ok, new_hash = passwords.verify_password(password, None if user is None else user.password_hash)
     now = _now()
     if user is None:
         raise LoginFailed()
     locked = user.locked_until is not None and user.locked_until > now
     if not ok:
         # One atomic UPDATE: restart the window if it has passed, lock at the threshold.
-        store.record_failure(session, user, settings, now)
+        store.record_failure(session, user, now)
         raise LoginFailed()
     if locked or not user.active:
         raise LoginFailed()
-    lifetime = int(settings.values["token_lifetime"])
+    # The caller's token_lifetime may only shorten the session: the database's policy
+    # bounds it (store.login_succeeded returns the end it allowed, and on PostgreSQL the
+    # token the database signed).
     jti = tokens.new_jti()
     issued = now.replace(microsecond=0)
-    expires = issued + timedelta(seconds=lifetime)
-    store.login_succeeded(
+    opened = store.login_succeeded(
         session,
         user,
         jti=jti,
         now=now,
-        expires=expires,
+        lifetime_s=int(settings.values["token_lifetime"]),
         host=(host or "")[:255] or None,
         new_hash=new_hash,
     )
-    token = tokens.issue(
+    expires = opened.expires
+    token = opened.token or tokens.issue(
         signing_key(session, settings),
         user_id=user.id,
         role=user.role,
         jti=jti,
         now=issued,
-        lifetime_s=lifetime,
+        lifetime_s=max(int((expires - issued).total_seconds()), 1),
     )
     session.flush()
     return LoginResult(token, _principal(user, jti, expires))
+
+
+def _login_by_relief(
+    session: Session, settings: Settings, email: str, password: str, host: str | None
+) -> LoginResult:
+    """PostgreSQL: the database checks the password proof, the lockout and the account,
+    and signs the token (store.relief_login)."""
+    from sqlalchemy import select
+
+    from assetctl.db.models import User
+
+    jti = tokens.new_jti()
+    token = store.relief_login(
+        session,
+        email,
+        password,
+        jti=jti,
+        lifetime_s=int(settings.values["token_lifetime"]),
+        host=(host or "")[:255] or None,
+    )
+    if token is None:
+        raise LoginFailed()
+    user = session.execute(
+        select(User).where(User.email == email).execution_options(populate_existing=True)
+    ).scalar_one()
+    return LoginResult(token, _principal(user, jti, tokens.unverified_expiry(token)))
 
 
 def authenticate(session: Session, settings: Settings, token: str) -> Principal:
@@ -209,6 +240,13 @@ def authenticate(session: Session, settings: Settings, token: str) -> Principal:
     the database, so a role change applies to the very next command."""
     from assetctl.db.models import AuthSession, User
 
+    if store.on_postgres(session):
+        # The database checks everything below itself, with a key no client can read.
+        user_id, jti, expires = store.verify_token(session, token)
+        found = session.get(User, user_id)
+        if found is None:  # pragma: no cover - the function just saw the row
+            raise tokens.invalid_token("the account is disabled or deleted")
+        return _principal(found, jti, expires)
     claims = tokens.verify(signing_key(session, settings), token)
     row = session.get(AuthSession, claims.jti)
     if row is None or row.user_id != claims.user_id:
@@ -250,9 +288,8 @@ def change_password(session: Session, principal: Principal, current: str, new: s
 
     passwords.check_password_rules(new)
     user = session.get(User, principal.user_id)
-    ok, _ = passwords.verify_password(current, store.password_hash(session, user))
-    if user is None or not ok:
+    if not store.password_matches(session, user, current) or user is None:
         raise NotAuthenticatedError("the current password is wrong")
     if current == new:
         raise InvalidInputError("the new password is the same as the current one")
-    store.set_password(session, user, passwords.hash_password(new), _now())
+    store.set_password(session, user, current, store.new_password_hash(session, new), _now())

@@ -60,3 +60,58 @@ def verify_password(password: str, password_hash: str | None) -> tuple[bool, str
         return False, None
     ok, new_hash = ctx.verify_and_update(password, password_hash)
     return bool(ok), new_hash
+
+
+# --- server relief (PostgreSQL) ----------------------------------------------------------
+# The database keeps `relief$M$T$P$LEN$SALT$VERIFIER`: the Argon2id parameters, the salt
+# and SHA-256 of the Argon2id output. The client derives that output from the password and
+# the parameters and salt the database hands out (`M$T$P$LEN$SALT`, a stable fake one for
+# an unknown email); the database compares SHA-256 of it with the verifier. So no client
+# reads a hash, and what the database stores is not a password equivalent.
+RELIEF = "relief"
+MEMORY_KIB, TIME_COST, LANES, OUTPUT_BYTES, SALT_BYTES = 19456, 2, 1, 32, 16
+CURRENT = f"{MEMORY_KIB}${TIME_COST}${LANES}${OUTPUT_BYTES}$"
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    import base64
+
+    return base64.b64decode(text + "=" * (-len(text) % 4))
+
+
+def relief_proof(password: str, settings: str) -> str:
+    """The Argon2id output (base64) for `password` under `settings` (`M$T$P$LEN$SALT`).
+    One full hash computation whatever the input, so timing tells nothing."""
+    from argon2.low_level import Type, hash_secret_raw
+
+    memory, time_cost, lanes, length, salt = settings.split("$")
+    raw = hash_secret_raw(
+        password.encode()[:MAX_BYTES],
+        _unb64(salt),
+        time_cost=int(time_cost),
+        memory_cost=int(memory),
+        parallelism=int(lanes),
+        hash_len=int(length),
+        type=Type.ID,
+    )
+    return _b64(raw)
+
+
+def relief_hash(password: str) -> str:
+    """What the database stores for a new password: parameters, fresh salt, verifier."""
+    import hashlib
+    import secrets
+
+    settings = CURRENT + _b64(secrets.token_bytes(SALT_BYTES))
+    raw = _unb64(relief_proof(password, settings))
+    return f"{RELIEF}${settings}${hashlib.sha256(raw).hexdigest()}"
+
+
+def relief_outdated(settings: str) -> bool:
+    return not settings.startswith(CURRENT)

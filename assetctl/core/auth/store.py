@@ -6,10 +6,9 @@ ORM as before. Both forms change the same columns the same way.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-
-from assetctl.config import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -35,16 +34,39 @@ def _reload(session: Session, user: User) -> None:
     session.refresh(user)
 
 
-def password_hash(session: Session, user: User | None) -> str | None:
-    """The hash to verify a password against. On PostgreSQL no client role may read the
-    column: a function hands a login the hash of the user it is bound to only (None for any
-    other user, which then fails like a wrong password)."""
-    if user is None:
-        return None
+def password_matches(session: Session, user: User | None, password: str) -> bool:
+    """Whether `password` is `user`'s; always one hash computation. On PostgreSQL by server
+    relief: no client reads a hash (assetctl.db.pg_passwords)."""
+    from assetctl.core.auth import passwords
+
     if not on_postgres(session):
-        return user.password_hash
-    found = call(session, "assetctl_password_hash", user.id)
-    return None if found is None else str(found)
+        return passwords.verify_password(password, None if user is None else user.password_hash)[0]
+    settings = str(call(session, "assetctl_login_salt", "" if user is None else user.email))
+    proof = passwords.relief_proof(password, settings)
+    return user is not None and bool(call(session, "assetctl_password_ok", user.id, proof))
+
+
+def new_password_hash(session: Session, password: str) -> str:
+    """What this database stores for a new password."""
+    from assetctl.core.auth import passwords
+
+    if on_postgres(session):
+        return passwords.relief_hash(password)
+    return passwords.hash_password(password)
+
+
+def relief_login(
+    session: Session, email: str, password: str, *, jti: str, lifetime_s: int, host: str | None
+) -> str | None:
+    """PostgreSQL: log in through `assetctl_login`, which checks the proof, counts a
+    failure, enforces lock and disable and signs the token; None for every refusal."""
+    from assetctl.core.auth import passwords
+
+    settings = str(call(session, "assetctl_login_salt", email))
+    proof = passwords.relief_proof(password, settings)
+    upgrade = passwords.relief_hash(password) if passwords.relief_outdated(settings) else None
+    token = call(session, "assetctl_login", email, proof, jti, lifetime_s, host, upgrade)
+    return None if token is None else str(token)
 
 
 def lock_users(session: Session) -> None:
@@ -76,17 +98,21 @@ def add_user(session: Session, user: User) -> User:
     return stored
 
 
-def record_failure(session: Session, user: User, settings: Settings, now: datetime) -> None:
-    """Count a failed login in one atomic UPDATE (see accounts.login)."""
-    window = int(settings.values["lockout_window"])
-    threshold = int(settings.values["lockout_threshold"])
-    duration = int(settings.values["lockout_duration"])
+def record_failure(session: Session, user: User, now: datetime) -> None:
+    """Count a failed login in one atomic UPDATE (see accounts.login), under the database's
+    lockout policy (on PostgreSQL the function reads it, with the server's clock)."""
     if on_postgres(session):
-        call(session, "assetctl_login_failed", user.id, now, window, threshold, duration)
+        call(session, "assetctl_login_failed", user.id)
         return
     from sqlalchemy import case, update
 
+    from assetctl.core.security.policy import policy_values
     from assetctl.db.models import User
+
+    policy = policy_values(session)
+    window = int(policy["lockout_window"])
+    threshold = int(policy["lockout_threshold"])
+    duration = int(policy["lockout_duration"])
 
     window_start = now - timedelta(seconds=window)
     in_window = (User.first_failed_at.is_not(None)) & (User.first_failed_at >= window_start)
@@ -106,23 +132,40 @@ def record_failure(session: Session, user: User, settings: Settings, now: dateti
     )
 
 
+@dataclass(frozen=True)
+class Opened:
+    """A new session: when it ends, and on PostgreSQL the token the database signed."""
+
+    expires: datetime
+    token: str | None = None
+
+
 def login_succeeded(
     session: Session,
     user: User,
     *,
     jti: str,
     now: datetime,
-    expires: datetime,
+    lifetime_s: int,
     host: str | None,
     new_hash: str | None,
-) -> None:
-    """Clear the failure count, note the login and open the session row."""
+) -> Opened:
+    """Clear the failure count, note the login and open the session row, lasting
+    `lifetime_s` or the policy's token_lifetime, whichever is shorter. On PostgreSQL the
+    database also signs the token (no client holds the key) and binds it to this login."""
     if on_postgres(session):
-        call(session, "assetctl_login_succeeded", user.id, jti, now, expires, host, new_hash)
+        from assetctl.core.auth.tokens import unverified_expiry
+
+        token = str(
+            call(session, "assetctl_login_succeeded", user.id, jti, lifetime_s, host, new_hash)
+        )
         _reload(session, user)
-        return
+        return Opened(unverified_expiry(token), token)
+    from assetctl.core.security.policy import policy_values
     from assetctl.db.models import AuthSession
 
+    longest = int(policy_values(session)["token_lifetime"])
+    expires = now.replace(microsecond=0) + timedelta(seconds=min(lifetime_s, longest))
     if new_hash:
         user.password_hash = new_hash
     user.failed_logins = 0
@@ -133,6 +176,25 @@ def login_succeeded(
         AuthSession(jti=jti, user_id=user.id, created_at=now, expires_at=expires, host=host)
     )
     session.flush()
+    return Opened(expires)
+
+
+def verify_token(session: Session, token: str) -> tuple[int, str, datetime]:
+    """PostgreSQL: (user id, jti, expiry) of a token the database accepts now; it checks
+    signature, claims, session row, login binding and user. NotAuthenticatedError if not."""
+    from sqlalchemy import text
+
+    from assetctl.core.auth.tokens import MAX_TOKEN_CHARS, invalid_token
+
+    token = token.strip()
+    if not token or len(token) > MAX_TOKEN_CHARS:
+        raise invalid_token("malformed token")
+    row = session.execute(
+        text("SELECT * FROM assetctl_verify_token(:token)"), {"token": token}
+    ).one()
+    if row.o_reason is not None:
+        raise invalid_token(str(row.o_reason))
+    return int(row.o_user_id), str(row.o_jti), row.o_expires.astimezone(UTC)
 
 
 def revoke_all(session: Session, user: User, now: datetime) -> None:
@@ -166,10 +228,17 @@ def end_session(session: Session, jti: str, now: datetime) -> None:
         row.revoked_at = now
 
 
-def set_password(session: Session, user: User, password_hash: str, now: datetime) -> None:
-    """A new password hash; every session of the user is revoked."""
+def set_password(
+    session: Session, user: User, current: str, password_hash: str, now: datetime
+) -> None:
+    """A new password hash (the caller checked `current`); every session of the user is
+    revoked. On PostgreSQL the function takes a proof of `current` itself."""
     if on_postgres(session):
-        call(session, "assetctl_set_password", user.id, password_hash, now)
+        from assetctl.core.auth import passwords
+
+        settings = str(call(session, "assetctl_login_salt", user.email))
+        proof = passwords.relief_proof(current, settings)
+        call(session, "assetctl_set_password", user.id, proof, password_hash, now)
         _reload(session, user)
         return
     user.password_hash = password_hash

@@ -31,7 +31,14 @@ if TYPE_CHECKING:
 
     from assetctl.db.models import LoginEvent, SecurityAlert
 
-SEVERITY = {"new_ip": "warning", "new_country": "high", "impossible_travel": "critical"}
+SEVERITY = {
+    "new_ip": "warning",
+    "new_country": "high",
+    "impossible_travel": "critical",
+    # Nobody could establish the public IP (lookup off, blocked or failing): with the
+    # policy's alert_unknown_ip on, that is itself worth a look, since a caller can cause it.
+    "unknown_ip": "warning",
+}
 DEDUPE_WINDOW = timedelta(hours=24)
 MAX_SPEED_KMH = 1000.0
 EARTH_RADIUS_KM = 6371.0
@@ -97,10 +104,15 @@ def detect(session: Session, settings: Settings, event: LoginEvent) -> list[Secu
     """The alerts a successful login raises (already added to the session)."""
     from sqlalchemy import select
 
+    from assetctl.core.security.policy import policy_values
     from assetctl.db.models import LoginEvent, SecurityAlert
 
-    if not event.success or event.ip is None or event.user_id is None:
+    if not event.success or event.user_id is None:
         return []
+    if event.ip is None:
+        if policy_values(session)["alert_unknown_ip"] != "on":
+            return []
+        return _raise(session, event, [("unknown_ip", "unknown", _details(event))])
     since = event.at - timedelta(seconds=int(settings.values["login_retention"]))
     earlier = (
         LoginEvent.user_id == event.user_id,
@@ -143,7 +155,18 @@ def detect(session: Session, settings: Settings, event: LoginEvent) -> list[Secu
     if previous is not None and previous.ip and journey is not None:
         where = f"{location_key(previous.ip)}>{key}"[:128]
         found.append(("impossible_travel", where, {**_details(event), **journey}))
+    return _raise(session, event, found)
 
+
+def _raise(
+    session: Session, event: LoginEvent, found: list[tuple[str, str, dict[str, Any]]]
+) -> list[SecurityAlert]:
+    """Add the alerts in `found`, except those raised for the same location in 24 h."""
+    from sqlalchemy import select
+
+    from assetctl.db.models import SecurityAlert
+
+    assert event.user_id is not None
     raised: list[SecurityAlert] = []
     for kind, location, details in found:
         recent = session.execute(

@@ -67,8 +67,10 @@ def queue(
     session: Session, settings: Settings, alerts: Sequence[SecurityAlert]
 ) -> list[AlertDelivery]:
     """Pending deliveries for `alerts`, one per enabled channel, in the caller's transaction."""
+    from assetctl.core.security.policy import with_channels
     from assetctl.db.models import AlertDelivery
 
+    settings = with_channels(session, settings)
     now = _now()
     rows = [
         AlertDelivery(
@@ -130,11 +132,13 @@ def due_deliveries(session: Session, limit: int = RETRY_BATCH) -> list[int]:
 
 def _claim(
     settings: Settings, ids: Sequence[int] | None, limit: int
-) -> list[tuple[int, str, dict[str, Any]]]:
+) -> tuple[Settings, list[tuple[int, str, dict[str, Any]]]]:
     """Claim pending deliveries (the given ids, or every pending one up to `limit`) and
-    return (delivery id, channel, payload) for each one this process won."""
+    return the settings with the database's alert channels, and (delivery id, channel,
+    payload) for each one this process won."""
     from sqlalchemy import select
 
+    from assetctl.core.security.policy import with_channels
     from assetctl.core.security.store import claim_delivery
     from assetctl.db.engine import unit_of_work
     from assetctl.db.models import AlertDelivery, SecurityAlert, User
@@ -142,6 +146,7 @@ def _claim(
     now = _now()
     claimed: list[tuple[int, str, dict[str, Any]]] = []
     with unit_of_work(settings.database_url, write=True) as session:
+        settings = with_channels(session, settings)
         query = (
             select(AlertDelivery, SecurityAlert, User.email)
             .join(SecurityAlert, SecurityAlert.id == AlertDelivery.alert_id)
@@ -155,7 +160,7 @@ def _claim(
         for delivery, alert, email in session.execute(query).all():
             if claim_delivery(session, delivery, now + LEASE):
                 claimed.append((delivery.id, delivery.channel, alert_payload(alert, email)))
-    return claimed
+    return settings, claimed
 
 
 def _send(settings: Settings, channel: str, payload: dict[str, Any], timeout: float) -> None:
@@ -197,7 +202,8 @@ def deliver(
     # A channel that just failed is not tried again in this run: one dead mail server must
     # cost one timeout, not one per pending alert.
     broken: dict[str, str] = {}
-    for delivery_id, channel, payload in _claim(settings, ids, limit):
+    settings, claimed = _claim(settings, ids, limit)
+    for delivery_id, channel, payload in claimed:
         if channel in broken:
             outcomes.append((delivery_id, broken[channel]))
             continue

@@ -1,0 +1,57 @@
+"""The security policy's definer functions: `assetctl_policy` (read by the login functions)
+and `assetctl_set_policy`, the only way to write `security_policy` (admin EXECUTE). Keys,
+defaults and numeric ranges come from the catalogue, `assetctl.core.security.policy.POLICY`.
+"""
+
+# SQL text here is built only from the catalogue's constants; values are always bound.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from assetctl.db.pg_functions import ADMIN, ALL, Function
+
+INVALID = "22023"  # invalid_parameter_value
+
+
+def functions() -> list[Function]:
+    """The security policy: read by the login functions, written only by an admin."""
+    from assetctl.core.security.policy import POLICY
+
+    defaults = " ".join(f"WHEN {_literal(p.key)} THEN {_literal(p.default)}" for p in POLICY)
+    keys = ", ".join(_literal(p.key) for p in POLICY)
+    checks = " ".join(
+        # Parenthesised: plpgsql ends an IF condition at the first THEN outside parentheses.
+        f"IF p_key = {_literal(p.key)} AND NOT (CASE WHEN p_value ~ '^[0-9]{{1,12}}$' THEN "
+        f"p_value::bigint BETWEEN {p.bounds[0]} AND {p.bounds[1]} ELSE false END) THEN "
+        f"RAISE EXCEPTION USING ERRCODE = '{INVALID}', MESSAGE = 'value out of range'; END IF;"
+        for p in POLICY
+        if p.bounds
+    )
+    return [
+        Function(
+            "assetctl_policy",
+            "p_key text",
+            "text",
+            "SELECT COALESCE((SELECT value FROM security_policy WHERE key = p_key), "
+            f"CASE p_key {defaults} END)",
+            ALL,
+            "sql",
+            "STABLE",
+        ),
+        Function(
+            "assetctl_set_policy",
+            "p_key text, p_value text, p_by text",
+            "void",
+            f"BEGIN IF p_key IS NULL OR p_key NOT IN ({keys}) OR p_value IS NULL THEN "
+            f"RAISE EXCEPTION USING ERRCODE = '{INVALID}', MESSAGE = 'unknown policy key'; "
+            f"END IF; {checks} INSERT INTO security_policy (key, value, updated_at, updated_by) "
+            "VALUES (p_key, p_value, now(), left(COALESCE(p_by, session_user::text), 320)) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = "
+            "EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by; END",
+            ADMIN,
+        ),
+    ]
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

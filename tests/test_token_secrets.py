@@ -1,0 +1,229 @@
+"""Issue 14, part 2: no client login can read the signing key, a token works only over the
+database login it was opened over, and a key the caller chooses verifies nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import jwt
+import pytest
+
+from .auth_helpers import claims_of, db_secret, forge
+from .conftest import Cli, _service_missing
+from .role_fixtures import Member, Team, connect_as, rows, team
+
+pytestmark = pytest.mark.postgres
+__all__ = ["team"]  # the fixture, imported for pytest
+
+MIN_KEY = 32
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a value, also inside JSON documents and arrays."""
+    if isinstance(value, str):
+        yield value
+        try:
+            inner = json.loads(value)
+        except ValueError:
+            return
+        if not isinstance(inner, str):
+            yield from _strings(inner)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, bytes | memoryview):
+        yield bytes(value).decode("utf-8", "replace")
+
+
+def _readable_relations(conn: Any) -> list[str]:
+    return [
+        f'"{schema}"."{name}"'
+        for schema, name in rows(
+            conn,
+            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'v', 'm', 'p') "
+            "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') "
+            "AND has_table_privilege(c.oid, 'SELECT')",
+        )
+    ]
+
+
+# Catalog text a login can read besides table rows: function bodies, comments, column
+# defaults, settings, and what the helper functions it may call hand out.
+CATALOG = (
+    "SELECT prosrc FROM pg_proc",
+    "SELECT description FROM pg_description",
+    "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef",
+    "SELECT setting FROM pg_settings",
+    "SELECT reset_val FROM pg_settings",
+    "SELECT assetctl_database_id()",
+)
+
+
+def _everything_readable(database: str, member: Member) -> set[str]:
+    """Every string of 32+ characters `member`'s login can SELECT."""
+    found: set[str] = set()
+    with connect_as(database, member.login) as conn:
+        queries = [f"SELECT * FROM {name}" for name in _readable_relations(conn)]
+        for sql in [*queries, *CATALOG]:
+            for row in rows(conn, sql):
+                found.update(s for s in _strings(list(row)) if len(s) >= MIN_KEY)
+    return found
+
+
+def _verifies(token: str, key: str) -> bool:
+    try:
+        jwt.decode(token, key, algorithms=["HS256"], options={"verify_aud": False})
+    except jwt.InvalidTokenError:
+        return False
+    return True
+
+
+def test_no_value_any_client_login_can_read_verifies_a_real_token(team: Team) -> None:
+    real_key = db_secret(team.url)  # as the superuser: the owner's view
+    for role, member in team.members.items():
+        assert _verifies(member.token, real_key)  # the test would notice a leak
+        candidates = _everything_readable(team.database, member)
+        assert len(candidates) > 20, role  # it really read the catalog and the tables
+        assert real_key not in candidates, role
+        leaked = [c for c in candidates if _verifies(member.token, c)]
+        assert leaked == [], role
+        # Neither can the login read the key row, nor call the signing helpers.
+        with connect_as(team.database, member.login) as conn:
+            assert rows(conn, "SELECT value FROM app_meta WHERE key = 'jwt_secret'") == []
+            for call in (
+                "SELECT assetctl_signature('x.y')",
+                "SELECT assetctl_hmac_sha256('k', 'm')",
+            ):
+                with pytest.raises(Exception, match="permission denied"):
+                    rows(conn, call)
+                conn.rollback()
+
+
+def test_a_token_works_only_over_the_login_it_was_opened_over(team: Team) -> None:
+    viewer, operator = team.members["viewer"], team.members["operator"]
+    over_operator = team.cli_for(operator)
+    borrowed = Cli({**over_operator.env, "ASSETCTL_TOKEN": viewer.token})
+    result = borrowed("asset", "list")
+    assert result.exit_code == 4, result.stderr
+    assert "another database login" in result.stderr
+    # Also over the superuser's connection, and through the installed entry point.
+    as_dba = Cli({**team.admin.env, "ASSETCTL_TOKEN": viewer.token})
+    assert as_dba.sub("asset", "list").exit_code == 4
+    assert team.cli_for(viewer).ok("auth", "whoami").exit_code == 0
+
+
+def test_a_key_the_caller_chooses_verifies_nothing(team: Team) -> None:
+    viewer = team.members["viewer"]
+    own = team.cli_for(viewer)
+    chosen = "c" * 48
+    forged = forge(chosen, claims_of(viewer.token))
+    assert own("asset", "list", env={"ASSETCTL_TOKEN": forged}).exit_code == 4
+    # ASSETCTL_JWT_SECRET plays no part on PostgreSQL: neither for verifying ...
+    with_secret = {"ASSETCTL_TOKEN": forged, "ASSETCTL_JWT_SECRET": chosen}
+    refused = own.sub("asset", "list", env=with_secret)
+    assert refused.exit_code == 4 and "not valid" in refused.stderr
+    # ... nor for a session id someone learned (admins see jtis in `auth history`).
+    admin = team.members["admin"]
+    admin_claims = claims_of(admin.token)
+    stolen = forge(chosen, admin_claims)
+    over_admin = team.cli_for(admin)
+    assert over_admin("user", "list", env={**with_secret, "ASSETCTL_TOKEN": stolen}).exit_code == 4
+    # ... nor for signing: a login with the variable set still gets the database's token.
+    fresh = own.ok("auth", "whoami", env={"ASSETCTL_JWT_SECRET": chosen})
+    assert viewer.email in fresh.stdout
+
+
+def test_the_lockout_counts_every_one_of_8_racing_processes(team: Team) -> None:
+    """8 processes call the login function directly (no CLI) with wrong proofs at the same
+    time: no failure is lost and the account locks at the database's threshold."""
+    import subprocess
+    import sys
+
+    from .role_fixtures import add_member
+
+    victim = add_member(team, "viewer")
+    attacker = team.members["operator"]
+    team.admin.ok("policy", "set", "lockout_threshold", "40")
+    # Each process: its own connection as the attacker's login, 5 calls in autocommit.
+    script = (
+        "import sys, psycopg2; c = psycopg2.connect(host='127.0.0.1', user=sys.argv[1], "
+        "dbname=sys.argv[2]); c.autocommit = True; cur = c.cursor(); "
+        "[cur.execute('SELECT assetctl_login(%s, %s, %s, 60, NULL, NULL)', "
+        "(sys.argv[3], 'd3Jvbmctd3Jvbmc', 'j')) "
+        "for _ in range(5)]"
+    )
+    command = [sys.executable, "-c", script, attacker.login, team.database, victim.email]
+    procs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(8)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    ((count, locked),) = team.sql_admin(
+        "SELECT failed_logins, locked_until > now() FROM users WHERE id = %s", (victim.user_id,)
+    )
+    assert (count, locked) == (40, True)
+    team.admin.ok("policy", "set", "lockout_threshold", "5")
+
+
+def test_a_cache_hit_never_serves_a_token_the_database_refuses_now(team: Team) -> None:
+    """A session check cached in Redis for the viewer's login answers neither over another
+    login nor after a disable: each is refused (exit 4)."""
+    from .role_fixtures import add_member
+    from .test_cache import REDIS_URL, _redis_up
+
+    if not _redis_up(REDIS_URL):
+        _service_missing("Redis", f"{REDIS_URL} does not answer PING")
+    viewer = add_member(team, "viewer")
+    # One URL without a user for both: libpq takes the login from PGUSER, so only the
+    # login tells the two callers apart (the cache must not mistake one for the other).
+    url = f"postgresql+psycopg2://127.0.0.1:5432/{team.database}"
+    redis_env = {"ASSETCTL_REDIS_URL": REDIS_URL, "ASSETCTL_DATABASE_URL": url}
+    own = Cli({**team.cli_for(viewer).env, **redis_env, "PGUSER": viewer.login})
+    for _ in range(2):  # a miss that stores the check, then a hit
+        own.ok("asset", "list")
+    stats = own.ok("cache", "stats", "-o", "json").json()
+    assert int(stats["hits"]) >= 1
+    operator = team.members["operator"]
+    borrowed = Cli({**own.env, "PGUSER": operator.login})
+    refused = borrowed("asset", "list")
+    assert refused.exit_code == 4 and "another database login" in refused.stderr
+    # The admin's CLI shares the deployment's Redis, so its disable ends the cached check.
+    admin = Cli({**team.admin.env, "ASSETCTL_REDIS_URL": REDIS_URL})
+    admin.ok("user", "disable", viewer.email)
+    disabled = own("asset", "list")  # no hit: the database refuses the login itself now
+    assert disabled.exit_code == 5 and "holds no assetctl group role" in disabled.stderr
+    admin.ok("user", "enable", viewer.email)
+    assert own("asset", "list").exit_code == 4  # disabling ended every session for good
+
+
+def test_setting_a_password_needs_a_proof_of_the_current_one(team: Team) -> None:
+    from assetctl.core.auth import passwords
+
+    from .auth_helpers import PASSWORD
+    from .role_fixtures import add_member, refused
+
+    member = add_member(team, "viewer")
+    new = passwords.relief_hash("another long passphrase")
+    sql = "SELECT assetctl_set_password(%s, %s, %s, now())"
+    with connect_as(team.database, member.login) as conn:
+        settings = rows(conn, "SELECT assetctl_login_salt(%s)", (member.email,))[0][0]
+        right = passwords.relief_proof(PASSWORD, settings)
+        wrong = passwords.relief_proof("not the passphrase", settings)
+        assert refused(conn, sql, (member.user_id, wrong, new))
+        assert refused(conn, sql, (member.user_id, right, "$argon2id$plain-hash"))
+        assert not refused(conn, sql, (member.user_id, right, new))
+    # Through the CLI the proof is made from the current password.
+    own = team.cli_for(member)
+    result = own(
+        "auth", "passwd", "--password-stdin", input=f"{PASSWORD}\nyet another passphrase\n"
+    )
+    assert result.exit_code == 0, result.stderr
