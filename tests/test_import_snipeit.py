@@ -137,6 +137,25 @@ def test_ui_export_columns(cli: Cli, tmp_path: Path) -> None:
     assert "Not kept: ID (Snipe-IT's own record number" in result.stderr
 
 
+def test_custom_report_columns(cli: Cli, tmp_path: Path) -> None:
+    """Snipe-IT's custom asset report (ReportsController): `Purchased` and `Cost` headers,
+    and a Status cell that carries the status type after the label."""
+    header = "Asset Tag,Name,Category,Serial,Purchased,Cost,Status,Checked Out,Type"
+    rows = (
+        "CR-1,Dock,Docks,SER-CR-1,2024-03-01 00:00:00,$149.00,Ready to Deploy (deployable),,\n"
+        "CR-2,Old phone,Phones,SER-CR-2,2019-05-01 00:00:00,99.50,Archived (archived),,\n"
+    )
+    result = cli("asset", "import", write(tmp_path, "custom.csv", f"{header}\n{rows}"))
+    assert result.exit_code == 0, result.stderr
+    assets = listed(cli)
+    assert (assets["CR-1"]["status"], assets["CR-2"]["status"]) == ("in_stock", "retired")
+    assert (assets["CR-1"]["purchase_date"], assets["CR-1"]["purchase_cost"]) == (
+        "2024-03-01",
+        149.0,
+    )
+    assert assets["CR-2"]["purchase_cost"] == 99.5
+
+
 def test_unmapped_status_label_names_it_and_status_map(
     cli: Cli, db_url: str, tmp_path: Path
 ) -> None:

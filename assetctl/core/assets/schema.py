@@ -199,11 +199,11 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "purchase_date", Kind.DATE, "Purchase date, YYYY-MM-DD.", clearable=True,
-        sortable=True, repeats=True, snipeit=("purchase_date",),
+        sortable=True, repeats=True, snipeit=("purchase_date", "purchased"),
     ),
     Field(
         "purchase_cost", Kind.MONEY, "Purchase cost, e.g. 1299.50.", clearable=True,
-        sortable=True, repeats=True, snipeit=("purchase_cost",),
+        sortable=True, repeats=True, snipeit=("purchase_cost", "cost"),
         stored_as="purchase_cost_cents",
     ),
     Field(

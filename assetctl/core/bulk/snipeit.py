@@ -90,6 +90,9 @@ _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _MONTHS = re.compile(r"(\d{1,3})(?:\s*months?)?", re.IGNORECASE)
 
 
+_STATUS_META = re.compile(r"\s*\((deployed|deployable|pending|archived|undeployable)\)\s*$", re.I)
+
+
 def looks_like(names: list[str]) -> bool:
     """Whether a header (normalised) is Snipe-IT's."""
     return "asset_tag" in names
@@ -179,6 +182,9 @@ class Converter:
     def _status(self, line: int, label: str) -> str | None:
         if label.isspace():
             return None  # an empty status means the default
+        # Snipe-IT's custom asset report writes "Ready to Deploy (deployable)": the label
+        # with its status type (ReportsController). The label decides, as in other files.
+        label = _STATUS_META.sub("", label)
         status = self.statuses.get(label.strip().lower())
         if status is None:
             from assetctl.core.bulk.reader import Problem
