@@ -137,6 +137,17 @@ def test_ui_export_columns(cli: Cli, tmp_path: Path) -> None:
     assert "Not kept: ID (Snipe-IT's own record number" in result.stderr
 
 
+def test_ui_export_status_of_a_checked_out_asset(cli: Cli, tmp_path: Path) -> None:
+    """The UI export writes a checked-out asset's Status as its label and the "Deployed"
+    badge: "Ready to Deploy Deployed"."""
+    header = "Asset Tag,Asset Name,Category,Status,Checked Out To,Email"
+    row = "UI-2,Laptop,Laptops,Ready to Deploy Deployed,Ana Silva,ana@example.com"
+    result = cli("asset", "import", write(tmp_path, "ui2.csv", f"{header}\n{row}\n"))
+    assert result.exit_code == 0, result.stderr
+    asset = listed(cli)["UI-2"]
+    assert (asset["status"], asset["assignee"]) == ("assigned", "ana@example.com")
+
+
 def test_custom_report_columns(cli: Cli, tmp_path: Path) -> None:
     """Snipe-IT's custom asset report (ReportsController): `Purchased` and `Cost` headers,
     and a Status cell that carries the status type after the label."""

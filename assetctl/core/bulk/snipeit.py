@@ -185,7 +185,12 @@ class Converter:
         # Snipe-IT's custom asset report writes "Ready to Deploy (deployable)": the label
         # with its status type (ReportsController). The label decides, as in other files.
         label = _STATUS_META.sub("", label)
-        status = self.statuses.get(label.strip().lower())
+        key = label.strip().lower()
+        status = self.statuses.get(key)
+        if status is None and key.endswith(" deployed"):
+            # The UI export's text of a checked-out asset's Status cell: its label, then
+            # the "Deployed" badge (bootstrap-table's status formatter).
+            status = self.statuses.get(key.removesuffix(" deployed").strip())
         if status is None:
             from assetctl.core.bulk.reader import Problem
 
