@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from assetctl.db.models import User
+
+
+R = TypeVar("R")
 
 
 def on_postgres(session: Session) -> bool:
@@ -27,6 +30,18 @@ def call(session: Session, function: str, *args: Any) -> Any:
     params = {f"a{i}": value for i, value in enumerate(args)}
     placeholders = ", ".join(f":a{i}" for i in range(len(args)))
     return session.execute(text(f"SELECT {function}({placeholders})"), params).scalar()
+
+
+def insert_row(session: Session, row: R, function: str, *args: Any) -> R:
+    """Insert a new (transient) row: through the ORM on SQLite; on PostgreSQL through the
+    owner's definer `function`, which returns the new id, and the stored row is loaded."""
+    if not on_postgres(session):
+        session.add(row)
+        session.flush()
+        return row
+    stored = session.get(type(row), call(session, function, *args))
+    assert stored is not None  # the caller's own row (or a trusted login)
+    return stored
 
 
 def _reload(session: Session, user: User) -> None:
@@ -78,14 +93,9 @@ def lock_users(session: Session) -> None:
 
 def add_user(session: Session, user: User) -> User:
     """Insert a new (transient) user; returns the persistent row."""
-    if not on_postgres(session):
-        session.add(user)
-        session.flush()
-        return user
-    from assetctl.db.models import User
-
-    new_id = call(
+    return insert_row(
         session,
+        user,
         "assetctl_register_user",
         user.email,
         user.name,
@@ -93,9 +103,6 @@ def add_user(session: Session, user: User) -> User:
         user.password_hash,
         user.created_at,
     )
-    stored = session.get(User, new_id)
-    assert stored is not None
-    return stored
 
 
 def record_failure(session: Session, user: User, now: datetime) -> None:

@@ -9,7 +9,7 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from assetctl.core.auth.store import call, on_postgres
+from assetctl.core.auth.store import call, insert_row, on_postgres
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -49,14 +49,9 @@ def add_login_event(session: Session, event: LoginEvent) -> LoginEvent:
 
 
 def add_alert(session: Session, alert: SecurityAlert) -> SecurityAlert:
-    if not on_postgres(session):
-        session.add(alert)
-        session.flush()
-        return alert
-    from assetctl.db.models import SecurityAlert
-
-    new_id = call(
+    return insert_row(
         session,
+        alert,
         "assetctl_raise_alert",
         alert.login_event_id,
         alert.kind,
@@ -64,29 +59,18 @@ def add_alert(session: Session, alert: SecurityAlert) -> SecurityAlert:
         alert.location,
         json.dumps(alert.details),
     )
-    stored = session.get(SecurityAlert, new_id)
-    assert stored is not None  # the caller's own alert (or a trusted login)
-    return stored
 
 
 def add_delivery(session: Session, delivery: AlertDelivery) -> AlertDelivery:
-    if not on_postgres(session):
-        session.add(delivery)
-        session.flush()
-        return delivery
-    from assetctl.db.models import AlertDelivery
-
-    new_id = call(
+    return insert_row(
         session,
+        delivery,
         "assetctl_queue_delivery",
         delivery.alert_id,
         delivery.channel,
         delivery.created_at,
         delivery.next_attempt_at,
     )
-    stored = session.get(AlertDelivery, new_id)
-    assert stored is not None
-    return stored
 
 
 def claim_delivery(session: Session, delivery: AlertDelivery, until: datetime) -> bool:
