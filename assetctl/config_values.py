@@ -141,30 +141,11 @@ def parse_positive_int(maximum: int) -> Callable[[object], int]:
     return parse
 
 
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-# Ten years: longer than any login or retention anyone means, and far from the end of the
-# calendar (`99999999d` from now is past year 9999, where datetime arithmetic fails).
-MAX_DURATION_DAYS = 3650
-
-
 def parse_duration(raw: object) -> int:
-    """`90`, `90s`, `15m`, `8h` or `1d` -> seconds (at least one, at most ten years)."""
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        seconds = raw
-    elif isinstance(raw, str) and raw.strip():
-        text = raw.strip().lower()
-        unit = _DURATION_UNITS.get(text[-1])
-        number = text[:-1] if unit else text
-        if not _digits(number):
-            raise ValueError("expected a duration such as 90s, 15m, 8h or 1d")
-        seconds = int(number) * (unit or 1)
-    else:
-        raise ValueError("expected a duration such as 90s, 15m, 8h or 1d")
-    if seconds < 1:
-        raise ValueError("must be at least one second")
-    if seconds > MAX_DURATION_DAYS * 86400:
-        raise ValueError(f"must be at most {MAX_DURATION_DAYS}d (ten years)")
-    return seconds
+    """A fixed span in seconds, in the one duration grammar (`assetctl.durations`)."""
+    from assetctl.durations import parse_span
+
+    return parse_span(raw)
 
 
 def parse_secret(min_bytes: int) -> Callable[[object], str]:

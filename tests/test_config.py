@@ -209,6 +209,11 @@ def refused(
         ("list_limit = [\n", ["not valid TOML"]),
         ("= 3\n", ["not valid TOML"]),
         ("profiles = 3\n", ["profiles"]),
+        # `m` is months in the one duration grammar: an old `15m` (minutes) fails loudly.
+        ('token_lifetime = "15m"\n', ["token_lifetime", "15min", "months"]),
+        ('login_retention = "1y"\n', ["login_retention", "years"]),
+        ('token_lifetime = "\u0663h"\n', ["token_lifetime"]),
+        ('token_lifetime = "3651d"\n', ["token_lifetime", "3650d"]),
     ],
 )
 def test_bad_config_file(bare: Cli, text: str, names: list[str]) -> None:
@@ -217,6 +222,15 @@ def test_bad_config_file(bare: Cli, text: str, names: list[str]) -> None:
     refused(bare, *names, args=profile_args)
     if "TOML" in names[0]:
         assert str(path) in bare("config", "show").stderr
+
+
+def test_settings_take_the_one_duration_grammar(bare: Cli) -> None:
+    write_config(bare.env, 'token_lifetime = "90min"\nlogin_retention = "2w"\n')
+    shown = {row["key"]: row for row in bare.ok("config", "show", "-o", "json").json()}
+    assert shown["token_lifetime"]["value"] == "5400"
+    assert shown["login_retention"]["value"] == str(14 * 86400)
+    env = {"ASSETCTL_TOKEN_LIFETIME": "30m"}
+    refused(bare, "token_lifetime", "30min", env=env)
 
 
 def test_bad_env_value_names_the_variable(bare: Cli) -> None:

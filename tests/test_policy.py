@@ -36,6 +36,9 @@ def _counters(db_url: str) -> dict[str, Any]:
     [
         ("lockout_speed", "5", "unknown policy key"),
         ("lockout_window", "0s", "at least one second"),
+        # `m` is months everywhere; a policy span refuses calendar units rather than guess.
+        ("lockout_window", "15m", "15min"),
+        ("token_lifetime", "1y", "years"),
         ("lockout_duration", "-1d", "expected a duration"),
         # (36500d is refused earlier by every duration's ten-year cap.)
         ("lockout_duration", "365d", "at most 30 days"),

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from assetctl.core.security.alerts import parse_since
-from assetctl.durations import Duration, parse_duration
+from assetctl.durations import Duration, parse_duration, parse_span
 
 from .asset_fixtures import insert_assets, snapshot
 from .conftest import Cli
@@ -102,6 +102,12 @@ def test_one_duration_syntax() -> None:
     now = datetime(2026, 11, 25, 12, tzinfo=UTC)
     assert parse_since("6m", now) == datetime(2026, 5, 25, 12, tzinfo=UTC)
     assert parse_since("90min", now) == datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
-    for bad in ("soon", "-3d", "0d", "", "3", "1.5d"):
+    for bad in ("soon", "-3d", "0d", "", "3", "1.5d", "\u0663\u0660d"):
         with pytest.raises(ValueError):
             parse_duration(bad)
+    # Settings take the same grammar for fixed spans, without the calendar units.
+    assert parse_span("90min") == parse_duration("90min").seconds == 5400
+    assert parse_span("2w") == parse_duration("2w").seconds
+    for calendar_unit in ("15m", "1y"):
+        with pytest.raises(ValueError, match="calendar unit"):
+            parse_span(calendar_unit)
