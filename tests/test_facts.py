@@ -117,6 +117,52 @@ def test_linux_serial_unreadable_without_root_names_file_and_sudo() -> None:
     assert str(serial) in proc.stdout and "sudo" in proc.stdout and "--serial" in proc.stdout
 
 
+# The real machine's /sys/class, as `register --self` meets it: hidden in a private mount
+# namespace by a tmpfs holding a root-only product_serial, then the installed entry point runs
+# as `nobody`.
+_HIDE_SYS_CLASS = """
+set -e
+mount -t tmpfs -o size=1m,mode=755 assetctl-test /sys/class
+mkdir -p /sys/class/dmi/id /sys/class/net
+printf 'PF3ABCDE\\n' > /sys/class/dmi/id/product_serial
+chmod 400 /sys/class/dmi/id/product_serial
+printf 'LENOVO\\n' > /sys/class/dmi/id/sys_vendor
+exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+"""
+
+
+@pytest.mark.parametrize("output", [(), ("-o", "json")])
+def test_register_self_without_permission_names_file_and_sudo(output: tuple[str, ...]) -> None:
+    """`assetctl asset register --self` as a user who cannot read the firmware's serial:
+    exit 2 naming the file and sudo, and no database created or written."""
+    from tests.conftest import ASSETCTL_BIN
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to build a private mount namespace and drop to nobody")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o777)
+        env = {**os.environ, "HOME": tmp, "XDG_CONFIG_HOME": tmp, "XDG_DATA_HOME": tmp}
+        for name in ("ASSETCTL_DATABASE_URL", "ASSETCTL_CONFIG", "ASSETCTL_TOKEN"):
+            env.pop(name, None)
+        proc = subprocess.run(
+            ["unshare", "--mount", "sh", "-c", _HIDE_SYS_CLASS, "sh",
+             str(ASSETCTL_BIN), "asset", "register", "--self", "--dry-run", *output],
+            capture_output=True, text=True, check=False, cwd=tmp, env=env, timeout=60,
+        )  # fmt: skip
+        created = sorted(p.name for p in Path(tmp).iterdir())
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert proc.stdout == ""
+    if output:
+        error = json.loads(proc.stderr)["error"]
+        message = f"{error['message']} {error.get('hint', '')}"
+    else:
+        message = proc.stderr
+        assert "Traceback" not in message
+    assert "/sys/class/dmi/id/product_serial" in message
+    assert "sudo" in message and "--serial" in message
+    assert created == []
+
+
 def test_linux_serial_override_skips_the_root_only_file(tmp_path: Path) -> None:
     root = fake_sysfs(tmp_path, product_serial="Default string")
     assert _linux(root, serial="MY-SERIAL")["serial"] == "MY-SERIAL"
@@ -155,6 +201,57 @@ def test_macos_from_saved_ioreg_system_profiler_networksetup() -> None:
         "mac_addresses": ["36:2b:91:a0:4c:11", "3c:a6:f6:1e:08:9d"],
         "chassis": "laptop",
     }
+
+
+def _fake_macos_tools(bin_dir: Path, *, failing: str = "") -> None:
+    """`ioreg`, `system_profiler` and `networksetup` on PATH that print the saved output
+    of a MacBook Pro (and check they are called with the arguments macOS needs)."""
+    saved = {
+        "ioreg": ("-rd1 -c IOPlatformExpertDevice", "ioreg_macbookpro.txt"),
+        "system_profiler": (
+            "-json SPHardwareDataType SPSoftwareDataType", "system_profiler_macbookpro.json"),
+        "networksetup": ("-listallhardwareports", "networksetup_macbookpro.txt"),
+    }  # fmt: skip
+    bin_dir.mkdir()
+    for tool, (args, data) in saved.items():
+        script = bin_dir / tool
+        status = 1 if tool == failing else 0
+        script.write_text(
+            "#!/bin/sh\n"
+            f'[ "$*" = "{args}" ] || {{ echo "unexpected arguments: $*" >&2; exit 64; }}\n'
+            f"cat '{DATA / data}'\nexit {status}\n"
+        )
+        script.chmod(0o755)
+
+
+def test_collect_macos_runs_the_tools_it_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assetctl.core.facts.macos import collect_macos
+
+    _fake_macos_tools(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    facts = collect_macos()
+    assert facts.serial == "C02X6134MD6M"
+    assert facts.hardware_uuid == "8c6d0a2d-5d7c-5f31-9f2b-2c4e7a7e3b11"
+    assert facts.hostname == socket.gethostname()
+    assert facts.mac_addresses == ("36:2b:91:a0:4c:11", "3c:a6:f6:1e:08:9d")
+    # --serial stands in for the firmware's serial; the rest is still read.
+    overridden = collect_macos(serial="MY-SERIAL")
+    assert overridden.serial == "MY-SERIAL" and overridden.model == "MacBook Pro"
+
+
+def test_collect_macos_failing_tool_is_a_service_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assetctl.core.facts.macos import collect_macos
+    from assetctl.errors import ServiceUnavailableError
+
+    _fake_macos_tools(tmp_path / "bin", failing="system_profiler")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    with pytest.raises(ServiceUnavailableError, match="system_profiler failed") as caught:
+        collect_macos()
+    assert caught.value.hint is not None and "--facts FILE" in caught.value.hint
 
 
 def test_windows_from_saved_powershell_cim_output() -> None:
