@@ -110,6 +110,20 @@ def test_missing_ref_is_3_and_nothing_written(cli: Cli) -> None:
     )  # fmt: skip
 
 
+def test_rejected_batch_output_never_reports_a_rolled_back_change(cli: Cli) -> None:
+    """Results are written after the transaction ends: in a rejected batch, the items that
+    worked say "not written" (a script must not read "assigned" for a rollback)."""
+    _seed(cli)
+    args = ["asset", "assign", "LAP-1", "NOPE", "LAP-2", "--to", "a@x.com", "-o", "jsonl"]
+    result = _refused(cli, 3, args, "line 2, NOPE")
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["ref"], r["result"], r["code"], r["asset"]) for r in rows] == [
+        ("LAP-1", "not written", 0, None),
+        ("NOPE", "failed", 3, None),
+        ("LAP-2", "not written", 0, None),
+    ]
+
+
 def test_retired_in_assign_batch_is_6(cli: Cli) -> None:
     _seed(cli)
     _refused(cli, 6, ["asset", "assign", "LAP-1", "OLD-1", "--to", "a@x.com"], "line 2, OLD-1")

@@ -110,33 +110,56 @@ def stream_results(
     what: str,
     run: Callable[[Callable[[ItemResult], None]], BatchOutcome],
 ) -> BatchOutcome:
-    """Call `run(on_result)` under a progress bar, writing each item's result as it comes
-    (one writer for the whole batch). A rejected batch's failures are listed on stderr and
-    its BatchFailed raised."""
+    """Call `run(on_result)` under a progress bar, then write one result per item (one
+    writer for the whole batch). Results are written once the transaction has ended, so
+    a script never reads "assigned" for a change that was rolled back: in a rejected
+    batch the items that would have worked say "not written". A rejected batch's failures
+    are listed on stderr and its BatchFailed raised."""
     from assetctl.cli.progress import progress
-    from assetctl.core.assets.batch import RESULT_COLUMNS, RESULT_FIELDS, BatchFailed
+    from assetctl.core.assets.batch import BatchFailed
+
+    done = 0
+    with progress(state, total, what, bytes_=False) as advance:
+
+        def on_result(_result: ItemResult) -> None:
+            nonlocal done
+            done += 1
+            advance(done)
+
+        rejected: BatchFailed | None = None
+        try:
+            outcome = run(on_result)
+        except BatchFailed as exc:
+            rejected = exc  # reported once the progress bar is gone
+    if rejected is not None:
+        _write_results(state, output, _unwritten(rejected.outcome.results))
+        _list_failures(state, rejected.outcome.failures)
+        raise rejected
+    _write_results(state, output, outcome.results)
+    return outcome
+
+
+def _unwritten(results: Sequence[ItemResult]) -> list[ItemResult]:
+    from dataclasses import replace
+
+    note = "nothing was written: other items failed"
+    return [r if not r.ok else replace(r, result="not written", message=note, asset=None)
+            for r in results]  # fmt: skip
+
+
+def _write_results(
+    state: AppState, output: OutputFormat | None, results: Sequence[ItemResult]
+) -> None:
+    from assetctl.core.assets.batch import RESULT_COLUMNS, RESULT_FIELDS
     from assetctl.writers import View, make_writer
 
     view = View(RESULT_FIELDS, RESULT_COLUMNS, color=state.io.color)
     writer = make_writer(resolve_format(state, output), state.io.out, view)
     writer.begin()
-    rejected: BatchFailed | None = None
-    with progress(state, total, what, bytes_=False) as advance:
-
-        def on_result(result: ItemResult) -> None:
-            writer.add(result.as_dict())
-            advance(writer.count)
-
-        try:
-            outcome = run(on_result)
-        except BatchFailed as exc:
-            rejected = exc  # reported once the progress bar is gone
+    for result in results:
+        writer.add(result.as_dict())
     writer.end()
     state.io.out.flush()
-    if rejected is not None:
-        _list_failures(state, rejected.outcome.failures)
-        raise rejected
-    return outcome
 
 
 def raise_failures(state: AppState, outcome: BatchOutcome) -> None:
