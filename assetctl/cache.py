@@ -251,11 +251,12 @@ class Cache:
         return result
 
     def _read_count(self, namespace: str, which: str) -> int:
+        from redis.exceptions import ResponseError
+
         key = self._stat_key(namespace, which)
-        raw = self._call(lambda r: r.get(key) if r.type(key) in (b"string", b"none") else b"")
         try:
-            return int(raw or 0)
-        except (TypeError, ValueError):
+            return int(self._call_raw(lambda r: r.get(key)) or 0)
+        except (ResponseError, TypeError, ValueError):
             log.info("the counter %s held a value that is not a count; reset", key)
             self._try("reset", key, lambda r: r.set(key, 0))
             return 0

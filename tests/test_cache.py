@@ -359,3 +359,17 @@ def test_doctor_reports_redis(rcli: Cli) -> None:
     down = rcli("doctor", env={"ASSETCTL_REDIS_URL": "redis://127.0.0.1:1/0"})
     assert down.exit_code == 7
     assert "FAIL redis" in down.stdout.replace("  ", " ") or "FAIL" in down.stdout
+
+
+def test_sqlite_ignores_the_cache(sqlite_cli: Cli) -> None:
+    """The cache serves PostgreSQL only: on SQLite a configured Redis is not used at all
+    (no warning, no key), and the cache commands say why."""
+    env = {"ASSETCTL_REDIS_URL": "redis://127.0.0.1:1/0"}  # would warn if it were used
+    sqlite_cli.ok(*add_args("LAP-1"), env=env)
+    for _ in range(2):
+        listed = sqlite_cli.ok("asset", "list", "-o", "json", env=env)
+        assert (_names(listed.stdout), listed.stderr) == (["Device LAP-1"], "")
+    stats = sqlite_cli("cache", "stats", env=env)
+    assert stats.exit_code == 2
+    assert "PostgreSQL databases only" in stats.stderr
+    assert sqlite_cli("cache", "clear", env=env).exit_code == 2
