@@ -137,6 +137,11 @@ def test_one_bump_per_transaction_and_none_for_a_rollback(team: Team) -> None:
         assert data_generation(team.url) == before  # not before the commit
         conn.commit()
     assert data_generation(team.url) == before + 1
+    # A statement that changes no row makes nothing stale.
+    with connect_as(team.database, team.members["operator"].login) as conn:
+        conn.cursor().execute("UPDATE assets SET location = 'x' WHERE tag = 'NO-SUCH-TAG'")
+        conn.commit()
+    assert data_generation(team.url) == before + 1
 
 
 def test_no_client_login_can_touch_the_generation(team: Team) -> None:
@@ -391,3 +396,11 @@ def test_probe_is_the_only_way_to_the_mac_key(team: Team) -> None:
     with connect_as(team.database, team.members["operator"].login) as conn:
         (other,) = rows(conn, "SELECT * FROM assetctl_cache_probe(%s)", (viewer.token,))
         assert other[0] is not None and other[5] is None
+
+
+def test_doctor_accepts_a_read_only_acl_user(team: Team, read_only_redis_user: str) -> None:
+    viewer = _cached(team.cli_for(team.members["viewer"]), read_only_redis_user)
+    result = viewer.sub("doctor")
+    (line,) = [line for line in result.stdout.splitlines() if line.split()[1:2] == ["redis"]]
+    assert line.split()[0] == "ok", result.stdout
+    assert "restricted ACL user" in line

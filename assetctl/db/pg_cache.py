@@ -1,8 +1,8 @@
 """The cache's side of PostgreSQL: the data generation, bumped by the database itself, and
 the one-round-trip probe a cache hit makes.
 
-Generation: every statement that changes `assets` (the CLI, an import's COPY, plain SQL in
-psql, with or without Redis configured) fires a statement-level trigger that inserts this
+Generation: every statement that changes rows of `assets` (the CLI, an import's COPY, plain
+SQL in psql, with or without Redis configured) fires a statement-level trigger that inserts this
 transaction's id into `cache_pending` (once per transaction); a DEFERRED constraint trigger
 on that row bumps `cache_generations` at commit and removes the row. The bump is therefore
 part of the writing transaction (it becomes visible with the data, and vanishes with a
@@ -33,7 +33,13 @@ from assetctl.db.pg_tokens import KEY
 DATA = "data"
 TOUCH_FUNCTION = "assetctl_cache_touch"
 BUMP_FUNCTION = "assetctl_cache_bump"
-_TOUCH_TRIGGER = "assets_cache_generation"
+_TOUCH_TRIGGERS = {
+    "INSERT": "REFERENCING NEW TABLE AS changed_rows",
+    "UPDATE": "REFERENCING NEW TABLE AS changed_rows",
+    "DELETE": "REFERENCING OLD TABLE AS changed_rows",
+    "TRUNCATE": "",
+}
+_QUEUE = "INSERT INTO cache_pending (xact) VALUES (txid_current()) ON CONFLICT DO NOTHING;"
 _BUMP_TRIGGER = "cache_pending_bump"
 
 _CLUSTER = (
@@ -51,8 +57,10 @@ def functions() -> list[Function]:
             TOUCH_FUNCTION,
             "",
             "trigger",
-            "INSERT INTO cache_pending (xact) VALUES (txid_current()) ON CONFLICT DO NOTHING; "
-            "RETURN NULL;",
+            # A statement that changed no row (an UPDATE matching nothing) makes nothing
+            # stale. The ELSIF is planned only where the trigger has the transition table.
+            f"IF TG_OP = 'TRUNCATE' THEN {_QUEUE} "
+            f"ELSIF EXISTS (SELECT 1 FROM changed_rows) THEN {_QUEUE} END IF; RETURN NULL;",
             (),
         ),
         Function(
@@ -105,11 +113,19 @@ def _probe() -> Function:
 
 
 def trigger_sql() -> list[str]:
-    """(Re)create the triggers that bump the generation in every writing transaction."""
+    """(Re)create the triggers that bump the generation in every writing transaction: one
+    per event on `assets` (a transition table belongs to one event only), and the deferred
+    one on `cache_pending`."""
+    statements = []
+    for event, tables in _TOUCH_TRIGGERS.items():
+        name = f"assets_cache_{event.lower()}"
+        statements += [
+            f"DROP TRIGGER IF EXISTS {name} ON assets",
+            f"CREATE TRIGGER {name} AFTER {event} ON assets {tables} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {TOUCH_FUNCTION}()",
+        ]
     return [
-        f"DROP TRIGGER IF EXISTS {_TOUCH_TRIGGER} ON assets",
-        f"CREATE TRIGGER {_TOUCH_TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
-        f"ON assets FOR EACH STATEMENT EXECUTE FUNCTION {TOUCH_FUNCTION}()",
+        *statements,
         f"DROP TRIGGER IF EXISTS {_BUMP_TRIGGER} ON cache_pending",
         f"CREATE CONSTRAINT TRIGGER {_BUMP_TRIGGER} AFTER INSERT ON cache_pending "
         f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {BUMP_FUNCTION}()",

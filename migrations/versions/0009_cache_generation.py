@@ -38,8 +38,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        # The triggers that write these tables go with them (db upgrade re-creates them).
-        op.execute("DROP TRIGGER IF EXISTS assets_cache_generation ON assets")
+        # The triggers that write these tables go with their functions (CASCADE); the
+        # next `db upgrade` re-creates them.
         op.execute("DROP FUNCTION IF EXISTS assetctl_cache_touch() CASCADE")
         op.execute("DROP FUNCTION IF EXISTS assetctl_cache_bump() CASCADE")
     op.drop_table("cache_pending")
