@@ -404,3 +404,37 @@ def test_doctor_accepts_a_read_only_acl_user(team: Team, read_only_redis_user: s
     (line,) = [line for line in result.stdout.splitlines() if line.split()[1:2] == ["redis"]]
     assert line.split()[0] == "ok", result.stdout
     assert "restricted ACL user" in line
+
+
+def test_concurrent_writers_lose_no_bump(team: Team) -> None:
+    """Eight transactions committing at once, each changing two assets: each bumps once
+    (the counter is locked only at commit, so none waits for another's whole transaction)."""
+    import threading
+
+    tags = [f"CW-{n}" for n in range(16)]
+    for tag in tags:
+        team.admin.ok(*add_args(tag))
+    before = data_generation(team.url)
+    ready = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            with connect_as(team.database, team.members["operator"].login) as conn:
+                cursor = conn.cursor()
+                cursor.execute("UPDATE assets SET location = %s WHERE tag = %s", (str(n), tags[n]))
+                ready.wait(30)  # every transaction holds its first row, then all go on
+                cursor.execute(
+                    "UPDATE assets SET location = %s WHERE tag = %s", (str(n), tags[n + 8])
+                )
+                conn.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert data_generation(team.url) == before + 8
