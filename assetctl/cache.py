@@ -38,6 +38,8 @@ from assetctl.json_values import unwire, wire
 SOCKET_TIMEOUT_S = 0.3
 PREFIX = "assetctl"
 STATS = ("hits", "misses")
+# What Redis says when a counter holds something INCR cannot count on.
+_DAMAGED = ("WRONGTYPE", "value is not an integer", "increment or decrement would overflow")
 log = logging.getLogger("assetctl.cache")
 
 
@@ -222,6 +224,9 @@ class Cache:
         except NoPermissionError:
             log.info("the Redis user may not count %s in %s; skipped", which, key)
         except ResponseError as exc:
+            if not str(exc).startswith(_DAMAGED):
+                log.info("Redis refused to count %s in %s (%s); skipped", which, key, exc)
+                return
             log.info("the counter %s held a value that is not a count (%s); reset", key, exc)
             self._try("reset", key, lambda r: r.set(key, 1))
 

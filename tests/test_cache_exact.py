@@ -361,6 +361,10 @@ def test_damaged_counter_heals(team: Team, redis_client: Any) -> None:
     again = reader.sub("asset", "show", "HL-1", "-o", "json")
     assert (again.exit_code, again.stderr) == (0, "")
     assert int(redis_client.get(key)) == 2  # the cache carries on
+    # A count at the end of its range heals too.
+    redis_client.set(key, str(2**63 - 1))
+    assert reader.sub("asset", "show", "HL-1").exit_code == 0
+    assert int(redis_client.get(key)) == 1
     # A counter of another type (a list) heals the same way, in `cache stats` too.
     redis_client.delete(key)
     redis_client.rpush(key, "x")
