@@ -117,6 +117,9 @@ class Cache:
 
         try:
             return fn(self._redis())
+        except redis.exceptions.NoPermissionError as exc:
+            message = f"the Redis user at {self.where} may not do this ({exc})"
+            raise CacheUnavailable(message) from None
         except (redis.RedisError, OSError) as exc:
             raise CacheUnavailable(f"Redis at {self.where} is unavailable ({exc})") from None
 

@@ -442,3 +442,14 @@ def test_concurrent_writers_lose_no_bump(team: Team) -> None:
         thread.join(60)
     assert errors == []
     assert data_generation(team.url) == before + 8
+
+
+def test_cache_stats_with_a_read_only_acl_user_names_the_refusal(
+    team: Team, read_only_redis_user: str
+) -> None:
+    viewer = _cached(team.cli_for(team.members["viewer"]), read_only_redis_user)
+    result = viewer.sub("cache", "stats")
+    assert result.exit_code == 7
+    assert "may not do this" in result.stderr
+    password = read_only_redis_user.split("@", 1)[0].rsplit(":", 1)[-1]
+    assert password not in result.stderr
