@@ -1,5 +1,6 @@
 """The Redis listing cache, against the real Redis server (and a few throwaway ones the tests
-start, stop or fake), on SQLite and PostgreSQL."""
+start, stop or fake), on PostgreSQL; SQLite ignores it. The exactness, session and ACL tests
+of issue 19 are in test_cache_exact.py."""
 
 from __future__ import annotations
 
