@@ -453,3 +453,25 @@ def test_cache_stats_with_a_read_only_acl_user_names_the_refusal(
     assert "may not do this" in result.stderr
     password = read_only_redis_user.split("@", 1)[0].rsplit(":", 1)[-1]
     assert password not in result.stderr
+
+
+def test_login_stripped_of_its_group_role_never_gets_a_hit(team: Team) -> None:
+    """A DBA revokes the login's group role by hand: the token is still valid, but the
+    database would refuse the read, so the cache must not answer it either."""
+    from assetctl.db.roles import RoleNames
+
+    from .conftest import ROLE_PREFIX
+    from .role_fixtures import add_member
+
+    member = add_member(team, "viewer", f"strip-{secrets.token_hex(2)}@example.com")
+    team.admin.ok(*add_args("SR-1"))
+    reader = _member_cli(team, member, member.token)
+    _warm(team, reader, "SR-1")
+    group = RoleNames(ROLE_PREFIX).group("viewer")
+    team.sql_admin(f'REVOKE "{group}" FROM "{member.login}"')
+    hits = _hits(team)
+    result = reader.sub("asset", "show", "SR-1", "-o", "json")
+    uncached = reader.sub("asset", "show", "SR-1", "-o", "json", "--no-cache")
+    assert result.exit_code == uncached.exit_code == 5, result.stderr
+    assert result.stdout == ""
+    assert _hits(team) == hits
