@@ -1,14 +1,21 @@
-"""Redis cache for asset listings and the session check that guards them.
+"""Redis cache for asset listings (`asset list` pages and `asset show`), PostgreSQL only.
 
-Keys live under `assetctl:{database id}:` (see `assetctl.db.identity`), so every URL
-spelling of one database shares one namespace and a copy of it never does.
-Pages are stored under the data generation read *before* the database query; every committed
-write bumps the generation *after* commit, so a page computed from data older than a write can
-never be found again (invalidation is one INCR). Cached session checks carry the auth
-generation, bumped by every logout, role change, disable or password change.
+Keys live under `assetctl:{namespace}:` (the namespace names the database, see
+`assetctl.db.pg_cache`) and embed the schema revision and the data generation. The
+generation lives in the database and is bumped inside every transaction that changes
+`assets`, whoever makes it; a reader learns it, together with a fresh check of its session,
+from one database round trip (`assetctl.db.cache_probe`), then takes the value from Redis.
+A page is stored under the generation read *before* the query that computed it, so a page
+older than a committed write is never found again.
 
-Redis being down, slow, refusing the password or holding garbage never fails a command: the
-first problem prints one warning, then the command answers from the database.
+Every entry carries an HMAC whose key the database hands only to sessions it accepts, per
+generation: whoever can only write to Redis cannot make an entry a reader will accept.
+An entry that fails the check or cannot be read is dropped and answered from the database.
+
+Redis down, slow, refusing the password or holding garbage never fails a command: the first
+problem prints one warning, then the command answers from the database. A damaged counter
+is overwritten, and a Redis user that may only read (an ACL user with GET) still gets hits:
+the writes it may not make are skipped quietly (named under `-v`).
 
 Nothing here imports SQLAlchemy: a cache hit must not pay for it.
 """
@@ -16,11 +23,11 @@ Nothing here imports SQLAlchemy: a cache hit must not pay for it.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-import time
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from assetctl.config_values import mask_url
@@ -29,19 +36,11 @@ from assetctl.db.schema_version import HEAD_REVISION
 from assetctl.json_values import unwire, wire
 
 SOCKET_TIMEOUT_S = 0.3
-AUTH_TTL_CAP_S = 60
-# How long a URL -> database identity answer is trusted before a miss re-checks it; bounds
-# the damage when a URL is pointed at another database.
-DB_ID_TTL_S = 60
 PREFIX = "assetctl"
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(b"assetctl-token:" + token.encode()).hexdigest()
-
-
-def url_digest(database_url: str) -> str:
-    return hashlib.sha256(mask_url(database_url).encode()).hexdigest()[:20]
+STATS = ("hits", "misses")
+# What Redis says when a counter holds something INCR cannot count on.
+_DAMAGED = ("WRONGTYPE", "value is not an integer", "increment or decrement would overflow")
+log = logging.getLogger("assetctl.cache")
 
 
 def key_digest(parts: Mapping[str, Any]) -> str:
@@ -50,11 +49,9 @@ def key_digest(parts: Mapping[str, Any]) -> str:
 
 # --- typed JSON for cached records: a hit must render exactly like a miss ----------------
 
-# Field -> kind of every value a cached record holds: asset fields and the session check's
-# expiry time. Everything else is stored as JSON already carries it.
+# Field -> kind of every value a cached record holds that JSON does not carry as it is.
 _KINDS: dict[str, str] = {
-    **{f.name: f.kind for f in FIELDS if f.kind in (Kind.DATE, Kind.TIMESTAMP, Kind.MONEY)},
-    "expires_at": Kind.TIMESTAMP,
+    f.name: f.kind for f in FIELDS if f.kind in (Kind.DATE, Kind.TIMESTAMP, Kind.MONEY)
 }
 
 
@@ -73,23 +70,27 @@ class CacheUnavailable(Exception):
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Generations read before the database query: what a stored entry will be valid for."""
+    """What the database said before the query: which namespace and generation a stored
+    entry is valid for, and the key that signs entries of that generation."""
 
-    db_id: str
-    data_gen: int
-    auth_gen: int
+    namespace: str
+    generation: int
+    mac_key: bytes
+
+
+def _mac(snap: Snapshot, key: str, body: str) -> str:
+    return hmac.new(snap.mac_key, f"{key}\n{body}".encode(), hashlib.sha256).hexdigest()
 
 
 class Cache:
     """One command's view of the cache. Every method either works or raises
     CacheUnavailable; `AppState` turns that into a single warning and stops using Redis."""
 
-    def __init__(self, redis_url: str, database_url: str, ttl: int) -> None:
+    def __init__(self, redis_url: str, ttl: int) -> None:
         self.redis_url = redis_url
-        self.database_url = database_url
         self.ttl = ttl
         self._client: Any = None
-        # Problems that did not stop the cache (a corrupt entry): reported once by the caller.
+        # Problems that did not stop the cache (a damaged entry): one warning each.
         self.problems: list[str] = []
 
     @property
@@ -116,135 +117,137 @@ class Cache:
 
         try:
             return fn(self._redis())
+        except redis.exceptions.NoPermissionError as exc:
+            message = f"the Redis user at {self.where} may not do this ({exc})"
+            raise CacheUnavailable(message) from None
+        except (redis.RedisError, OSError) as exc:
+            raise CacheUnavailable(f"Redis at {self.where} is unavailable ({exc})") from None
+
+    def _try(self, what: str, key: str, fn: Callable[[Any], Any]) -> Any:
+        """A write the cache can do without: a Redis user that may not make it (ACL) or a
+        key of another type is noted under -v, and the command carries on. None then."""
+        from redis.exceptions import NoPermissionError, ResponseError
+
+        try:
+            return self._call_raw(fn)
+        except NoPermissionError:
+            log.info("the Redis user may not %s %s; skipped", what, key)
+        except ResponseError as exc:
+            log.info("Redis refused to %s %s (%s); skipped", what, key, exc)
+        return None
+
+    def _call_raw(self, fn: Callable[[Any], Any]) -> Any:
+        """As `_call`, but a command error (ResponseError) is the caller's to handle."""
+        import redis
+
+        try:
+            return fn(self._redis())
+        except redis.ResponseError:
+            raise
         except (redis.RedisError, OSError) as exc:
             raise CacheUnavailable(f"Redis at {self.where} is unavailable ({exc})") from None
 
     # --- keys ---------------------------------------------------------------------------
 
-    def _ns(self, db_id: str) -> str:
-        return f"{PREFIX}:{db_id}"
-
-    def _gen_key(self, db_id: str, which: str) -> str:
-        return f"{self._ns(db_id)}:gen:{which}"
+    def _ns(self, namespace: str) -> str:
+        return f"{PREFIX}:{namespace}"
 
     def _entry_key(self, snap: Snapshot, kind: str, digest: str) -> str:
-        return f"{self._ns(snap.db_id)}:{HEAD_REVISION}:{snap.data_gen}:{kind}:{digest}"
+        return f"{self._ns(snap.namespace)}:{HEAD_REVISION}:{snap.generation}:{kind}:{digest}"
 
-    def _auth_key(self, db_id: str, token: str) -> str:
-        return f"{self._ns(db_id)}:auth:{token_digest(token)}"
-
-    def _stat_key(self, db_id: str, which: str) -> str:
-        return f"{self._ns(db_id)}:stats:{which}"
-
-    # --- database identity ----------------------------------------------------------------
-
-    def known_db_id(self) -> str | None:
-        raw = self._call(lambda r: r.get(f"{PREFIX}:dbid:{url_digest(self.database_url)}"))
-        return raw.decode() if isinstance(raw, bytes) and len(raw) == 20 else None
-
-    def remember_db_id(self, db_id: str) -> None:
-        key = f"{PREFIX}:dbid:{url_digest(self.database_url)}"
-        self._call(lambda r: r.set(key, db_id, ex=DB_ID_TTL_S))
-
-    # --- generations ----------------------------------------------------------------------
-
-    def snapshot(self, db_id: str) -> Snapshot:
-        data_key, auth_key = self._gen_key(db_id, "data"), self._gen_key(db_id, "auth")
-        data, auth = self._call(lambda r: r.mget(data_key, auth_key))
-        return Snapshot(db_id, self._gen(data_key, data), self._gen(auth_key, auth))
-
-    def _gen(self, key: str, raw: Any) -> int:
-        if raw is None:
-            # A missing counter (first use, or evicted) restarts from the clock, never from a
-            # value an old page could have been stored under.
-            seed = time.time_ns()
-            self._call(lambda r: r.set(key, seed, nx=True))
-            raw = self._call(lambda r: r.get(key))
-        try:
-            return int(raw)
-        except (TypeError, ValueError):
-            self._call(lambda r: r.set(key, time.time_ns()))
-            raise CacheUnavailable(
-                "Redis holds a corrupt generation counter; it was reset"
-            ) from None
-
-    def bump(self, db_id: str, which: str) -> None:
-        """After a commit: make every entry of `which` ("data" or "auth") unreachable."""
-        self._call(lambda r: r.incr(self._gen_key(db_id, which)))
+    def _stat_key(self, namespace: str, which: str) -> str:
+        return f"{self._ns(namespace)}:stats:{which}"
 
     # --- entries --------------------------------------------------------------------------
 
     def get(self, snap: Snapshot, kind: str, digest: str) -> Any | None:
-        """The cached value, None on a miss; raises CacheUnavailable on a corrupt entry
-        (after deleting it, so the fresh answer replaces it)."""
+        """The cached value, None on a miss. An entry that cannot be read, or whose MAC
+        does not hold (planted, or from another key), is never served: it is dropped."""
+        from redis.exceptions import NoPermissionError, ResponseError
+
         key = self._entry_key(snap, kind, digest)
-        raw = self._call(lambda r: r.get(key))
+        try:
+            raw = self._call_raw(lambda r: r.get(key))
+        except NoPermissionError:
+            raise CacheUnavailable(
+                f"the Redis user at {self.where} may not read the cache's keys"
+            ) from None
+        except ResponseError:  # another type under our key (WRONGTYPE): drop it
+            raw = b"\x00"
         if raw is None:
-            self._count(snap.db_id, "misses")
+            self._count(snap.namespace, "misses")
             return None
+        value = self._verified(snap, key, kind, raw)
+        if value is None:
+            self._try("delete", key, lambda r: r.delete(key))
+            self._count(snap.namespace, "misses")
+            log.info("dropped the cache entry %s: it could not be read or verified", key)
+            self.problems.append("a cached entry could not be read or verified; it was dropped")
+            return None
+        self._count(snap.namespace, "hits")
+        return value
+
+    def _verified(self, snap: Snapshot, key: str, kind: str, raw: Any) -> Any | None:
         try:
             envelope = json.loads(raw)
-            if envelope.get("schema") != HEAD_REVISION or envelope.get("kind") != kind:
-                raise ValueError("another schema or kind")
-            value = envelope["value"]
+            body = envelope["body"]
+            if (
+                envelope.get("schema") != HEAD_REVISION
+                or envelope.get("kind") != kind
+                or not isinstance(body, str)
+                or not hmac.compare_digest(str(envelope["mac"]), _mac(snap, key, body))
+            ):
+                return None
+            return json.loads(body)
         except (ValueError, TypeError, AttributeError, KeyError, UnicodeDecodeError):
-            # Never served: dropped, counted as a miss, and replaced by the fresh answer.
-            self._call(lambda r: r.delete(key))
-            self._count(snap.db_id, "misses")
-            self.problems.append("a cached entry could not be read; it was replaced")
             return None
-        self._count(snap.db_id, "hits")
-        return value
 
     def put(self, snap: Snapshot, kind: str, digest: str, value: Any) -> None:
         key = self._entry_key(snap, kind, digest)
-        payload = json.dumps({"schema": HEAD_REVISION, "kind": kind, "value": value})
-        self._call(lambda r: r.set(key, payload, ex=self.ttl))
+        body = json.dumps(value)
+        payload = json.dumps(
+            {"schema": HEAD_REVISION, "kind": kind, "body": body, "mac": _mac(snap, key, body)}
+        )
+        self._try("write", key, lambda r: r.set(key, payload, ex=self.ttl))
 
-    def _count(self, db_id: str, which: str) -> None:
-        self._call(lambda r: r.incr(self._stat_key(db_id, which)))
+    def drop(self, snap: Snapshot, kind: str, digest: str) -> None:
+        """Forget an entry whose value turned out unusable after all (e.g. undecodable)."""
+        key = self._entry_key(snap, kind, digest)
+        self._try("delete", key, lambda r: r.delete(key))
+        log.info("dropped the cache entry %s: its value could not be decoded", key)
 
-    # --- session checks -------------------------------------------------------------------
+    def _count(self, namespace: str, which: str) -> None:
+        """One more hit or miss. A counter that is not an integer any more is overwritten
+        rather than left to fail every later command."""
+        from redis.exceptions import NoPermissionError, ResponseError
 
-    def get_principal(self, snap: Snapshot, token: str) -> dict[str, Any] | None:
-        raw = self._call(lambda r: r.get(self._auth_key(snap.db_id, token)))
-        if raw is None:
-            return None
+        key = self._stat_key(namespace, which)
         try:
-            entry = json.loads(raw)
-            principal = decode_record(entry["principal"])
-            if entry["auth_gen"] != snap.auth_gen or principal["expires_at"] <= datetime.now(UTC):
-                return None
-        except (ValueError, TypeError, KeyError, AttributeError):
-            self._call(lambda r: r.delete(self._auth_key(snap.db_id, token)))
-            self.problems.append("a cached session check could not be read; it was replaced")
-            return None
-        return principal
-
-    def put_principal(self, snap: Snapshot, token: str, principal: Mapping[str, Any]) -> None:
-        expires: datetime = principal["expires_at"]
-        ttl = min(AUTH_TTL_CAP_S, int((expires - datetime.now(UTC)).total_seconds()))
-        if ttl <= 0:
-            return
-        entry = {"auth_gen": snap.auth_gen, "principal": encode_record(principal)}
-        self._call(lambda r: r.set(self._auth_key(snap.db_id, token), json.dumps(entry), ex=ttl))
+            self._call_raw(lambda r: r.incr(key))
+        except NoPermissionError:
+            log.info("the Redis user may not count %s in %s; skipped", which, key)
+        except ResponseError as exc:
+            if not str(exc).startswith(_DAMAGED):
+                log.info("Redis refused to count %s in %s (%s); skipped", which, key, exc)
+                return
+            log.info("the counter %s held a value that is not a count (%s); reset", key, exc)
+            self._try("reset", key, lambda r: r.set(key, 1))
 
     # --- administration -------------------------------------------------------------------
 
-    def stats(self, db_id: str) -> dict[str, Any]:
+    def stats(self, namespace: str) -> dict[str, Any]:
         """Hits, misses, keys and memory of this database's namespace."""
+        counts = {which: self._read_count(namespace, which) for which in STATS}
 
         def collect(r: Any) -> dict[str, Any]:
-            hits, misses = r.mget(self._stat_key(db_id, "hits"), self._stat_key(db_id, "misses"))
             keys = 0
             memory = 0
-            for key in r.scan_iter(match=f"{self._ns(db_id)}:*", count=500):
+            for key in r.scan_iter(match=f"{self._ns(namespace)}:*", count=500):
                 keys += 1
                 memory += int(r.memory_usage(key) or 0)
             info = r.info("memory")
             return {
-                "hits": int(hits or 0),
-                "misses": int(misses or 0),
+                **counts,
                 "keys": keys,
                 "memory_bytes": memory,
                 "server_memory": info.get("used_memory_human"),
@@ -255,13 +258,24 @@ class Cache:
         result: dict[str, Any] = self._call(collect)
         return result
 
-    def clear(self, db_id: str) -> int:
-        """Drop every key of this database's namespace (generations restart from the clock)."""
+    def _read_count(self, namespace: str, which: str) -> int:
+        from redis.exceptions import ResponseError
+
+        key = self._stat_key(namespace, which)
+        try:
+            return int(self._call_raw(lambda r: r.get(key)) or 0)
+        except (ResponseError, TypeError, ValueError):
+            log.info("the counter %s held a value that is not a count; reset", key)
+            self._try("reset", key, lambda r: r.set(key, 0))
+            return 0
+
+    def clear(self, namespace: str) -> int:
+        """Drop every key of this database's namespace."""
 
         def drop(r: Any) -> int:
             removed = 0
             batch: list[bytes] = []
-            for key in r.scan_iter(match=f"{self._ns(db_id)}:*", count=500):
+            for key in r.scan_iter(match=f"{self._ns(namespace)}:*", count=500):
                 batch.append(key)
                 if len(batch) >= 500:
                     removed += int(r.unlink(*batch))

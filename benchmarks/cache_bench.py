@@ -4,7 +4,9 @@ with 100,000 assets, served from the Redis cache (hit) versus from the database 
     .venv/bin/python benchmarks/cache_bench.py [--rows 100000] [--runs 30]
 
 Creates a throwaway database (dropped at the end), registers an admin, loads the rows with
-COPY, then times fresh processes round-robin. Exit status 1 when hit/miss > 0.6.
+COPY, then times fresh processes round-robin. Exit status 1 when hit/miss > 0.5.
+A hit is one database round trip over psycopg2 (the session check and the generation) and
+one Redis GET; a miss imports SQLAlchemy, queries and stores.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("ASSETCTL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 ASSETCTL = Path(sys.executable).parent / "assetctl"
-TARGET = 0.6
+TARGET = 0.5
 
 
 def _admin() -> object:
@@ -70,13 +72,15 @@ def _run(env: dict[str, str], *args: str) -> float:
     return elapsed
 
 
-def _bump(env: dict[str, str]) -> None:
-    """Make the next read a miss: an add would too, but this leaves the data unchanged."""
-    import redis
+def _bump(url: str) -> None:
+    """Make the next read a miss: an add would too, but this leaves the data unchanged. The
+    generation lives in the database; the superuser may move it (no client role may)."""
+    import psycopg2
 
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(match="assetctl:*:gen:data"):
-        client.incr(key)
+    conn = psycopg2.connect(url.replace("postgresql+psycopg2://", "postgresql://"))
+    with conn, conn.cursor() as cur:
+        cur.execute("UPDATE cache_generations SET value = value + 1 WHERE name = 'data'")
+    conn.close()
 
 
 def main() -> int:
@@ -128,7 +132,7 @@ def main() -> int:
             _run(env, *listing)
         hits, misses, nocache = [], [], []
         for _ in range(options.runs):
-            _bump(env)
+            _bump(url)
             misses.append(_run(env, *listing))
             hits.append(_run(env, *listing))
             nocache.append(_run(env, *listing, "--no-cache"))

@@ -256,10 +256,9 @@ def test_progress_bar_only_on_a_terminal(cli: Cli, tmp_path: Path) -> None:
 def test_one_cache_generation_bump_per_batch(cli: Cli) -> None:
     import redis
 
-    from assetctl.cache import PREFIX
-    from assetctl.db.engine import unit_of_work
-    from assetctl.db.identity import database_identity
+    from .cache_helpers import data_generation, postgres_only
 
+    postgres_only(cli.env["ASSETCTL_DATABASE_URL"])
     url = "redis://127.0.0.1:6379/0"
     client = redis.Redis.from_url(url, socket_timeout=2)
     try:
@@ -269,13 +268,11 @@ def test_one_cache_generation_bump_per_batch(cli: Cli) -> None:
     db_url = _seed(cli)
     rcli = Cli({**cli.env, "ASSETCTL_REDIS_URL": url})
     assert len(rcli.ok("asset", "list", "-o", "json").json()["items"]) == 4
-    with unit_of_work(db_url) as session:
-        key = f"{PREFIX}:{database_identity(session)}:gen:data"
-    before = int(client.get(key) or 0)
+    before = data_generation(db_url)
     rcli.ok("asset", "assign", "LAP-1", "LAP-2", "LAP-3", "--to", "a@x.com")
-    assert int(client.get(key) or 0) == before + 1
+    assert data_generation(db_url) == before + 1
     listed = rcli.ok("asset", "list", "--status", "assigned", "-o", "json").json()["items"]
     assert len(listed) == 3
     # A rejected batch writes nothing and leaves the generation alone.
     assert rcli("asset", "unassign", "LAP-1", "NOPE").exit_code == 3
-    assert int(client.get(key) or 0) == before + 1
+    assert data_generation(db_url) == before + 1

@@ -1,5 +1,6 @@
 """The Redis listing cache, against the real Redis server (and a few throwaway ones the tests
-start, stop or fake), on SQLite and PostgreSQL."""
+start, stop or fake), on PostgreSQL; SQLite ignores it. The exactness, session and ACL tests
+of issue 19 are in test_cache_exact.py."""
 
 from __future__ import annotations
 
@@ -16,7 +17,16 @@ from typing import Any
 import pytest
 
 from tests.auth_helpers import as_user, register, token_for
-from tests.conftest import IN_CI, Cli, _service_missing, add_args, run_fresh
+from tests.conftest import (
+    IN_CI,
+    Cli,
+    Database,
+    _service_missing,
+    _truncate,
+    add_args,
+    bootstrap_admin,
+    run_fresh,
+)
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -28,6 +38,16 @@ def _redis_up(url: str) -> bool:
         return bool(redis.Redis.from_url(url, socket_timeout=1).ping())
     except redis.RedisError:
         return False
+
+
+@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> Database:
+    """The cache serves PostgreSQL only (its generation and session check live there):
+    every test here runs on the run's PostgreSQL database. SQLite: see
+    test_sqlite_ignores_the_cache."""
+    url: str = request.getfixturevalue("pg_database")
+    _truncate(url)
+    return Database(url, bootstrap_admin(url))
 
 
 @pytest.fixture
@@ -100,14 +120,16 @@ def test_hit_renders_exactly_like_a_miss_in_every_format(rcli: Cli) -> None:
 
 
 def test_cache_hit_does_not_import_sqlalchemy(rcli: Cli) -> None:
+    """A hit asks the database through the bare driver (psycopg2), never SQLAlchemy."""
     rcli.ok(*add_args("LAP-1"))
     rcli.ok("asset", "list", "--limit", "50", "-o", "json")  # warm the cache
+    before = _stats(rcli)
     fresh = run_fresh(rcli.env, "asset", "list", "--limit", "50", "-o", "json")
-    heavy = sorted(
-        m for m in fresh.modules if m.split(".")[0] in ("sqlalchemy", "psycopg2", "alembic")
-    )
+    heavy = sorted(m for m in fresh.modules if m.split(".")[0] in ("sqlalchemy", "alembic"))
     assert (fresh.code, heavy) == (0, [])
+    assert "psycopg2" in fresh.modules  # the session check and generation: one round trip
     assert json.loads(fresh.stdout)["items"][0]["tag"] == "LAP-1"
+    assert _stats(rcli)["hits"] == before["hits"] + 1
 
 
 def test_write_racing_a_read_is_never_served(rcli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,16 +139,16 @@ def test_write_racing_a_read_is_never_served(rcli: Cli, monkeypatch: pytest.Monk
 
     rcli.ok(*add_args("LAP-1", name="Old"))
     fired: list[int] = []
-    store_principal = Cache.put_principal
+    store = Cache.put
 
     def commit_a_write_first(self: Cache, *args: Any, **kwargs: Any) -> None:
-        # The miss stores the session check, then the page: the write lands before both.
+        # The miss has queried the database; the write lands before it stores the page.
         if not fired:
             fired.append(1)
             rcli.ok("asset", "update", "LAP-1", "--name", "New")
-        store_principal(self, *args, **kwargs)
+        store(self, *args, **kwargs)
 
-    monkeypatch.setattr(Cache, "put_principal", commit_a_write_first)
+    monkeypatch.setattr(Cache, "put", commit_a_write_first)
     racing = rcli.ok("asset", "list", "-o", "json")
     assert fired == [1]
     assert _names(racing.stdout) == ["Old"]  # the read's own answer predates the write
@@ -155,7 +177,13 @@ def test_cache_entries_are_namespaced_per_database(rcli: Cli) -> None:
     rcli.ok(*add_args("LAP-1"))
     rcli.ok("asset", "list")
     data = rcli.ok("cache", "stats", "-o", "json").json()
-    assert data["keys"] >= 3  # generations, the page, the session check
+    namespace = _namespace(rcli)
+    # The page and the miss counter, all under this database's namespace; no generation
+    # and no session check live in Redis any more.
+    assert data["keys"] == len(_keys(f"assetctl:{namespace}:*")) >= 2
+    assert len(_keys(f"assetctl:{namespace}:*:list:*")) == 1
+    assert _keys(f"assetctl:{namespace}:gen:*") == []
+    assert _keys(f"assetctl:{namespace}:auth:*") == []
     assert data["redis"] == REDIS_URL
 
 
@@ -332,3 +360,17 @@ def test_doctor_reports_redis(rcli: Cli) -> None:
     down = rcli("doctor", env={"ASSETCTL_REDIS_URL": "redis://127.0.0.1:1/0"})
     assert down.exit_code == 7
     assert "FAIL redis" in down.stdout.replace("  ", " ") or "FAIL" in down.stdout
+
+
+def test_sqlite_ignores_the_cache(sqlite_cli: Cli) -> None:
+    """The cache serves PostgreSQL only: on SQLite a configured Redis is not used at all
+    (no warning, no key), and the cache commands say why."""
+    env = {"ASSETCTL_REDIS_URL": "redis://127.0.0.1:1/0"}  # would warn if it were used
+    sqlite_cli.ok(*add_args("LAP-1"), env=env)
+    for _ in range(2):
+        listed = sqlite_cli.ok("asset", "list", "-o", "json", env=env)
+        assert (_names(listed.stdout), listed.stderr) == (["Device LAP-1"], "")
+    stats = sqlite_cli("cache", "stats", env=env)
+    assert stats.exit_code == 2
+    assert "PostgreSQL databases only" in stats.stderr
+    assert sqlite_cli("cache", "clear", env=env).exit_code == 2

@@ -214,10 +214,9 @@ def test_import_bumps_the_cache_generation_once(cli: Cli, db_url: str, tmp_path:
     costs one generation bump however many rows it writes."""
     import redis
 
-    from assetctl.cache import PREFIX
-    from assetctl.db.engine import unit_of_work
-    from assetctl.db.identity import database_identity
+    from .cache_helpers import data_generation, postgres_only
 
+    postgres_only(db_url)
     url = "redis://127.0.0.1:6379/0"
     client = redis.Redis.from_url(url, socket_timeout=2)
     try:
@@ -226,21 +225,18 @@ def test_import_bumps_the_cache_generation_once(cli: Cli, db_url: str, tmp_path:
         _service_missing("Redis", f"{url}: {exc}")
     rcli = Cli({**cli.env, "ASSETCTL_REDIS_URL": url})
     rcli.ok("asset", "import", "-", input="tag,name,category\nC-0,first,c\n")
-    with unit_of_work(db_url) as session:
-        db_id = database_identity(session)
-    key = f"{PREFIX}:{db_id}:gen:data"
     assert [r["tag"] for r in rcli.ok("asset", "list", "-o", "json").json()["items"]] == ["C-0"]
-    before = int(client.get(key) or 0)
+    before = data_generation(db_url)
     body = "tag,name,category\n" + "".join(f"C-{i},n,c\n" for i in range(1, 501))
     rcli.ok("asset", "import", "-", input=body)
-    assert int(client.get(key) or 0) == before + 1
+    assert data_generation(db_url) == before + 1
     listed = rcli.ok("asset", "list", "--limit", "1000", "-o", "json").json()["items"]
     assert len(listed) == 501
     # A rejected import writes nothing and leaves the generation alone; so does a dry run.
     assert rcli("asset", "import", "-", input="tag,name,category\nC-1,n,c\n").exit_code == 6
-    assert int(client.get(key) or 0) == before + 1
+    assert data_generation(db_url) == before + 1
     rcli.ok("asset", "import", "--dry-run", "-", input="tag,name,category\nC-999,n,c\n")
-    assert int(client.get(key) or 0) == before + 1
+    assert data_generation(db_url) == before + 1
 
 
 def test_a_dry_run_uses_up_no_asset_ids(cli: Cli, tmp_path: Path) -> None:

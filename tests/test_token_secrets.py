@@ -74,6 +74,11 @@ def _everything_readable(database: str, member: Member) -> set[str]:
         for sql in [*queries, *CATALOG]:
             for row in rows(conn, sql):
                 found.update(s for s in _strings(list(row)) if len(s) >= MIN_KEY)
+        # The cache probe hands an authenticated login the key its entries are signed
+        # with: derived from the signing key, never the key itself.
+        probe = rows(conn, "SELECT * FROM assetctl_cache_probe(%s)", (member.token,))
+        assert probe[0][0] is None and len(probe[0][5]) == 64
+        found.update(s for s in _strings(list(probe[0])) if len(s) >= MIN_KEY)
     return found
 
 

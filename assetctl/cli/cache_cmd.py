@@ -35,15 +35,18 @@ def _namespace(state: AppState, permission: Permission) -> tuple[Any, str]:
 
     cache = state.factory.cache()
     if cache is None:
+        if state.factory.settings.values.get("redis_url"):
+            raise InvalidInputError(
+                "the Redis cache serves PostgreSQL databases only, and this one is SQLite",
+                hint="point ASSETCTL_DATABASE_URL at PostgreSQL to use the cache",
+            )
         raise InvalidInputError(
             "no cache is configured", hint="set ASSETCTL_REDIS_URL (and drop --no-cache)"
         )
     with state.transaction() as session:
         require(state.caller(session), permission)
-        db_id = database_identity(session) or ""
-    with _redis_required():
-        cache.remember_db_id(db_id)
-    return cache, db_id
+        namespace = database_identity(session) or ""
+    return cache, namespace
 
 
 @app.command()

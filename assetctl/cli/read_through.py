@@ -1,26 +1,29 @@
-"""Read-through caching for read commands (`asset list`, `asset show`).
+"""Read-through caching for read commands (`asset list`, `asset show`), on PostgreSQL.
 
-Hit path: token -> database id for this URL (Redis) -> generations and cached session check
-(Redis) -> cached value. It touches neither SQLAlchemy nor the database driver.
-Miss path: the database's identity is confirmed and the generations are read *before* the
-query's snapshot starts; then the session is checked and the value computed in the database,
-and both are stored under those generations. A write committing meanwhile bumps the
-generation, so what this miss stores is never served after it.
+Hit path: one call of `assetctl_cache_probe` over the bare driver (the database checks the
+session now: revoked, expired, disabled, role, login; and says the current generation and
+the key entries of it are signed with), then one Redis GET of an entry whose MAC must hold.
+It never imports SQLAlchemy. Anything else (a refused token, a database the probe cannot
+reach, a missing or unverifiable entry) takes the miss path.
+Miss path: in one transaction the probe runs first, so the generation it reads is no newer
+than the data the query that follows sees; then the caller is authenticated and the value
+computed, and stored under that generation. A write committing meanwhile bumps the
+generation in its own transaction, so what this miss stores is never served after it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from assetctl.cli.state import AppState
-from assetctl.core.auth.permissions import Permission, Principal, require
+from assetctl.core.auth.permissions import Permission, allows
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from assetctl.cache import Cache, Snapshot
+    from assetctl.db.cache_probe import Probe
 
 T = TypeVar("T")
 
@@ -40,79 +43,68 @@ def cached_read(
     from assetctl.cache import CacheUnavailable, key_digest
 
     cache = state.factory.cache()
-    snap: Snapshot | None = None
-    token = ""
     digest = key_digest({"kind": kind, **key})
+    token = ""
     if cache is not None:
-        try:
-            token = _bound(state, state.factory.token_store().load().token)
-            known = cache.known_db_id()
-            if known:
-                snap = cache.snapshot(known)
-                principal = cache.get_principal(snap, token)
-                if principal is not None:
-                    require(Principal(**principal), Permission.READ)
-                    value = cache.get(snap, kind, digest)
-                    if value is not None:
-                        return decode(value)
-        except CacheUnavailable as exc:
-            state.factory.cache_failed(exc)
-        except (ValueError, TypeError, KeyError):
-            state.factory.cache_failed(CacheUnavailable("a cached entry could not be decoded"))
-        for problem in cache.problems:
-            state.io.warn(problem)
-        cache.problems.clear()
+        token = state.factory.token_store().load().token
+        found = _hit(state, cache, token, kind, digest, decode)
+        if found:
+            return found[0]
 
+    snap: Snapshot | None = None
     with state.transaction() as session:
-        if cache is not None and state.factory.cache() is not None:
-            snap = _verified_snapshot(state, cache, session, snap)
+        if state.factory.cache() is not None:
+            snap = _snapshot_in(session, token)
         caller = state.caller(session)
         result = fn(session, caller, *args, **kwargs)
     if cache is not None and snap is not None and state.factory.cache() is not None:
         try:
-            record = asdict(caller)
-            cache.put_principal(snap, token, record)
             cache.put(snap, kind, digest, encode(result))
         except CacheUnavailable as exc:
             state.factory.cache_failed(exc)
     return result
 
 
-def _bound(state: AppState, token: str) -> str:
-    """The token together with the database login this process connects as: on
-    PostgreSQL a token works only over the login it was opened over, so a session check
-    cached for one login must never answer for another. The login is read the way libpq
-    chooses it (URL user, else PGUSER, else the OS user), without importing SQLAlchemy."""
-    import getpass
-    import os
-    from urllib.parse import urlsplit
-
-    url = state.factory.settings.database_url
-    try:
-        login = urlsplit(url).username or os.environ.get("PGUSER") or getpass.getuser()
-    except (ValueError, OSError, KeyError):
-        login = ""
-    return f"{token}\n{login}"
-
-
-def _verified_snapshot(
-    state: AppState, cache: Cache, session: Session, snap: Snapshot | None
-) -> Snapshot | None:
-    """On a miss, confirm which database this URL reaches now (a URL may have been pointed
-    elsewhere), then end that read so the query that follows sees data no older than the
-    generations in the returned snapshot."""
+def _hit(
+    state: AppState, cache: Cache, token: str, kind: str, digest: str, decode: Callable[[Any], T]
+) -> tuple[T] | None:
+    """(value,) on a hit, None otherwise."""
     from assetctl.cache import CacheUnavailable
-    from assetctl.db.identity import database_identity
+    from assetctl.db.cache_probe import probe_bare
 
-    real = database_identity(session)
-    session.commit()
-    if real is None:  # pragma: no cover - the unit of work checked the schema revision
+    snap = _snapshot(probe_bare(state.factory.settings.database_url, token))
+    if snap is None:
         return None
     try:
-        if snap is None or snap.db_id != real:
-            cache.remember_db_id(real)
-            snap = cache.snapshot(real)
+        value = cache.get(snap, kind, digest)
+        if value is not None:
+            try:
+                return (decode(value),)
+            except (ValueError, TypeError, KeyError):
+                cache.drop(snap, kind, digest)
+                cache.problems.append("a cached entry could not be decoded; it was dropped")
     except CacheUnavailable as exc:
         state.factory.cache_failed(exc)
+    for problem in cache.problems:
+        state.io.warn(problem)
+    cache.problems.clear()
+    return None
+
+
+def _snapshot(probe: Probe | None) -> Snapshot | None:
+    """What entries the database's answer lets this caller use: none when it refused the
+    token (the miss path says why), or runs another schema revision than this assetctl."""
+    from assetctl.cache import Snapshot
+    from assetctl.db.schema_version import HEAD_REVISION
+
+    if probe is None or probe.reason is not None or probe.revision != HEAD_REVISION:
         return None
-    return snap
+    if not allows(probe.role, Permission.READ):
+        return None
+    return Snapshot(probe.namespace, probe.generation, probe.mac_key)
+
+
+def _snapshot_in(session: Session, token: str) -> Snapshot | None:
+    from assetctl.db.cache_probe import probe_in
+
+    return _snapshot(probe_in(session, token))

@@ -110,13 +110,13 @@ class Factory:
         if self._cache_off or self.no_cache:
             return None
         redis_url = self.settings.values.get("redis_url")
-        if not redis_url:
+        if not redis_url or not self.settings.database_url.startswith("postgres"):
+            # The cache serves PostgreSQL only: its generation and session check live there.
             return None
         if self._cache is None:
             from assetctl.cache import Cache
 
-            ttl = int(self.settings.values["cache_ttl"])
-            self._cache = Cache(str(redis_url), self.settings.database_url, ttl)
+            self._cache = Cache(str(redis_url), int(self.settings.values["cache_ttl"]))
         return self._cache
 
     def cache_failed(self, problem: Exception) -> None:
@@ -137,7 +137,9 @@ C = TypeVar("C", bound=Changes)
 
 
 class Effect(Enum):
-    """What a command's transaction does, and which cached answers that makes stale."""
+    """What a command's transaction does, and which cached answers that makes stale (the
+    database itself bumps the generation of what a transaction changes: `stales` says
+    which one for readers of the code)."""
 
     READ = (False, None)
     RECORD = (True, None)  # writes nothing a cached answer holds (an alert ack, a dry run)
@@ -177,26 +179,6 @@ class AppState:
         io = IOStreams(environ, stdout, stderr)
         return cls(io, Factory(environ, io))
 
-    def _bump_after_commit(self, db_id: str | None, which: str | None) -> None:
-        # Only after the commit: a reader that raced this write stored its page under the
-        # old generation, which is now unreachable.
-        from assetctl.cache import CacheUnavailable
-
-        cache = self.factory.cache()
-        if cache is None or db_id is None or which is None:
-            return
-        try:
-            cache.bump(db_id, which)
-        except CacheUnavailable as exc:
-            self.factory.cache_failed(exc)
-
-    def _db_id(self, session: Session) -> str | None:
-        if self.factory.cache() is None:
-            return None
-        from assetctl.db.identity import database_identity
-
-        return database_identity(session)
-
     def caller(self, session: Session) -> Principal:
         """The logged-in caller, checked against the database (session valid, not revoked,
         user active). What the caller may do is checked by the core function it calls."""
@@ -212,13 +194,11 @@ class AppState:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        """Run core `fn(session, caller, *args)` as one transaction of the logged-in caller,
-        then drop the cached answers `effect` makes stale."""
+        """Run core `fn(session, caller, *args)` as one transaction of the logged-in caller.
+        Cached answers it makes stale need nothing from here: the database bumps the cache
+        generation inside the transaction that changes `assets` (db/pg_cache.py)."""
         with self.transaction(write=effect.write) as session:
-            result = fn(session, self.caller(session), *args, **kwargs)
-            db_id = self._db_id(session) if effect.stales else None
-        self._bump_after_commit(db_id, effect.stales)
-        return result
+            return fn(session, self.caller(session), *args, **kwargs)
 
     def run_changes(
         self,
@@ -228,14 +208,10 @@ class AppState:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> C:
-        """As `run`, for a write that may turn out to change nothing (an import run again):
-        cached answers are dropped only when the result says it wrote."""
+        """As `run`, for a write that may turn out to change nothing (an import run again;
+        one that wrote no row leaves the cache generation alone)."""
         with self.transaction(write=effect.write) as session:
-            result = fn(session, self.caller(session), *args, **kwargs)
-            stales = effect.stales if result.wrote else None
-            db_id = self._db_id(session) if stales else None
-        self._bump_after_commit(db_id, stales)
-        return result
+            return fn(session, self.caller(session), *args, **kwargs)
 
     def run_bootstrap(
         self,
@@ -251,10 +227,7 @@ class AppState:
                 caller: Principal | None = self.caller(session)
             except NotAuthenticatedError:
                 caller = None
-            result = fn(session, caller, *args, **kwargs)
-            db_id = self._db_id(session) if effect.stales else None
-        self._bump_after_commit(db_id, effect.stales)
-        return result
+            return fn(session, caller, *args, **kwargs)
 
     @contextmanager
     def reading(self) -> Iterator[tuple[Session, Principal]]:

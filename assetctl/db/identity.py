@@ -4,7 +4,8 @@ It combines the random per-database key (so every URL spelling of one database a
 where that database lives: the database name and, where the role may read it, the
 PostgreSQL cluster's system identifier; the file for SQLite. So a copy restored under
 another name or into another cluster, or a copied SQLite file, never shares cache entries
-with its original. (A copy restored into another cluster by a role that may not read the
+with its original. On PostgreSQL the owner's function `assetctl_cache_namespace` computes it.
+(A copy restored into another cluster whose owner role may not read the
 system identifier keeps the original's identity: use a separate Redis database for it.)
 """
 
@@ -20,51 +21,31 @@ if TYPE_CHECKING:
 
 def database_identity(session: Session) -> str | None:
     """20 hex characters naming this database, or None before migrations ran."""
-    from sqlalchemy import text
-
     from assetctl.db.models import Meta
 
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        # No client may read the signing key: the owner's function hands out a digest of it.
-        key = _pg_database_id(session)
-        if key is None:
-            return None
-        where = str(session.execute(text("SELECT current_database()")).scalar_one())
-        where += "|" + _cluster_id(session)
-    else:
-        meta = session.get(Meta, "jwt_secret")
-        if meta is None:
-            return None
-        key = meta.value
-        path = bind.engine.url.database or ""
-        stat = os.stat(path) if path and os.path.exists(path) else None
-        where = f"{os.path.realpath(path)}|{stat.st_ino if stat else 0}"
+        # Computed by the owner's function (no client may read the signing key), the same
+        # value a cache hit's probe hands out (assetctl.db.pg_cache).
+        return _pg_namespace(session)
+    meta = session.get(Meta, "jwt_secret")
+    if meta is None:
+        return None
+    key = meta.value
+    path = bind.engine.url.database or ""
+    stat = os.stat(path) if path and os.path.exists(path) else None
+    where = f"{os.path.realpath(path)}|{stat.st_ino if stat else 0}"
     digest = hashlib.sha256(f"assetctl-database:{key}|{where}".encode())
     return digest.hexdigest()[:20]
 
 
-def _cluster_id(session: Session) -> str:
+def _pg_namespace(session: Session) -> str | None:
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
     try:
         with session.begin_nested():
-            value = session.execute(
-                text("SELECT system_identifier::text FROM pg_control_system()")
-            ).scalar_one()
-    except DBAPIError:  # not permitted for this role: name and key still tell most copies apart
-        return ""
-    return str(value)
-
-
-def _pg_database_id(session: Session) -> str | None:
-    from sqlalchemy import text
-    from sqlalchemy.exc import DBAPIError
-
-    try:
-        with session.begin_nested():
-            value = session.execute(text("SELECT assetctl_database_id()")).scalar()
+            value = session.execute(text("SELECT assetctl_cache_namespace()")).scalar()
     except DBAPIError:  # before `db upgrade` defined the function
         return None
     return None if value is None else str(value)

@@ -353,3 +353,24 @@ class SecurityPolicy(Base):
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str | None] = mapped_column(String(320))
+
+
+class CacheGeneration(Base):
+    """A counter every committed change to what cached answers hold bumps in its own
+    transaction (PostgreSQL triggers, `assetctl.db.pg_cache`); Redis entries are keyed by it.
+    No client role may write it."""
+
+    __tablename__ = "cache_generations"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class CachePending(Base):
+    """One row per transaction that changed `assets`, inserted by a statement trigger and
+    removed at commit by the deferred trigger that bumps the generation (so the counter's row
+    is locked only while committing)."""
+
+    __tablename__ = "cache_pending"
+
+    xact: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -387,7 +387,7 @@ def _deliveries() -> list[Function]:
 
 def functions(names: RoleNames) -> list[Function]:
     """Every function, helpers first (the others call them)."""
-    from assetctl.db import pg_passwords, pg_policy, pg_tokens
+    from assetctl.db import pg_cache, pg_passwords, pg_policy, pg_tokens
 
     return [
         *_helpers(names),
@@ -398,6 +398,7 @@ def functions(names: RoleNames) -> list[Function]:
         *_user_admin(names),
         *_login_records(),
         *_deliveries(),
+        *pg_cache.functions(),
     ]
 
 

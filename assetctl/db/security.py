@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assetctl.db import grants, history_trigger, pg_functions
+from assetctl.db import grants, history_trigger, pg_cache, pg_functions
 from assetctl.db.roles import (
     DEFAULT_PREFIX,
     PREFIX_META_KEY,
@@ -178,6 +178,7 @@ def apply(conn: Any, prefix: str) -> None:
         owner = quote(names.owner)
         statements += [f"ALTER FUNCTION {f.signature} OWNER TO {owner}" for f in _functions(names)]
         statements += history_trigger.trigger_sql()
+        statements += pg_cache.trigger_sql()
         _run(conn, statements)
         step = "grant the privileges"
         _run(conn, grants.grant_sql(names, schema, sequences))

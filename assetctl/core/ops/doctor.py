@@ -101,6 +101,8 @@ def check_redis(settings: Settings) -> list[Check]:
     url = settings.values.get("redis_url")
     if not url:
         return [Check("redis", True, "not configured (listings are not cached)")]
+    if not settings.database_url.startswith("postgres"):
+        return [Check("redis", True, "configured but not used: the cache serves PostgreSQL only")]
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
@@ -110,6 +112,11 @@ def check_redis(settings: Settings) -> list[Check]:
     )
     try:
         client.ping()
+    except redis.exceptions.NoPermissionError:
+        # It answered and took the credentials: a restricted ACL user (e.g. a viewer's,
+        # allowed only GET) still reads cached pages.
+        detail = f"reachable: {mask_url(str(url))} (a restricted ACL user: may not PING)"
+        return [Check("redis", True, detail)]
     except (redis.RedisError, OSError) as exc:
         return [Check("redis", False, f"{mask_url(str(url))} unreachable: {exc}")]
     finally:
