@@ -28,6 +28,9 @@ class LabelFormat:
     file_per_page: bool  # one file per page (images) rather than one file for all
     rolls_only: bool = False  # label printers print rolls, not sheets
     printable: bool = False  # can go straight to `--printer`
+    # Text is drawn in our fonts (so a character none has is refused); ZPL text is drawn
+    # by the printer's own font.
+    own_fonts: bool = True
 
 
 FORMATS: dict[str, LabelFormat] = {
@@ -40,7 +43,8 @@ FORMATS: dict[str, LabelFormat] = {
         LabelFormat("svg", ".svg", "vector image, one file per page", render_svg,
                     binary=False, file_per_page=True),
         LabelFormat("zpl", ".zpl", "ZPL II for Zebra printers (roll templates)", render_zpl,
-                    binary=False, file_per_page=False, rolls_only=True, printable=True),
+                    binary=False, file_per_page=False, rolls_only=True, printable=True,
+                    own_fonts=False),
     )
 }  # fmt: skip
 DEFAULT_FORMAT = "pdf"

@@ -83,12 +83,19 @@ def check_start(template: Template, start_at: int) -> None:
 
 
 def lay_out(
-    contents: Sequence[LabelContent], template: Template, fonts: FontStack, start_at: int = 1
+    contents: Sequence[LabelContent],
+    template: Template,
+    fonts: FontStack,
+    start_at: int = 1,
+    *,
+    check_glyphs: bool = True,
 ) -> Document:
     """Place every label, or refuse (exit 2) naming each asset whose text cannot be set:
-    characters no font has, or a tag too long for the template at its smallest type."""
+    characters no font has (when `check_glyphs`), or a tag too long for the template at its
+    smallest type."""
     check_start(template, start_at)
-    _check_glyphs(contents, fonts)
+    if check_glyphs:
+        _check_glyphs(contents, fonts)
     placed: list[PlacedLabel] = []
     too_long: list[str] = []
     for index, content in enumerate(contents):

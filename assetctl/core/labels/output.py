@@ -87,15 +87,20 @@ class Printer:
 def parse_printer(raw: str) -> Printer:
     """`HOST`, `HOST:PORT`, `[IPv6]` or `[IPv6]:PORT`; the port defaults to 9100."""
     text = raw.strip()
-    host, port_text = text, ""
+    host, colon, port_text = text, "", ""
     if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        if rest and not rest.startswith(":"):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
             host = ""
-        port_text = rest[1:]
+        colon, port_text = rest[:1], rest[1:]
     elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-    if not host or any(c.isspace() for c in host) or not _port_ok(port_text):
+        host, colon, port_text = text.partition(":")
+    if (
+        not host
+        or any(c.isspace() for c in host)
+        or (colon and not port_text)
+        or not _port_ok(port_text)
+    ):
         raise InvalidInputError(
             f"--printer {raw!r} is not HOST[:PORT]",
             hint="e.g. --printer zebra1.example.com or --printer 10.0.0.7:9100",

@@ -100,7 +100,13 @@ def make_labels(session: Session, caller: Principal, request: LabelRequest) -> R
         )
         for asset in assets
     ]
-    document = lay_out(contents, request.template, font_stack(request.font), request.start_at)
+    document = lay_out(
+        contents,
+        request.template,
+        font_stack(request.font),
+        request.start_at,
+        check_glyphs=request.format.own_fonts,
+    )
     files = request.format.render(document)
     return Rendered(request.format, files, document.labels, len(document.pages))
 
