@@ -10,13 +10,13 @@ import typer
 
 from assetctl.cli.state import AppState, Effect, get_state
 from assetctl.core.labels.formats import FORMATS
-from assetctl.core.labels.templates import TEMPLATES
+from assetctl.core.labels.templates import DEFAULT_TEMPLATE, TEMPLATES
 from assetctl.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from assetctl.core.labels.service import LabelRequest, Rendered
 
-_TEMPLATE_HELP = "Label size [config: label_template; default brother-62x29]: " + "; ".join(
+_TEMPLATE_HELP = f"Label size [config: label_template; default {DEFAULT_TEMPLATE}]: " + "; ".join(
     f"{t.name} ({t.title})" for t in TEMPLATES.values()
 )
 _FORMAT_HELP = (

@@ -63,7 +63,7 @@ TEMPLATES: dict[str, Template] = {
     t.name: t
     for t in (
         _roll("brother-62x29", "Brother DK-11209 roll, 62x29 mm", 62, 29, max_tag_pt=22),
-        _roll("brother-29x90", "Brother DK-11201 roll, 29x90 mm (printed across)", 90, 29),
+        _roll("brother-29x90", "Brother DK-11201 roll, 29x90 mm, printed across", 90, 29),
         _roll("zebra-2x1", "Zebra 2x1 in roll, 50.8x25.4 mm", 2 * INCH, 1 * INCH),
         Template(
             "avery-l7651", "Avery L7651 sheet, A4, 5x13 = 65 labels of 38.1x21.2 mm",
