@@ -290,3 +290,32 @@ def test_help_lists_every_template_and_format() -> None:
         assert f"{template.name} ({template.title})" in text
     for name in ("pdf:", "png:", "svg:", "zpl:"):
         assert name in text
+
+
+def test_invisible_characters_in_names_are_shown_as_escapes(sqlite_cli: Cli) -> None:
+    # Stored text is other people's data: a bidi override must not reorder the label, and
+    # the SVG stays well-formed XML.
+    # The CLI refuses such names; plain SQL (any operator's login) does not.
+    sqlite_cli.ok(*add_args("LAP-0001", serial="SN1"))
+    import sqlite3
+
+    path = sqlite_cli.env["ASSETCTL_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE assets SET name = ? WHERE tag = 'LAP-0001'", ("Laptop \u202eevil\x07",))
+    result = sqlite_cli.ok("label", "LAP-0001", "-o", "svg", "--template", "brother-29x90")
+    assert decode_svg(result.stdout.encode("utf-8")) == ["LAP-0001"]
+    assert ">Laptop \\u202eevil\\x07</text>" in result.stdout
+    assert "\u202e" not in result.stdout and "\x07" not in result.stdout
+
+
+def test_label_font_that_is_not_a_font_exits_2(sqlite_cli: Cli, tmp_path: Path) -> None:
+    _assets(sqlite_cli, "LAP-0001")
+    fake = tmp_path / "fake.ttf"
+    fake.write_text("not a font")
+    out = tmp_path / "l.pdf"
+    result = sqlite_cli(
+        "label", "LAP-0001", "--out", str(out), env={"ASSETCTL_LABEL_FONT": str(fake)}
+    )
+    assert result.exit_code == 2, result
+    assert f"cannot use font {fake}: not a TrueType font" in result.stderr
+    assert not out.exists()

@@ -28,7 +28,7 @@ def render_png(document: Document) -> list[bytes]:
         for label in page:
             _draw(draw, label, scale, document, fonts)
         buffer = io.BytesIO()
-        image.save(buffer, "PNG", dpi=(DPI, DPI), optimize=True)
+        image.save(buffer, "PNG", dpi=(DPI, DPI))
         pages.append(buffer.getvalue())
     return pages
 
