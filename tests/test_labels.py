@@ -13,7 +13,7 @@ import pytest
 
 from assetctl.core.labels.templates import TEMPLATES
 from tests.auth_helpers import as_user, register, token_for
-from tests.conftest import ASSETCTL_BIN, Cli, add_args
+from tests.conftest import ASSETCTL_BIN, Cli, add_args, run_fresh
 from tests.label_helpers import (
     decode_pdf,
     decode_png,
@@ -128,10 +128,10 @@ def test_characters_no_font_has_are_refused_naming_the_tag(sqlite_cli: Cli, tmp_
     assert not out.exists()
 
 
-def test_viewer_may_print_labels(sqlite_cli: Cli, tmp_path: Path) -> None:
-    _assets(sqlite_cli, "LAP-0001")
-    register(sqlite_cli, "viewer@example.com", "viewer")
-    viewer = as_user(sqlite_cli, token_for(sqlite_cli, "viewer@example.com"))
+def test_viewer_may_print_labels(cli: Cli, tmp_path: Path) -> None:
+    _assets(cli, "LAP-0001")
+    register(cli, "viewer@example.com", "viewer")
+    viewer = as_user(cli, token_for(cli, "viewer@example.com"))
     viewer.ok("label", "LAP-0001", "--out", str(tmp_path / "v.png"))
     assert decode_png(tmp_path / "v.png") == ["LAP-0001"]
 
@@ -319,3 +319,22 @@ def test_label_font_that_is_not_a_font_exits_2(sqlite_cli: Cli, tmp_path: Path) 
     assert result.exit_code == 2, result
     assert f"cannot use font {fake}: not a TrueType font" in result.stderr
     assert not out.exists()
+
+
+def test_label_template_setting_is_the_default_and_help_stays_light(
+    sqlite_cli: Cli, out_dir: Path
+) -> None:
+    _assets(sqlite_cli, "LAP-0001")
+    env = {"ASSETCTL_LABEL_TEMPLATE": "avery-5160"}
+    sqlite_cli.ok("label", "LAP-0001", "--out", str(out_dir / "l.pdf"), env=env)
+    import pypdfium2
+
+    (page,) = pypdfium2.PdfDocument(str(out_dir / "l.pdf"))
+    assert (round(page.get_width()), round(page.get_height())) == (612, 792)  # Letter, pt
+    bad = sqlite_cli("label", "LAP-0001", env={"ASSETCTL_LABEL_TEMPLATE": "a4"})
+    assert bad.exit_code == 2 and "label_template" in bad.stderr.lower()
+    # `label --help` builds its text from the registries without the heavy libraries.
+    fresh = run_fresh(sqlite_cli.env, "label", "--help")
+    assert fresh.code == 0 and "avery-l7651" in fresh.stdout
+    heavy = ("PIL", "fpdf", "segno", "fontTools", "sqlalchemy")
+    assert not [m for m in fresh.modules if m.split(".")[0] in heavy]
