@@ -338,3 +338,12 @@ def test_label_template_setting_is_the_default_and_help_stays_light(
     assert fresh.code == 0 and "avery-l7651" in fresh.stdout
     heavy = ("PIL", "fpdf", "segno", "fontTools", "sqlalchemy")
     assert not [m for m in fresh.modules if m.split(".")[0] in heavy]
+
+
+def test_out_in_a_missing_directory_exits_2_naming_it(sqlite_cli: Cli, out_dir: Path) -> None:
+    _assets(sqlite_cli, "LAP-0001")
+    target = out_dir / "missing" / "l.pdf"
+    result = sqlite_cli("label", "LAP-0001", "--out", str(target))
+    assert result.exit_code == 2
+    assert f"error: cannot write {target}: No such file or directory" in result.stderr
+    assert list(out_dir.iterdir()) == []

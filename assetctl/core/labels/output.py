@@ -48,6 +48,8 @@ def write_files(paths: Sequence[str], contents: Sequence[bytes]) -> None:
     import tempfile
 
     temps: list[str] = []
+    path = paths[0] if paths else ""
+    replaced = 0
     try:
         for path, data in zip(paths, contents, strict=True):
             directory = os.path.dirname(os.path.abspath(path))
@@ -61,15 +63,17 @@ def write_files(paths: Sequence[str], contents: Sequence[bytes]) -> None:
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(temp, 0o666 & ~umask)
-        for temp, path in zip(temps, paths, strict=True):
-            os.replace(temp, path)
+        for temp, target in zip(temps, paths, strict=True):
+            path = target
+            os.replace(temp, target)
+            replaced += 1
     except OSError as exc:
         for temp in temps:
             if os.path.exists(temp):
                 os.unlink(temp)
-        where = exc.filename if isinstance(exc.filename, str) else "the output file"
+        done = f"{replaced} of {len(paths)} files were" if replaced else "no label file was"
         raise InvalidInputError(
-            f"cannot write {where}: {exc.strerror or exc}",
+            f"cannot write {path}: {exc.strerror or exc}; {done} written",
             hint="check that the directory exists and is writable",
         ) from None
 
