@@ -16,7 +16,7 @@ from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.core.labels.formats import LabelFormat, format_for
 from assetctl.core.labels.layout import LabelContent, check_start, lay_out
 from assetctl.core.labels.output import Printer, page_paths, parse_printer
-from assetctl.core.labels.templates import Template, get_template
+from assetctl.core.labels.templates import TEMPLATES, Template, get_template
 from assetctl.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def label_request(
     chosen = get_template(template)
     fmt = format_for(out, output, printer)
     if fmt.rolls_only and chosen.is_sheet:
-        rolls = ", ".join(name for name, t in _templates().items() if not t.is_sheet)
+        rolls = ", ".join(name for name, t in TEMPLATES.items() if not t.is_sheet)
         raise InvalidInputError(
             f"{fmt.name} is for label printers, which print rolls; {chosen.name} is a sheet",
             hint=f"use a roll template ({rolls}) with -o {fmt.name}",
@@ -74,12 +74,6 @@ def label_request(
         raise InvalidInputError("no asset given", hint="pass REFs (tags or ids) or --from FILE")
     where = parse_printer(printer) if printer is not None else None
     return LabelRequest(cleaned, chosen, fmt, start_at, url_template, font, where)
-
-
-def _templates() -> dict[str, Template]:
-    from assetctl.core.labels.templates import TEMPLATES
-
-    return TEMPLATES
 
 
 def make_labels(session: Session, caller: Principal, request: LabelRequest) -> Rendered:
