@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ZXING = dict(formats=None)  # every symbology: a wrong code must not pass as "none found"
-
 
 def decode_image(image: Any) -> list[str]:
     """Every barcode zxing-cpp finds in a Pillow image, left to right, top to bottom."""
