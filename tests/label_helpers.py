@@ -131,7 +131,7 @@ class RawPrinter:
             self.server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer)
         self.server.bind(("127.0.0.1", 0))
         self.server.listen(1)
-        self.server.settimeout(10)
+        self.server.settimeout(120)  # the CLI starts and renders first (slow under coverage)
         self.port = self.server.getsockname()[1]
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()

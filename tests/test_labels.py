@@ -347,3 +347,16 @@ def test_out_in_a_missing_directory_exits_2_naming_it(sqlite_cli: Cli, out_dir: 
     assert result.exit_code == 2
     assert f"error: cannot write {target}: No such file or directory" in result.stderr
     assert list(out_dir.iterdir()) == []
+
+
+def test_a_url_too_long_for_the_label_exits_2_naming_the_tag(
+    sqlite_cli: Cli, out_dir: Path
+) -> None:
+    _assets(sqlite_cli, "LAP-0001")
+    env = {"ASSETCTL_LABEL_URL_TEMPLATE": "https://inventory.example.com/" + "x" * 300 + "/{tag}"}
+    result = sqlite_cli(
+        "label", "LAP-0001", "--template", "avery-l7651", "--out", str(out_dir / "l.pdf"), env=env
+    )
+    assert result.exit_code == 2
+    assert "the QR code of tag 'LAP-0001' would have modules smaller than 0.25 mm" in result.stderr
+    assert list(out_dir.iterdir()) == []

@@ -98,14 +98,24 @@ def lay_out(
         _check_glyphs(contents, fonts)
     placed: list[PlacedLabel] = []
     too_long: list[str] = []
+    too_dense: list[str] = []
     for index, content in enumerate(contents):
         slot = start_at - 1 + index
         x, y = template.origin(slot % template.per_page)
         label = _place(content, template, fonts, x, y)
-        if label is None:
-            too_long.append(content.tag)
-        else:
+        if isinstance(label, PlacedLabel):
             placed.append(label)
+        elif label == TOO_DENSE:
+            too_dense.append(content.tag)
+        else:
+            too_long.append(content.tag)
+    if too_dense:
+        raise InvalidInputError(
+            f"the QR code of {_listed(too_dense, 'tag')} would have modules smaller than "
+            f"{MIN_MODULE_MM} mm on the {template.name} template ({template.size_text}); "
+            "no printer resolves that",
+            hint=f"use a larger template ({template_names()}) or a shorter label_url_template",
+        )
     if too_long:
         raise InvalidInputError(
             f"{_listed(too_long, 'tag')} {'does' if len(too_long) == 1 else 'do'} not fit "
@@ -141,15 +151,19 @@ def _check_glyphs(contents: Sequence[LabelContent], fonts: FontStack) -> None:
         )
 
 
+TOO_DENSE = "too dense"
+
+
 def _place(
     content: LabelContent, template: Template, fonts: FontStack, x: float, y: float
-) -> PlacedLabel | None:
+) -> PlacedLabel | str | None:
+    """The label, or TOO_DENSE (QR modules too small), or None (the tag does not fit)."""
     pad = template.padding
     symbol = make_symbol(content.payload)
     side = min(template.label_h - 2 * pad, template.label_w * 0.45)
     module = side / (symbol.size + 2 * QUIET_ZONE)
     if module < MIN_MODULE_MM:
-        return None
+        return TOO_DENSE
     text_x = x + pad + side + pad
     text_w = x + template.label_w - pad - text_x
     sizes = _fit(content, template, fonts, text_w)

@@ -9,6 +9,7 @@ the very same symbol, and decoders read non-ASCII tags back exactly.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -77,6 +78,7 @@ class Symbol:
                     x += 1
 
 
+@functools.lru_cache(maxsize=4096)  # a repeated REF costs one encoding (~10 ms each)
 def make_symbol(text: str) -> Symbol:
     """The QR code of `text` (byte mode, UTF-8, level M, never boosted, so the printer's
     `^BQ` picks the same version)."""
