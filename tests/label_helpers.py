@@ -81,7 +81,7 @@ def decode_svg(data: bytes) -> list[str]:
     return decode_image(image)
 
 
-_BQ = re.compile(r"\^BQN,2,(\d+)\n\^FH_\^FD([HQML])M,B(\d{4})([^\^]*)\^FS")
+_BQ = re.compile(r"\^BQN,2,(\d+),M\n\^FH_\^FD([HQML])M,B(\d{4})([^\^]*)\^FS")
 
 
 def unhex(field_data: str) -> bytes:
@@ -113,7 +113,22 @@ def zpl_labels(zpl: str) -> list[dict[str, Any]]:
             unhex(t).decode("utf-8")
             for t in re.findall(r"\^A0N,\d+,\d+\^FH_\^FD([^\^]*)\^FS", body)
         ]
-        labels.append({"utf8": utf8, "level": level, "qr": payload.decode("utf-8"), "texts": texts})
+        (qr_x,) = re.findall(r"\^FO(\d+),\d+\n\^BQ", body)
+        geometry = {
+            "width": int(re.findall(r"\^PW(\d+)", body)[0]),
+            "qr_x": int(qr_x),
+            "magnification": int(_mag),
+            "text_x": [int(x) for x in re.findall(r"\^FT(\d+),\d+\^A0N", body)],
+        }
+        labels.append(
+            {
+                "utf8": utf8,
+                "level": level,
+                "qr": payload.decode("utf-8"),
+                "texts": texts,
+                **geometry,
+            }
+        )
     return labels
 
 

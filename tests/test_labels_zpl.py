@@ -40,6 +40,13 @@ def test_printer_receives_one_utf8_format_per_label(cli: Cli) -> None:
     assert [label["texts"][1:] for label in labels] == [
         ["Gerät 0", "S/N SN0"], ["Gerät 1", "S/N SN1"], ["Gerät 2", "S/N SN2"],
     ]  # fmt: skip
+    # The printer draws the symbol at whole dots per module: it must end before the text.
+    import segno
+
+    for label in labels:
+        modules = segno.make_qr(label["qr"], error="m", mode="byte", boost_error=False)
+        right = label["qr_x"] + modules.symbol_size(border=0)[0] * label["magnification"]
+        assert right < min(label["text_x"]) < label["width"]
     # A tag spelling ZPL commands stays data: no format ends early, no command injected.
     assert job.count(b"^XA") == job.count(b"^XZ") == 3
     assert b"~JR" not in job

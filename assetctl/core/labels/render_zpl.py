@@ -49,7 +49,7 @@ def _label(label: PlacedLabel, width: int, height: int) -> str:
         f"^LL{height}",
         "^LH0,0",
         f"^FO{_dots(label.qr_x)},{_dots(label.qr_y)}",
-        f"^BQN,2,{magnification}",
+        f"^BQN,2,{magnification},{ERROR_LEVEL}",
         f"^FH_^FD{ERROR_LEVEL}M,B{len(data):04d}{field(label.content.payload)}^FS",
     ]
     for line in label.lines:
