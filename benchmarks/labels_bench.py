@@ -53,7 +53,7 @@ def main() -> int:
         template = TEMPLATES["zebra-2x1" if fmt.rolls_only else "avery-l7651"]
 
         def work(_run: int, fmt: LabelFormat = fmt, template: Template = template) -> None:
-            fmt.render(lay_out(_contents(next(counter)), template, fonts))
+            fmt.render(lay_out(_contents(next(counter)), template, fonts), None)
 
         seconds = _best(work)
         ratio = seconds / floor

@@ -22,11 +22,11 @@ def decode_image(image: Any) -> list[str]:
     return [b.text for b in ordered]
 
 
-def decode_png(path: Path) -> list[str]:
+def decode_png(path: Path, dpi: int = 300) -> list[str]:
     from PIL import Image
 
     with Image.open(path) as image:
-        assert image.info.get("dpi") is not None and round(image.info["dpi"][0]) == 300
+        assert image.info.get("dpi") is not None and round(image.info["dpi"][0]) == dpi
         return decode_image(image.convert("L"))
 
 

@@ -217,6 +217,8 @@ def test_tag_too_long_for_the_template_exits_2_naming_it(sqlite_cli: Cli, tmp_pa
         (["--out", "l-{page}.pdf"], "{page} in --out numbers the files of png and svg pages"),
         (["--printer", "127.0.0.1", "-o", "pdf"], "--printer sends zpl only, not pdf"),
         (["--printer", "host:99999"], "--printer 'host:99999' is not HOST[:PORT]"),
+        (["--dpi", "300"], "--dpi applies to png and zpl; pdf is vector"),
+        (["-o", "zpl", "--dpi", "250"], "--dpi for zpl is one of 203, 300, 600, not 250"),
     ],
 )
 def test_bad_options_exit_2_before_anything(
@@ -360,3 +362,14 @@ def test_a_url_too_long_for_the_label_exits_2_naming_the_tag(
     assert result.exit_code == 2
     assert "the QR code of tag 'LAP-0001' would have modules smaller than 0.25 mm" in result.stderr
     assert list(out_dir.iterdir()) == []
+
+
+def test_png_at_another_resolution(sqlite_cli: Cli, out_dir: Path) -> None:
+    _assets(sqlite_cli, UMLAUTS)
+    out = out_dir / "l.png"
+    sqlite_cli.ok("label", UMLAUTS, "--dpi", "600", "--out", str(out))
+    assert decode_png(out, dpi=600) == [UMLAUTS]
+    from PIL import Image
+
+    with Image.open(out) as image:
+        assert image.size == (round(62 / 25.4 * 600), round(29 / 25.4 * 600))

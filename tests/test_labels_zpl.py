@@ -62,6 +62,15 @@ def test_zpl_to_stdout_and_url_payload(sqlite_cli: Cli, tmp_path: Path) -> None:
         == "https://inv.example.com/a/%C3%84%C3%96%C3%9C-%C3%9F-%CE%A9-%E6%BC%A2%E5%AD%97?src=label"
     )
     assert "^PW406" in result.stdout  # 50.8 mm at 8 dots/mm
+    # A 300 dpi printer: 12 dots/mm, and the symbol still ends before the text.
+    result = sqlite_cli.ok("label", TAGS[0], "-o", "zpl", "--template", "zebra-2x1", "--dpi", "300")
+    (label,) = zpl_labels(result.stdout)
+    assert label["width"] == 610 and label["qr"] == TAGS[0]
+    import segno
+
+    modules = segno.make_qr(TAGS[0], error="m", mode="byte", boost_error=False)
+    right = label["qr_x"] + modules.symbol_size(border=0)[0] * label["magnification"]
+    assert right < min(label["text_x"])
     out = tmp_path / "l.zpl"
     sqlite_cli.ok("label", TAGS[0], "--out", str(out))  # the suffix picks zpl
     assert zpl_labels(out.read_text())[0]["qr"] == TAGS[0]

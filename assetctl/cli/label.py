@@ -72,6 +72,15 @@ def label(
             "from 1 (top left).",
         ),
     ] = 1,
+    dpi: Annotated[
+        int | None,
+        typer.Option(
+            "--dpi",
+            metavar="N",
+            help="Resolution of png (default 300) or of the Zebra printer for zpl (203, 300 "
+            "or 600; default 203).",
+        ),
+    ] = None,
 ) -> None:
     """Make labels with a QR code, the tag, name and serial for each asset.
 
@@ -91,6 +100,7 @@ def label(
         start_at=start_at,
         url_template=str(settings["label_url_template"]),
         font=str(settings["label_font"]),
+        dpi=dpi,
     )
     to_stdout = request.printer is None and out in (None, "-")
     if to_stdout and request.format.binary and state.io.out.isatty():

@@ -23,7 +23,7 @@ class LabelFormat:
     name: str
     suffix: str
     help: str
-    render: Callable[[Document], list[bytes]]
+    render: Callable[[Document, int | None], list[bytes]]  # (layout, dpi or the default)
     binary: bool  # refused on a terminal
     file_per_page: bool  # one file per page (images) rather than one file for all
     rolls_only: bool = False  # label printers print rolls, not sheets
@@ -31,6 +31,7 @@ class LabelFormat:
     # Text is drawn in our fonts (so a character none has is refused); ZPL text is drawn
     # by the printer's own font.
     own_fonts: bool = True
+    resolutions: tuple[int, ...] = ()  # what --dpi may be (first: the default); () = vector
 
 
 FORMATS: dict[str, LabelFormat] = {
@@ -38,13 +39,15 @@ FORMATS: dict[str, LabelFormat] = {
     for f in (
         LabelFormat("pdf", ".pdf", "vector PDF, one page per sheet or roll label", render_pdf,
                     binary=True, file_per_page=False),
-        LabelFormat("png", ".png", "300 dpi image, one file per page", render_png,
-                    binary=True, file_per_page=True),
+        LabelFormat("png", ".png", "image (300 dpi unless --dpi), one file per page",
+                    render_png, binary=True, file_per_page=True,
+                    resolutions=(300, 150, 200, 203, 600)),
         LabelFormat("svg", ".svg", "vector image, one file per page", render_svg,
                     binary=False, file_per_page=True),
-        LabelFormat("zpl", ".zpl", "ZPL II for Zebra printers (roll templates)", render_zpl,
-                    binary=False, file_per_page=False, rolls_only=True, printable=True,
-                    own_fonts=False),
+        LabelFormat("zpl", ".zpl", "ZPL II for Zebra printers, roll templates, 203 dpi "
+                    "unless --dpi 300 or 600", render_zpl, binary=False, file_per_page=False,
+                    rolls_only=True, printable=True, own_fonts=False,
+                    resolutions=(203, 300, 600)),
     )
 }  # fmt: skip
 DEFAULT_FORMAT = "pdf"
@@ -83,3 +86,18 @@ def format_for(out: str | None, requested: str | None, printer: str | None) -> L
             hint="use -o zpl with --printer, or --out FILE for other formats",
         )
     return chosen
+
+
+def check_dpi(fmt: LabelFormat, dpi: int | None) -> None:
+    """`--dpi` only for formats with pixels or printer dots, and only what they support."""
+    if dpi is None:
+        return
+    if not fmt.resolutions:
+        raising = [f.name for f in FORMATS.values() if f.resolutions]
+        raise InvalidInputError(
+            f"--dpi applies to {' and '.join(raising)}; {fmt.name} is vector",
+            hint="leave --dpi out",
+        )
+    if dpi not in fmt.resolutions:
+        allowed = ", ".join(str(r) for r in sorted(fmt.resolutions))
+        raise InvalidInputError(f"--dpi for {fmt.name} is one of {allowed}, not {dpi}")

@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from assetctl.core.labels.layout import Document, PlacedLabel
 
 
-def render_pdf(document: Document) -> list[bytes]:
-    """One PDF, one page per page of the layout (a sheet, or one roll label)."""
+def render_pdf(document: Document, dpi: int | None = None) -> list[bytes]:
+    """One PDF, one page per page of the layout (a sheet, or one roll label); vector, so
+    `dpi` does not apply."""
     from fpdf import FPDF
 
     template = document.template

@@ -14,11 +14,12 @@ if TYPE_CHECKING:
 DPI = 300
 
 
-def render_png(document: Document) -> list[bytes]:
+def render_png(document: Document, dpi: int | None = None) -> list[bytes]:
     from PIL import Image, ImageDraw
 
+    dpi = dpi or DPI
     template = document.template
-    scale = DPI / 25.4  # pixels per millimetre
+    scale = dpi / 25.4  # pixels per millimetre
     size = (round(template.page_w * scale), round(template.page_h * scale))
     fonts: dict[tuple[int, float], ImageFont.FreeTypeFont] = {}
     pages = []
@@ -28,7 +29,7 @@ def render_png(document: Document) -> list[bytes]:
         for label in page:
             _draw(draw, label, scale, document, fonts)
         buffer = io.BytesIO()
-        image.save(buffer, "PNG", dpi=(DPI, DPI))
+        image.save(buffer, "PNG", dpi=(dpi, dpi))
         pages.append(buffer.getvalue())
     return pages
 
@@ -56,7 +57,7 @@ def _draw(
             key = (run.face, line.size_pt)
             if key not in fonts:
                 path = document.fonts.paths[run.face]
-                fonts[key] = ImageFont.truetype(path, line.size_pt * DPI / 72)
+                fonts[key] = ImageFont.truetype(path, line.size_pt / 72 * 25.4 * scale)
             font = fonts[key]
             draw.text((x, line.baseline * scale), run.text, font=font, fill=0, anchor="ls")
             x += font.getlength(run.text)

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from assetctl.core.labels.layout import Document, PlacedLabel
 
 
-def render_svg(document: Document) -> list[bytes]:
+def render_svg(document: Document, dpi: int | None = None) -> list[bytes]:
+    del dpi  # vector: no resolution
     template = document.template
     pages = []
     for page in document.pages:

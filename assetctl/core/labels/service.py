@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assetctl.core.auth.permissions import Permission, Principal, require
-from assetctl.core.labels.formats import LabelFormat, format_for
+from assetctl.core.labels.formats import LabelFormat, check_dpi, format_for
 from assetctl.core.labels.layout import LabelContent, check_start, lay_out
 from assetctl.core.labels.output import Printer, page_paths, parse_printer
 from assetctl.core.labels.templates import TEMPLATES, Template, get_template
@@ -34,6 +34,7 @@ class LabelRequest:
     url_template: str  # empty: the QR code holds the tag
     font: str  # extra font for characters the bundled one lacks; empty: none
     printer: Printer | None
+    dpi: int | None = None  # png and zpl: None is the format's default
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ def label_request(
     start_at: int,
     url_template: str,
     font: str,
+    dpi: int | None = None,
 ) -> LabelRequest:
     """Check a `label` command line before anything is read (exit 2 on bad input)."""
     if printer is not None and out is not None:
@@ -67,13 +69,14 @@ def label_request(
             hint=f"use a roll template ({rolls}) with -o {fmt.name}",
         )
     check_start(chosen, start_at)
+    check_dpi(fmt, dpi)
     if out is not None and out != "-":
         page_paths(out, 1, file_per_page=fmt.file_per_page)  # refuses a misplaced {page}
     cleaned = tuple(ref.strip() for ref in refs if ref.strip())
     if not cleaned:
         raise InvalidInputError("no asset given", hint="pass REFs (tags or ids) or --from FILE")
     where = parse_printer(printer) if printer is not None else None
-    return LabelRequest(cleaned, chosen, fmt, start_at, url_template, font, where)
+    return LabelRequest(cleaned, chosen, fmt, start_at, url_template, font, where, dpi)
 
 
 def make_labels(session: Session, caller: Principal, request: LabelRequest) -> Rendered:
@@ -101,7 +104,7 @@ def make_labels(session: Session, caller: Principal, request: LabelRequest) -> R
         request.start_at,
         check_glyphs=request.format.own_fonts,
     )
-    files = request.format.render(document)
+    files = request.format.render(document, request.dpi)
     return Rendered(request.format, files, document.labels, len(document.pages))
 
 
