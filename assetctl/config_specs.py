@@ -28,6 +28,8 @@ from assetctl.config_values import (
     parse_vlm_model,
 )
 from assetctl.core.describe.images import DEFAULT_MAX_PIXELS
+from assetctl.core.labels.qr import parse_url_template
+from assetctl.core.labels.templates import DEFAULT_TEMPLATE, parse_template_name, template_names
 from assetctl.db.roles import check_prefix
 from assetctl.providers.presets import parse_preset_name, preset_names
 
@@ -195,6 +197,32 @@ _ALERT_SPECS = (
 )
 
 
+_LABEL_SPECS = (
+    SettingSpec(
+        "label_url_template",
+        parse_url_template,
+        lambda _env: "",
+        "URL a label's QR code holds, with {tag} replaced by the URL-quoted tag "
+        "(empty: the QR code holds the tag itself)",
+        example='"https://inventory.example.com/a/{tag}"',
+    ),
+    SettingSpec(
+        "label_template",
+        parse_template_name,
+        lambda _env: DEFAULT_TEMPLATE,
+        f"label size `assetctl label` uses without --template: {template_names()}",
+        example=f'"{DEFAULT_TEMPLATE}"',
+    ),
+    SettingSpec(
+        "label_font",
+        parse_optional_path,
+        lambda _env: "",
+        "TrueType font for the characters the bundled Noto Sans lacks (e.g. CJK)",
+        example='"/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"',
+    ),
+)
+
+
 SPECS: dict[str, SettingSpec] = {
     spec.key: spec
     for spec in (
@@ -276,5 +304,6 @@ SPECS: dict[str, SettingSpec] = {
         ),
         *_VLM_SPECS,
         *_ALERT_SPECS,
+        *_LABEL_SPECS,
     )
 }

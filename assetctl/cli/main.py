@@ -64,6 +64,9 @@ LazyGroup.registry = {
     "describe": Lazy(
         "assetctl.cli.describe", "describe", "Describe assets from photos with a vision model."
     ),
+    "label": Lazy(
+        "assetctl.cli.label", "label", "Print asset labels with QR codes (PDF, PNG, SVG, ZPL)."
+    ),
     "report": Lazy("assetctl.cli.report", "app", "Reports for cron and CI: warranty, summary."),
     "cache": Lazy("assetctl.cli.cache_cmd", "app", "Inspect and clear the Redis listing cache."),
     "config": Lazy("assetctl.cli.config_cmd", "app", "Inspect configuration."),
