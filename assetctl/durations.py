@@ -26,6 +26,9 @@ D = TypeVar("D", date, datetime)
 _SECONDS = {"s": 1, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _MONTHS = {"m": 1, "y": 12}
 _RE = re.compile(r"([0-9]{1,6})\s*(s|min|h|d|w|m|y)", re.IGNORECASE)
+# A setting's span may be written too long (`99999999d`): parsed whole, so the message can
+# name the ten-year limit instead of calling it "not a duration".
+_SPAN_RE = re.compile(r"([0-9]+)\s*(s|min|h|d|w|m|y)", re.IGNORECASE)
 EXAMPLES = "e.g. 90min, 24h, 30d, 12w, 6m or 1y"
 
 
@@ -74,7 +77,7 @@ def parse_span(raw: object) -> int:
     elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
         seconds = int(raw.strip())
     elif isinstance(raw, str):
-        match = _RE.fullmatch(raw.strip())
+        match = _SPAN_RE.fullmatch(raw.strip())
         if match is None:
             raise ValueError(f"expected a duration ({SPAN_EXAMPLES})")
         number, unit = int(match.group(1)), match.group(2).lower()
