@@ -18,7 +18,8 @@ The rules, in order:
 2. Any identifier-like token (below) that matches the configured tag pattern in full is a tag.
 3. Every identifier-like token of the text is a visible identifier: 4 to 64 characters of
    letters, digits and `-./_`, at least one digit, and either a letter or 6+ characters (so
-   `T14`, years and prices are not), and not shaped like a date.
+   `T14` and years are not), and not shaped like a date, a price or a rating (`1299.00`,
+   `220V`, `65W`, `16GB`).
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ _LABEL_RE = re.compile(
 )
 _TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-./_]*[A-Za-z0-9]|[A-Za-z0-9]")
 _DATE_RE = re.compile(r"^\d{1,4}[-./]\d{1,2}[-./]\d{1,4}$")
+# A price or a rating printed on the label: 1299.00, 220V, 65W, 3.25A, 16GB, 50/60Hz.
+_QUANTITY_RE = re.compile(
+    r"^\d+(?:[.,/]\d+)*(?:v|w|a|ma|mah|wh|hz|khz|mhz|ghz|gb|tb|mb|kg|g|mm|cm|in)?$", re.IGNORECASE
+)
 MIN_LEN, MAX_LEN = 4, 64
 
 
@@ -87,6 +92,8 @@ def identifier_like(token: str) -> bool:
     if not MIN_LEN <= len(token) <= MAX_LEN or _TOKEN_RE.fullmatch(token) is None:
         return False
     if not any(c.isdigit() for c in token) or _DATE_RE.match(token):
+        return False
+    if _QUANTITY_RE.match(token) and not token.isdigit():
         return False
     return any(c.isalpha() for c in token) or len(token) >= 6
 
