@@ -20,6 +20,7 @@ BENCHMARKS = (
     "describe_bench.py",
     "describe_memory_bench.py",
     "import_export_bench.py",
+    "ocr_bench.py",  # needs the `ocr` extra (make install installs it)
 )
 
 
