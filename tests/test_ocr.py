@@ -340,6 +340,19 @@ def test_add_from_photo_off_a_terminal_without_yes_exits_2_and_adds_nothing(
     assert _assets(sqlite_cli) == []
 
 
+def test_add_from_photo_checks_the_login_before_reading_the_photo(
+    sqlite_cli: Cli, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in sqlite_cli.env.items() if k != "ASSETCTL_TOKEN"}
+    env["ASSETCTL_AUTH_STORAGE"] = "file"
+    result = Cli(env).sub(
+        "asset", "add", "--from-photo", str(tmp_path / "not-there.jpg"), "--yes",
+        "--category", "laptop",
+    )  # fmt: skip
+    assert result.exit_code == 4, result.stderr
+    assert "not-there.jpg" not in result.stderr  # refused before the photo was looked at
+
+
 def test_add_without_the_required_options_still_exits_2(sqlite_cli: Cli) -> None:
     result = sqlite_cli("asset", "add", "--tag", "LAP-1")
     assert result.exit_code == 2
@@ -350,10 +363,7 @@ def test_add_without_the_required_options_still_exits_2(sqlite_cli: Cli) -> None
     assert _assets(sqlite_cli) == []
 
 
-@pytest.mark.slow
-def test_add_from_photo_refuses_a_decompression_bomb(
-    ocr_extra: None, sqlite_cli: Cli, tmp_path: Path
-) -> None:
+def test_add_from_photo_refuses_a_decompression_bomb(sqlite_cli: Cli, tmp_path: Path) -> None:
     bomb = write_png_bomb(tmp_path / "bomb.png")
     result = sqlite_cli.sub(
         "asset", "add", "--from-photo", str(bomb), "--yes", "--tag", "T-1", "--name", "n",

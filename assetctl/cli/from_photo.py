@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import typer
 
-from assetctl.cli.state import AppState
+from assetctl.cli.state import AppState, Effect
 from assetctl.core.assets.schema import REQUIRED
 from assetctl.errors import InvalidInputError
 
@@ -25,7 +25,7 @@ def fields_from_photo(
 ) -> dict[str, str | None]:
     """The raw field values for `asset add`: `given` (the options), completed from what the
     photo gave, each proposal confirmed on the terminal unless `yes`."""
-    from assetctl.core.describe.proposal import PROPOSABLE, propose_from_photo
+    from assetctl.core.describe.proposal import PROPOSABLE, check_may_add, propose_from_photo
 
     if not yes and not sys.stdin.isatty():
         raise InvalidInputError(
@@ -33,6 +33,7 @@ def fields_from_photo(
             hint="pass --yes to take the proposals as read, or give the values as options "
             "(options always win over proposals)",
         )
+    state.run(Effect.READ, check_may_add)
     proposal = propose_from_photo(state.factory.settings, photo)
     for warning in proposal.warnings:
         state.io.warn(warning)

@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.core.describe.identifiers import Identifiers, classify, first, merge
 from assetctl.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from assetctl.config import Settings
     from assetctl.core.describe.service import DescribeOptions
 
@@ -51,8 +54,9 @@ def propose_from_photo(settings: Settings, photo: str) -> PhotoProposal:
     """Read `photo` with the OCR provider (plus the configured vision model, if any) and
     propose tag, serial, manufacturer, model, name and category.
 
-    Raises ServiceUnavailableError (exit 7) when the `ocr` extra is not installed, and
-    InvalidInputError (exit 2) for a missing, oversized or unreadable photo.
+    Raises InvalidInputError (exit 2) for a missing, oversized or unreadable photo (checked
+    first: it is quick), and ServiceUnavailableError (exit 7) when the `ocr` extra is not
+    installed.
     """
     from assetctl.core.describe.images import limit_pixels, prepare_image
     from assetctl.core.describe.service import DescribeOptions, provider_config, vlm_configured
@@ -67,13 +71,13 @@ def propose_from_photo(settings: Settings, photo: str) -> PhotoProposal:
         concurrency=1,
     )
     limit_pixels()
+    image = prepare_image(
+        Path(photo), max_bytes=options.max_bytes, max_edge=options.max_edge,
+        max_pixels=options.max_pixels,
+    )  # fmt: skip
     config = provider_config(settings)
-    reader = OcrProvider(config)  # exit 7 with the install command before the photo is read
+    reader = OcrProvider(config)
     try:
-        image = prepare_image(
-            Path(photo), max_bytes=options.max_bytes, max_edge=options.max_edge,
-            max_pixels=options.max_pixels,
-        )  # fmt: skip
         lines = [line.text for line in reader.read(image.jpeg)]
     finally:
         reader.close()
@@ -87,6 +91,12 @@ def propose_from_photo(settings: Settings, photo: str) -> PhotoProposal:
         found = merge(found, classify(identifiers, re.compile(pattern) if pattern else None))
     _propose(proposal, found, details, config.preset)
     return proposal
+
+
+def check_may_add(session: Session, caller: Principal) -> None:
+    """Before a photo is read and its proposals are confirmed: the caller is logged in and
+    may add assets, so nobody answers prompts for an asset they cannot add."""
+    require(caller, Permission.WRITE)
 
 
 def _ask_vision_model(
