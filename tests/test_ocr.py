@@ -363,6 +363,35 @@ def test_add_without_the_required_options_still_exits_2(sqlite_cli: Cli) -> None
     assert _assets(sqlite_cli) == []
 
 
+@pytest.mark.slow
+def test_add_from_photo_of_an_asset_already_registered_exits_6_and_adds_nothing(
+    ocr_extra: None, sqlite_cli: Cli, tmp_path: Path
+) -> None:
+    sqlite_cli.ok("asset", "add", "--tag", "OLD-1", "--name", "n", "--category", "laptop",
+                  "--serial", SERIAL)  # fmt: skip
+    photo = label_photo(tmp_path / "label.jpg", 6)
+    result = sqlite_cli.sub(
+        "asset", "add", "--from-photo", str(photo), "--yes", "--category", "laptop",
+        env=TAG_PATTERN, timeout=WAIT_S,
+    )  # fmt: skip
+    assert result.exit_code == 6, result.stderr
+    assert SERIAL in result.stderr
+    assert [a["tag"] for a in _assets(sqlite_cli)] == ["OLD-1"]
+
+
+@pytest.mark.slow
+def test_describe_with_ocr_refuses_a_decompression_bomb(
+    ocr_extra: None, ocli: Cli, tmp_path: Path
+) -> None:
+    bomb = write_png_bomb(tmp_path / "bomb.png")
+    photo = blank_photo(tmp_path / "plain.jpg")
+    result = ocli.sub("describe", str(bomb), str(photo), "-o", "json", timeout=WAIT_S)
+    assert result.exit_code == 2
+    rows = {Path(row["file"]).name: row for row in result.json()}
+    assert "12000x12000 pixels (144.0 MP) is over the limit of 60.0 MP" in rows["bomb.png"]["error"]
+    assert rows["plain.jpg"]["error"] is None  # the other photo is still read
+
+
 def test_add_from_photo_refuses_a_decompression_bomb(sqlite_cli: Cli, tmp_path: Path) -> None:
     bomb = write_png_bomb(tmp_path / "bomb.png")
     result = sqlite_cli.sub(
