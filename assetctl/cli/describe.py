@@ -87,8 +87,9 @@ def describe(
     output: Output = None,
 ) -> None:
     """Describe assets from photos with a vision model (Ollama, LM Studio, llama.cpp, vLLM
-    or any OpenAI-compatible server); photos are never stored. With --save the description
-    is stored on the asset. Exit 0 only if every photo was described; otherwise the most
+    or any OpenAI-compatible server), or read their text with the embedded OCR
+    (--provider ocr, the `ocr` extra, no server); photos are never stored. With --save the
+    description is stored on the asset. Exit 0 only if every photo was described; otherwise the most
     severe failure: 7 provider, 3 unknown asset, 2 bad input."""
     from assetctl.config import load_settings
     from assetctl.core.describe import service as core
