@@ -433,6 +433,28 @@ def test_add_from_photo_on_a_terminal_asks_for_each_proposal(
     assert "category:" in seen
 
 
+@pytest.mark.slow
+def test_add_from_photo_ended_at_a_prompt_adds_nothing(
+    ocr_extra: None, sqlite_cli: Cli, tmp_path: Path
+) -> None:
+    photo = label_photo(tmp_path / "label.jpg", 6)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [str(ASSETCTL_BIN), "asset", "add", "--from-photo", str(photo)],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=master,
+        env={**sqlite_cli.env, **TAG_PATTERN},
+    )
+    os.close(slave)
+    os.write(master, b"\n\x04")  # take the tag, then end the input (Ctrl-D) at the serial
+    proc.communicate(timeout=WAIT_S)
+    seen = read_terminal(master).decode(errors="replace")
+    assert proc.returncode == 130, seen
+    assert "interrupted" in seen
+    assert _assets(sqlite_cli) == []
+
+
 @pytest.fixture
 def vlm() -> Iterator[FakeOllama]:
     server = FakeOllama().start()
