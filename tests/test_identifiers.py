@@ -60,6 +60,10 @@ def test_the_configured_tag_pattern_finds_a_bare_tag() -> None:
     assert found.serials == ["PF4XK2Z9QW"]
     # The pattern must match the whole token: part of a serial is not a tag.
     assert classify(["S/N: XLAP-00421"], re.compile(r"LAP-[0-9]{4}")).tags == []
+    # A labelled serial that matches the pattern stays a serial; a labelled tag comes first.
+    both = classify(["S/N: LAP-0001", "LAP-0002", "Asset: LAP-0003"], re.compile(r"LAP-\d{4}"))
+    assert both.serials == ["LAP-0001"]
+    assert both.tags == ["LAP-0003", "LAP-0002"]
 
 
 @pytest.mark.parametrize(

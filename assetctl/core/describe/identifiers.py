@@ -15,7 +15,8 @@ The rules, in order:
    be identifier-like), the rest of the line for a model (`Model: ThinkPad T14`), its first
    word for a brand. A label alone on its line takes its value from the next line (OCR often
    reads label and value as two boxes).
-2. Any identifier-like token (below) that matches the configured tag pattern in full is a tag.
+2. Any identifier-like token (below) that matches the configured tag pattern in full is a
+   tag, unless a label made it a serial or model. Labelled tags come first.
 3. Every identifier-like token of the text is a visible identifier: 4 to 64 characters of
    letters, digits and `-./_`, at least one digit, and either a letter or 6+ characters (so
    `T14` and years are not), and not shaped like a date, a price or a rating (`1299.00`,
@@ -123,6 +124,7 @@ def classify(lines: Iterable[str], tag_pattern: re.Pattern[str] | None = None) -
     found = Identifiers()
     normalised = [n for n in (_normalise(line) for line in lines) if n]
     waiting: str | None = None  # a label seen alone on the previous line
+    by_pattern: list[str] = []
     for line in normalised:
         labelled = _label(line)
         rest = line
@@ -140,7 +142,13 @@ def classify(lines: Iterable[str], tag_pattern: re.Pattern[str] | None = None) -
             if token not in found.visible:
                 found.visible.append(token)
             if tag_pattern is not None and tag_pattern.fullmatch(token):
-                found.add("tag", token)
+                by_pattern.append(token)
+    # A labelled value is what its label says: a serial that happens to match the tag
+    # pattern is not also proposed as the tag.
+    claimed = {*found.serials, *found.models}
+    for token in by_pattern:
+        if token not in claimed:
+            found.add("tag", token)
     return found
 
 
