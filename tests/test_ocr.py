@@ -139,7 +139,7 @@ def test_without_the_exif_orientation_the_mirrored_label_is_unreadable(
     stored.thumbnail((1536, 1536))
     jpeg = io.BytesIO()
     stored.save(jpeg, "JPEG", quality=70)
-    reader = OcrProvider(ProviderConfig("ocr", "ocr", "", "n/a"))
+    reader = OcrProvider(ProviderConfig("ocr", "ocr", "", ""))
     text = " ".join(line.text for line in reader.read(jpeg.getvalue()))
     assert SERIAL not in text and TAG not in text
 

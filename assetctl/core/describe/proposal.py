@@ -60,6 +60,7 @@ def propose_from_photo(settings: Settings, photo: str) -> PhotoProposal:
     """
     from assetctl.core.describe.images import limit_pixels, prepare_image
     from assetctl.core.describe.service import DescribeOptions, provider_config, vlm_configured
+    from assetctl.providers.base import ProviderConfig
     from assetctl.providers.ocr import OcrProvider
     from assetctl.providers.presets import OCR
 
@@ -75,21 +76,23 @@ def propose_from_photo(settings: Settings, photo: str) -> PhotoProposal:
         Path(photo), max_bytes=options.max_bytes, max_edge=options.max_edge,
         max_pixels=options.max_pixels,
     )  # fmt: skip
-    config = provider_config(settings)
-    reader = OcrProvider(config)
+    # OCR always, whatever vision model is configured: it has no server, model or address.
+    reader = OcrProvider(ProviderConfig(preset=OCR, kind=OCR, base_url="", model=""))
     try:
         lines = [line.text for line in reader.read(image.jpeg)]
     finally:
         reader.close()
     proposal = PhotoProposal(photo, lines, reader.model)
     pattern = str(settings.values["tag_pattern"])
-    found = classify(lines, re.compile(pattern) if pattern else None)
+    tag_re = re.compile(pattern) if pattern else None
+    found = classify(lines, tag_re)
     details: dict[str, Any] = {}
-    if config.kind != OCR and vlm_configured(settings):
+    vlm = provider_config(settings)
+    if vlm.kind != OCR and vlm_configured(settings):
         details = _ask_vision_model(settings, photo, options, proposal)
         identifiers = [str(v) for v in details.get("visible_identifiers", [])]
-        found = merge(found, classify(identifiers, re.compile(pattern) if pattern else None))
-    _propose(proposal, found, details, config.preset)
+        found = merge(found, classify(identifiers, tag_re))
+    _propose(proposal, found, details, vlm.preset)
     return proposal
 
 
