@@ -261,6 +261,17 @@ def test_without_the_extra_add_from_photo_exits_7_and_adds_nothing(
     assert cli.ok("asset", "list", "-o", "json").json()["items"] == []
 
 
+def test_doctor_names_the_install_command_when_ocr_is_configured_but_missing(
+    sqlite_cli: Cli, hidden_extra: dict[str, str]
+) -> None:
+    env = {**hidden_extra, "ASSETCTL_VLM_PROVIDER": "ocr"}
+    result = sqlite_cli.sub("doctor", env=env)
+    assert result.exit_code == 7
+    [line] = [line for line in result.stdout.splitlines() if "vlm" in line]
+    assert line.startswith("FAIL vlm provider  the OCR provider is not installed; ")
+    assert INSTALL in line
+
+
 # --- asset add --from-photo ----------------------------------------------------------------
 
 
