@@ -16,9 +16,11 @@ $(CURDIR)/.tools/poetry/bin/poetry:
 
 # --compile writes bytecode now, even where PYTHONDONTWRITEBYTECODE is set, so later starts
 # of `assetctl` do not recompile its dependencies (about 0.6 s each).
+# --all-extras: development and CI get the optional features too (the `ocr` extra's real model
+# runs in the tests); users choose theirs with `pip install 'assetctl[ocr]'`.
 install: $(POETRY)
 	POETRY_VIRTUALENVS_IN_PROJECT=true $(POETRY) env use --quiet $(PYTHON)
-	POETRY_VIRTUALENVS_IN_PROJECT=true $(POETRY) install --quiet --compile
+	POETRY_VIRTUALENVS_IN_PROJECT=true $(POETRY) install --quiet --compile --all-extras
 
 demo: install
 	PATH="$(VENV_BIN):$$PATH" ./scripts/demo.sh

@@ -25,6 +25,7 @@ from assetctl.config_values import (
     parse_seconds,
     parse_secret,
     parse_size,
+    parse_tag_pattern,
     parse_vlm_model,
 )
 from assetctl.core.describe.images import DEFAULT_MAX_PIXELS
@@ -133,6 +134,14 @@ _VLM_SPECS = (
         lambda _env: DEFAULT_MAX_PIXELS,
         "most pixels (width x height, from the file's header) of a photo `describe` decodes",
         example=str(DEFAULT_MAX_PIXELS),
+    ),
+    SettingSpec(
+        "tag_pattern",
+        parse_tag_pattern,
+        lambda _env: "",
+        "regular expression a whole asset tag matches; `asset add --from-photo` proposes text "
+        "read off the photo that matches it as the tag (empty: only `Asset:`/`Tag:` labels)",
+        example='"[A-Z]{3}-[0-9]{4}"',
     ),
     SettingSpec(
         "describe_concurrency",

@@ -186,6 +186,25 @@ def parse_vlm_model(raw: object) -> str:
     return raw.strip()
 
 
+MAX_PATTERN_LEN = 200
+
+
+def parse_tag_pattern(raw: object) -> str:
+    """A regular expression (Python syntax) a whole asset tag matches; empty: none."""
+    import re
+
+    if not isinstance(raw, str):
+        raise ValueError("expected a regular expression such as [A-Z]{3}-[0-9]{4}")
+    pattern = raw.strip()
+    if len(pattern) > MAX_PATTERN_LEN:
+        raise ValueError(f"expected at most {MAX_PATTERN_LEN} characters")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression ({exc})") from None
+    return pattern
+
+
 def parse_api_key(raw: object) -> str:
     # Never echo the value back in the error: it is a secret.
     if not isinstance(raw, str) or not raw.strip() or any(c.isspace() for c in raw.strip()):

@@ -21,6 +21,7 @@ BENCHMARKS = (
     "describe_memory_bench.py",
     "import_export_bench.py",
     "labels_bench.py",
+    "ocr_bench.py",  # needs the `ocr` extra (make install installs it)
 )
 
 

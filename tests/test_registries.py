@@ -315,7 +315,7 @@ def test_an_unknown_provider_kind_is_an_error_naming_the_known_kinds() -> None:
         make_provider(_config("carrier-pigeon"))
     assert int(error.value.exit_status) == 2
     assert error.value.message == "unknown vision-model provider kind 'carrier-pigeon'"
-    assert error.value.hint == "known kinds: ollama, openai"
+    assert error.value.hint == "known kinds: ollama, openai, ocr"
 
 
 @pytest.mark.parametrize("check", [False, True])
@@ -332,7 +332,7 @@ def test_describe_with_a_preset_of_unknown_kind_exits_2_before_any_request(
     assert result.exit_code == 2, result
     assert result.stderr == (
         "error: unknown vision-model provider kind 'carrier-pigeon'\n"
-        "hint: known kinds: ollama, openai\n"
+        "hint: known kinds: ollama, openai, ocr\n"
     )
     assert ollama.requests == []
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Add, find, change and retire assets.", no_args_is_help=True)
 
+REQUIRED_NOTE = "[required unless --from-photo reads it]"
 HISTORY_FIELDS = ("id", "asset_id", "tag", "at", "actor", "action", "changes")
 HISTORY_COLUMNS = ("at", "actor", "action", "summary")
 
@@ -79,13 +80,41 @@ def _decode_page(value: dict[str, Any]) -> Page:
 
 
 @app.command()
-@field_options(ADD_FIELDS, required=REQUIRED)
-def add(ctx: typer.Context, output: Output = None, **values: str | None) -> None:
+@field_options(ADD_FIELDS, required=REQUIRED, required_note=REQUIRED_NOTE)
+def add(
+    ctx: typer.Context,
+    from_photo: Annotated[
+        str | None,
+        typer.Option(
+            "--from-photo",
+            metavar="PHOTO",
+            help="Propose tag, serial, model, ... from the text on a label photo (the `ocr` "
+            "extra), shown for confirmation; options given win. The photo is not stored.",
+        ),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Take what --from-photo read without asking.")
+    ] = False,
+    output: Output = None,
+    **values: str | None,
+) -> None:
     """Add an asset to the inventory."""
     from assetctl.core.assets.commands import add_asset
     from assetctl.core.assets.fields import parse_fields
 
     state = get_state(ctx)
+    if from_photo is not None:
+        from assetctl.cli.from_photo import fields_from_photo
+
+        values = fields_from_photo(state, from_photo, values, yes=yes)
+    elif yes:
+        raise InvalidInputError("--yes only applies to --from-photo")
+    missing = [f"--{name}" for name in REQUIRED if values.get(name) is None]
+    if missing:
+        read = " (not read from the photo)" if from_photo is not None else ""
+        raise InvalidInputError(
+            f"missing {', '.join(missing)}{read}", hint=f"add {' '.join(missing)} to the command"
+        )
     record = state.run(Effect.DATA, add_asset, parse_fields(values))
     state.io.info(f"Added asset {record['tag']} (id {record['id']}).")
     _show(state, output, record)

@@ -12,7 +12,7 @@ from assetctl.cli.render import Output, render_list, resolve_format
 from assetctl.cli.state import AppState, Effect, get_state
 from assetctl.errors import InvalidInputError
 from assetctl.json_values import dumps, json_escape_invisible, visible
-from assetctl.providers.presets import preset_names
+from assetctl.providers.presets import OCR, preset_names
 from assetctl.writers import View, make_writer
 
 if TYPE_CHECKING:
@@ -87,8 +87,9 @@ def describe(
     output: Output = None,
 ) -> None:
     """Describe assets from photos with a vision model (Ollama, LM Studio, llama.cpp, vLLM
-    or any OpenAI-compatible server); photos are never stored. With --save the description
-    is stored on the asset. Exit 0 only if every photo was described; otherwise the most
+    or any OpenAI-compatible server), or read their text with the embedded OCR
+    (--provider ocr, the `ocr` extra, no server); photos are never stored. With --save the
+    description is stored on the asset. Exit 0 only if every photo was described; otherwise the most
     severe failure: 7 provider, 3 unknown asset, 2 bad input."""
     from assetctl.config import load_settings
     from assetctl.core.describe import service as core
@@ -112,6 +113,8 @@ def describe(
         )
     if prompt is not None and not prompt.strip():
         raise InvalidInputError("--prompt is empty", hint="leave it out to use the default")
+    if settings.values["vlm_provider"] == OCR:
+        _refuse_for_ocr(save=save, prompt=prompt)
     if asset is not None and tag_from_filename:
         raise InvalidInputError("--asset and --tag-from-filename cannot be used together")
     if save and asset is None and not tag_from_filename:
@@ -165,6 +168,21 @@ def describe(
     _summary(state, results, code, as_json=fmt in ("json", "jsonl"))
     if code:
         raise typer.Exit(code)
+
+
+def _refuse_for_ocr(*, save: bool, prompt: str | None) -> None:
+    """OCR reads text; it neither takes a prompt nor writes a description worth storing."""
+    if prompt is not None:
+        raise InvalidInputError(
+            "--prompt does not apply to --provider ocr: it reads the text in the photo",
+            hint="leave --prompt out, or use a vision-model provider",
+        )
+    if save:
+        raise InvalidInputError(
+            "--save stores a description, and --provider ocr only reads the text on a label",
+            hint="use `assetctl asset add --from-photo PHOTO` to add an asset from what it "
+            "reads, or a vision-model provider to save descriptions",
+        )
 
 
 def _check_assets_first(

@@ -34,6 +34,7 @@ SearchFilter = Annotated[
 
 
 def _option(name: str, help_text: str, *, required: bool) -> inspect.Parameter:
+    """`--NAME`; a required one is enforced by Typer (exit 2, "Missing option")."""
     flag = "--" + name.replace("_", "-")
     option = typer.Option(flag, metavar=BY_NAME[name].metavar, help=help_text)
     annotation: Any = Annotated[str if required else str | None, option]
@@ -59,11 +60,23 @@ def _with_options(fn: F, options: list[inspect.Parameter]) -> F:
     return fn
 
 
-def field_options(names: Sequence[str], *, required: Collection[str] = ()) -> Callable[[F], F]:
-    """One `--FIELD` option per field in `names` (its help from the catalogue)."""
+def field_options(
+    names: Sequence[str], *, required: Collection[str] = (), required_note: str = ""
+) -> Callable[[F], F]:
+    """One `--FIELD` option per field in `names` (its help from the catalogue). With a
+    `required_note`, required fields are optional to Typer and their help says the note:
+    the command checks them itself (`asset add --from-photo` may supply them)."""
 
     def decorate(fn: F) -> F:
-        options = [_option(name, BY_NAME[name].help, required=name in required) for name in names]
+        options = [
+            _option(
+                name,
+                f"{BY_NAME[name].help} {required_note}" if required_note and name in required
+                else BY_NAME[name].help,
+                required=name in required and not required_note,
+            )
+            for name in names
+        ]  # fmt: skip
         return _with_options(fn, options)
 
     return decorate

@@ -79,6 +79,9 @@ class ProviderCheck:
 
 class VisionProvider(Protocol):
     config: ProviderConfig
+    # True for a provider that reads the text in the photo (OCR) rather than describing it:
+    # its structured fields are derived from that text, not asked for as JSON.
+    reads_text: bool
 
     def describe(self, request: VisionRequest) -> VisionReply:
         """Send one image and prompt; return the model's text."""
@@ -95,6 +98,7 @@ class HttpProvider:
     """Shared HTTP client handling: timeouts, error shapes, secret-free messages."""
 
     label = "provider"
+    reads_text = False
 
     def __init__(self, config: ProviderConfig) -> None:
         import httpx

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The kind (and preset) of the embedded text-recognition provider, which reads text rather
+# than describing the photo: `describe --save` refuses it, `asset add --from-photo` uses it.
+OCR = "ocr"
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -26,6 +30,8 @@ PRESETS: dict[str, Preset] = {
         Preset("llamacpp", "openai", "http://127.0.0.1:8080/v1", "llama.cpp llama-server"),
         Preset("vllm", "openai", "http://127.0.0.1:8000/v1", "vLLM"),
         Preset("openai", "openai", "https://api.openai.com/v1", "OpenAI or any compatible API"),
+        # Runs in this process (the `ocr` extra): no server, so no address.
+        Preset(OCR, OCR, "", "embedded OCR (RapidOCR, reads text only)"),
     )
 }
 

@@ -11,12 +11,15 @@ from collections.abc import Callable
 
 from assetctl.errors import InvalidInputError
 from assetctl.providers.base import ProviderConfig, VisionProvider
+from assetctl.providers.ocr import OcrProvider
 from assetctl.providers.ollama import OllamaProvider
 from assetctl.providers.openai_compat import OpenAICompatProvider
+from assetctl.providers.presets import OCR
 
 PROVIDERS: dict[str, Callable[[ProviderConfig], VisionProvider]] = {
     "ollama": OllamaProvider,  # Ollama's native /api/chat
     "openai": OpenAICompatProvider,  # OpenAI-compatible /v1/chat/completions
+    OCR: OcrProvider,  # embedded RapidOCR (the `ocr` extra), in this process
 }
 
 

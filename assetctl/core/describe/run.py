@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -61,10 +62,15 @@ def describe_files(
     on_result: Callable[[FileResult], None] | None = None,
 ) -> list[FileResult]:
     """Describe `targets` with the provider `settings` name (see `describe_all`)."""
+    from assetctl.providers.presets import OCR
     from assetctl.providers.registry import provider_factory
 
     config = provider_config(settings)
     factory = provider_factory(config.kind)  # an unknown kind fails before any photo is read
+    if config.kind == OCR:
+        # The embedded model uses every core for one photo; photos take turns, so one
+        # sender suffices and each photo's `seconds` is its own work, not a wait for a turn.
+        options = replace(options, concurrency=1)
     return describe_all(targets, config.preset, lambda: factory(config), options, on_result)
 
 
@@ -214,7 +220,9 @@ class _Run:
         prompt = self.options.prompt or DEFAULT_PROMPT
         result = FileResult(target.file, target.asset, self.name)
         try:
-            if self.options.structured:
+            if provider.reads_text:
+                _read_text(result, provider, VisionRequest(prompt, image.jpeg), self.options)
+            elif self.options.structured:
                 request = VisionRequest(prompt + STRUCTURED_SUFFIX, image.jpeg, SCHEMA, MAX_TOKENS)
                 _structured(result, provider, request, VisionRequest(prompt, image.jpeg))
             else:
@@ -272,6 +280,19 @@ def _plain(result: FileResult, provider: VisionProvider, request: VisionRequest)
             f"{result.file}: the model stopped at its {request.max_tokens}-token limit; "
             "the description may be cut short"
         )
+
+
+def _read_text(
+    result: FileResult, provider: VisionProvider, request: VisionRequest, options: DescribeOptions
+) -> None:
+    """An OCR provider: the description is the text read; `--structured` derives its fields
+    from that text (never invented: a photo without text has no identifiers)."""
+    from assetctl.core.describe.identifiers import text_details
+
+    reply = provider.describe(request)
+    result.description, result.model = reply.text, reply.model
+    if options.structured:
+        result.details = text_details(reply.text.splitlines())
 
 
 def _structured(

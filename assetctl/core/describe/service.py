@@ -245,9 +245,15 @@ def save_descriptions(
 
 def check_provider(settings: Settings) -> list[ProviderCheck]:
     """Does the configured server answer, offer the model, and accept images."""
+    from assetctl.providers.base import ProviderCheck
     from assetctl.providers.registry import make_provider
 
-    provider = make_provider(provider_config(settings))
+    config = provider_config(settings)
+    try:
+        provider = make_provider(config)
+    except ServiceUnavailableError as exc:  # an embedded provider that cannot load
+        detail = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+        return [ProviderCheck("provider", False, detail)]
     try:
         return provider.check()
     finally:
