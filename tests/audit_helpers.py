@@ -44,7 +44,8 @@ def start(cli: Cli, *args: str) -> int:
 def table_rows(url: str, table: str) -> list[dict[str, Any]]:
     t = Base.metadata.tables[table]
     with connect(url) as conn:
-        return [dict(r) for r in conn.execute(select(t)).mappings()]
+        stmt = select(t).order_by(*t.primary_key.columns)
+        return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
 def everything(url: str) -> tuple[Any, ...]:

@@ -123,7 +123,10 @@ def test_scan_into_a_closed_audit_is_6_and_writes_nothing(cli: Cli) -> None:
     cli.ok("audit", "close", audit)
     before = everything(_url(cli))
     ways: list[tuple[tuple[str, ...], str | None]] = [
-        (("LAP-1",), None), ((), "LAP-1\n"), ((), ""), (("LAP-1", "\x07"), None),
+        (("LAP-1",), None),
+        ((), "LAP-1\n"),
+        ((), ""),
+        (("LAP-1", "\x07"), None),
     ]
     for args, stdin in ways:
         result = cli("audit", "scan", audit, *args, input=stdin)
