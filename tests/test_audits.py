@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
 
 import pytest
 
@@ -15,7 +16,7 @@ from assetctl.core.audits.codes import Rejected, check_code, tags_in_url
 from .asset_fixtures import events_of, insert_assets, snapshot, stderr_line
 from .audit_helpers import everything, seed_floor, start, table_rows
 from .auth_helpers import as_user, register, token_for
-from .conftest import Cli
+from .conftest import ASSETCTL_BIN, Cli
 
 
 def _url(cli: Cli) -> str:
@@ -95,6 +96,23 @@ def test_label_url_template_and_last_segment() -> None:
     assert isinstance(check_code("x" * 2049), Rejected)
 
 
+def test_label_url_template_names_the_asset(cli: Cli) -> None:
+    """With a label URL template, its `{tag}` part names the asset even when the URL's last
+    segment is something else; without one, the last segment does."""
+    from assetctl.core.audits.scanning import resolve_codes
+    from assetctl.db.engine import unit_of_work
+
+    seed_floor(cli)
+    template = "https://inv.example.com/a/{tag}/label.png"
+    codes = ["https://inv.example.com/a/LAP-1/label.png", "https://x.example/MON-1",
+             "https://inv.example.com/a/NOPE/label.png", "SER-2", "LAP-2"]  # fmt: skip
+    with unit_of_work(_url(cli)) as session:
+        named = {code: row["tag"] for code, row in resolve_codes(session, codes, template).items()}
+        bare = {code: row["tag"] for code, row in resolve_codes(session, codes, None).items()}
+    assert named == {codes[0]: "LAP-1", codes[1]: "MON-1", codes[3]: "LAP-2", codes[4]: "LAP-2"}
+    assert bare == {codes[1]: "MON-1", codes[3]: "LAP-2", codes[4]: "LAP-2"}
+
+
 def test_bad_codes_are_listed_escaped_and_ignored(cli: Cli) -> None:
     seed_floor(cli)
     audit = str(start(cli, "--location", "Berlin"))
@@ -111,6 +129,12 @@ def test_bad_codes_are_listed_escaped_and_ignored(cli: Cli) -> None:
     assert "line 4: ignored 'LAP\\x1b[31m-2' (control or invisible characters)" in result.stderr
     assert "line 5: ignored 'MON\\u202e-1'" in result.stderr
     assert "line 2: ignored '' (blank)" in result.stderr
+    raw = subprocess.run(
+        [str(ASSETCTL_BIN), "audit", "scan", audit], input=b"LAP\xff-3\n", env=cli.env,
+        capture_output=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert raw.returncode == 2
+    assert b"line 1: ignored 'LAP\\udcff-3' (not valid UTF-8)" in raw.stderr
     assert "5 lines were not a code and ignored; the other codes were recorded" in result.stderr
     # The session went on: the good lines are recorded, the bad ones nowhere.
     assert sorted(s["code"] for s in table_rows(_url(cli), "audit_scans")) == ["LAP-1", "SER-2"]

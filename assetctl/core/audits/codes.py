@@ -31,6 +31,9 @@ def check_code(raw: str) -> str | Rejected:
     if len(code) > MAX_CODE:
         return Rejected(code[:80] + "...", f"longer than {MAX_CODE} characters")
     if not code.isprintable():
+        # Bytes that are not UTF-8 arrive as lone surrogates (surrogateescape).
+        if any("\udc80" <= ch <= "\udcff" for ch in code):
+            return Rejected(code, "not valid UTF-8")
         return Rejected(code, "control or invisible characters")
     return code
 
