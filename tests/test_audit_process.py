@@ -136,3 +136,43 @@ def test_interactive_loop_under_a_terminal(cli: Cli) -> None:
     assert [s["code"] for s in table_rows(cli.env["ASSETCTL_DATABASE_URL"], "audit_scans")] == [
         "LAP-1", "NOPE", "LAP-1", "SER-2",
     ]  # fmt: skip
+
+
+def test_a_close_racing_scanners_loses_nothing(cli: Cli) -> None:
+    """Two scanners stream codes while the audit is closed: every asset the audit found was
+    applied by the close (none slipped in after it), and the codes after the close are
+    refused with exit 6."""
+    url = cli.env["ASSETCTL_DATABASE_URL"]
+    insert_assets(url, [{"tag": f"R-{i:02}", "name": "r", "category": "c", "location": "L"}
+                        for i in range(40)])  # fmt: skip
+    audit = cli.ok("audit", "start", "--location", "L").stdout.strip()
+    pipe = subprocess.PIPE
+    command = [str(ASSETCTL_BIN), "audit", "scan", audit, "-o", "jsonl"]
+    procs = [subprocess.Popen(command, stdin=pipe, stdout=pipe, stderr=pipe, env=cli.env)
+             for _ in range(2)]  # fmt: skip
+    closed = None
+    for i in range(40):
+        for n, proc in enumerate(procs):
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write(f"R-{(i + 20 * n) % 40:02}\n".encode())
+                proc.stdin.flush()
+            except BrokenPipeError:  # it stopped at the first code after the close
+                pass
+        if i == 15:
+            closed = cli.sub("audit", "close", audit, "-o", "json")
+        time.sleep(0.02)
+    assert closed is not None
+    assert closed.exit_code == 0, closed.stderr
+    for proc in procs:
+        try:
+            _, err = proc.communicate(timeout=WAIT_S)
+        except BrokenPipeError:  # flushing stdin it no longer reads
+            err = proc.stderr.read() if proc.stderr else b""
+            proc.wait(timeout=WAIT_S)
+        assert proc.returncode == 6, err.decode()
+        assert f"audit {audit} was closed on " in err.decode()
+    found = {row["asset_id"] for row in table_rows(url, "audit_found")}
+    assert closed.json()["audited"] == len(found) > 0
+    audited = {row["id"] for row in table_rows(url, "assets") if row["audited_by"] is not None}
+    assert audited == found

@@ -194,6 +194,7 @@ def _interactive(scanning: _Scanning, output: OutputFormat | None) -> None:
     err = state.io.err
     scanning.record([])  # exit 3 / 6 before the first prompt
     state.io.say(f"{_summary(scanning.audit)} Scan codes, one per line; Ctrl-D ends.")
+    rows = []
     while True:
         err.write(f"[{scanning.audit['found']}/{scanning.audit['expected']}] scan> ")
         err.flush()
@@ -207,8 +208,9 @@ def _interactive(scanning: _Scanning, output: OutputFormat | None) -> None:
         count = f"{scanning.audit['found']}/{scanning.audit['expected']}"
         err.write(f"{bell}{said}  ({count})\n")
         err.flush()
-        if output is not None:
-            render_list(state, output.value, [row], columns=SCAN_COLUMNS, fields=SCAN_OUTPUT)
+        rows.append(row)
+    if output is not None:  # what a script asked for, in one piece once the scanning ends
+        render_list(state, output.value, rows, columns=SCAN_COLUMNS, fields=SCAN_OUTPUT)
 
 
 @app.command()
