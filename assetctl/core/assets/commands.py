@@ -187,16 +187,6 @@ def _apply(
     return Change(asset_record(asset), changed=True)
 
 
-def apply_changes(
-    session: Session, asset: Asset, values: Mapping[str, Any], action: str, actor: str
-) -> Change:
-    """Change fields of an asset the caller has loaded (and locked) through the one change
-    path of every command: changed fields only, a version bump, one history event named
-    `action`. For other capabilities that change assets (an audit's close); they check the
-    caller's permission and the state rules first."""
-    return _apply(session, asset, values, action, actor)
-
-
 def _check_version(asset: Asset, if_version: int | None) -> None:
     if if_version is not None and asset.version != if_version:
         raise ConflictError(
