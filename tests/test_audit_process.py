@@ -103,6 +103,14 @@ def _read_until(master: int, marker: bytes, seen: bytearray) -> None:
             seen += os.read(master, 65536)
 
 
+def _ended(proc: subprocess.Popen[bytes]) -> bool:
+    try:
+        proc.wait(timeout=WAIT_S)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
 def test_interactive_loop_under_a_terminal(cli: Cli) -> None:
     seed_floor(cli)
     audit = cli.ok("audit", "start", "--location", "Berlin").stdout.strip()
@@ -129,6 +137,8 @@ def test_interactive_loop_under_a_terminal(cli: Cli) -> None:
         os.write(master, b"\x04")  # Ctrl-D at the start of a line: the end
         seen += read_terminal(master)
     finally:
+        if proc.poll() is None and not _ended(proc):
+            proc.kill()  # a failed step left it waiting for input
         proc.wait(timeout=WAIT_S)
     assert proc.returncode == 0, bytes(seen)
     assert b"2 of 4 found, 2 missing, 0 unexpected, 1 unknown code." in seen
@@ -176,3 +186,34 @@ def test_a_close_racing_scanners_loses_nothing(cli: Cli) -> None:
     assert closed.json()["audited"] == len(found) > 0
     audited = {row["id"] for row in table_rows(url, "assets") if row["audited_by"] is not None}
     assert audited == found
+
+
+def test_interactive_blank_line_rings_and_the_loop_goes_on(cli: Cli) -> None:
+    seed_floor(cli)
+    audit = cli.ok("audit", "start", "--location", "Berlin").stdout.strip()
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [str(ASSETCTL_BIN), "audit", "scan", audit, "-o", "jsonl"],
+        stdin=slave, stdout=slave, stderr=slave, env=cli.env, close_fds=True,
+    )  # fmt: skip
+    os.close(slave)
+    seen = bytearray()
+    try:
+        _read_until(master, b"[0/4] scan> ", seen)
+        os.write(master, b"\n")
+        _read_until(master, b"[0/4] scan> ", seen)
+        assert b"\aignored '' (blank)  (0/4)" in seen
+        os.write(master, b"LAP-2\n")
+        _read_until(master, b"[1/4] scan> ", seen)
+        os.write(master, b"\x04")
+        seen += read_terminal(master)
+    finally:
+        if proc.poll() is None and not _ended(proc):
+            proc.kill()  # a failed step left it waiting for input
+        proc.wait(timeout=WAIT_S)
+    assert proc.returncode == 2, bytes(seen)
+    assert b"line 1: ignored '' (blank)" in seen
+    assert b'"line": 2, "code": "LAP-2", "result": "found"' in seen  # -o jsonl, at the end
+    assert [s["code"] for s in table_rows(cli.env["ASSETCTL_DATABASE_URL"], "audit_scans")] == [
+        "LAP-2"
+    ]

@@ -91,7 +91,8 @@ def test_label_url_template_and_last_segment() -> None:
     assert tags_in_url("LAP-1", template) == []
     assert check_code("  LAP-1 \r\n") == "LAP-1"
     assert check_code("LAP 1") == "LAP 1"
-    assert check_code("\n") == Rejected("\n", "blank")
+    assert check_code("\n") == Rejected("", "blank")
+    assert check_code("  \r\n") == Rejected("  ", "blank")
     assert check_code("A\tB") == Rejected("A\tB", "control or invisible characters")
     assert isinstance(check_code("x" * 2049), Rejected)
 

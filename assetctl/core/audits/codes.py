@@ -25,9 +25,10 @@ class Rejected:
 
 def check_code(raw: str) -> str | Rejected:
     """The code on one scanned line, or why it is not one."""
-    code = raw.rstrip("\r\n").strip(" ")
+    line = raw.rstrip("\r\n")
+    code = line.strip(" ")
     if not code:
-        return Rejected(raw, "blank")
+        return Rejected(line, "blank")
     if len(code) > MAX_CODE:
         return Rejected(code[:80] + "...", f"longer than {MAX_CODE} characters")
     if not code.isprintable():
