@@ -363,3 +363,14 @@ def test_found_assets_count_once_per_scan_batch(cli: Cli) -> None:
     results = [json.loads(line)["result"] for line in result.stdout.splitlines()]
     assert results.count("found") == 700 and results.count("again") == 700
     assert cli.ok("audit", "status", audit, "-o", "json").json()["audit"]["missing"] == 0
+
+
+def test_an_endless_line_is_cut_and_its_tail_never_passes_for_a_code(cli: Cli) -> None:
+    seed_floor(cli)
+    audit = str(start(cli, "--location", "Berlin"))
+    result = cli("audit", "scan", audit, "-o", "jsonl", input="x" * 40_000 + "LAP-1\nLAP-2\n")
+    assert result.exit_code == 2, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["result"], r["tag"]) for r in rows] == [("rejected", None), ("found", "LAP-2")]
+    assert rows[0]["reason"] == "longer than 2048 characters"
+    assert [s["code"] for s in table_rows(_url(cli), "audit_scans")] == ["LAP-2"]

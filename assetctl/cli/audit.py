@@ -86,17 +86,23 @@ def start(
 
 
 def _lines(stream: BinaryIO) -> Iterator[list[str]]:
-    """Complete lines of `stream` as they arrive: each read's worth is one batch."""
-    pending = b""
+    """Complete lines of `stream` as they arrive: each read's worth is one batch. A line
+    longer than _MAX_LINE bytes is passed on cut short (to be rejected as too long) and the
+    rest of it skipped, so memory stays bounded and no tail of it passes for a code."""
+    pending, skipping = b"", False
     while True:
         chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
         if not chunk:
             break
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        if len(pending) > _MAX_LINE:  # no line end in sight: too long to be a code anyway
-            complete.append(pending[:_MAX_LINE])
-            pending = b""
+        *complete, rest = (pending + chunk).split(b"\n")
+        if skipping and complete:  # the end of the over-long line: drop what was left of it
+            complete, skipping = complete[1:], False
+        if skipping:
+            rest = b""
+        elif len(rest) > _MAX_LINE:
+            complete.append(rest[:_MAX_LINE])
+            rest, skipping = b"", True
+        pending = rest
         if complete:
             yield [line.decode("utf-8", "surrogateescape") for line in complete]
     if pending:
