@@ -1,7 +1,10 @@
 """The privilege matrix and row-level rules, as SQL derived from the models.
 
 Client roles (viewer, operator, admin) read what the product lets them read and write only
-`assets`: operator may INSERT and UPDATE every column but may not UPDATE `deleted_at`
+`assets` and the physical audit tables (`AUDIT_WRITES`: operator and admin append audits,
+their expected and found assets and scans, and close an open audit; see also
+`pg_audits`): operator may INSERT and UPDATE every asset column but may not UPDATE
+`deleted_at`
 (deleting and restoring is changing `deleted_at`, which is the admin's right: a column
 grant, so PostgreSQL itself refuses an operator's `UPDATE assets SET deleted_at = ...`),
 admin may UPDATE every column. Nobody may DELETE or
