@@ -25,9 +25,10 @@ SESSION_FIELDS = (
     "id", "location", "category", "status", "expected", "found", "missing", "unexpected",
     "unknown", "scans", "started_at", "started_by", "closed_at", "closed_by", "outcome",
 )  # fmt: skip
+# The table's columns (a terminal's width): every field is in -o json/csv/tsv.
 SESSION_COLUMNS = (
     "id", "location", "category", "status", "found", "expected", "missing", "unexpected",
-    "unknown", "started_at", "started_by", "closed_at",
+    "unknown", "started_at",
 )  # fmt: skip
 # One row of `audit status`: an asset (found, missing, unexpected) or an unknown code.
 STATUS_FIELDS = (
