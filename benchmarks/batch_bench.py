@@ -47,7 +47,7 @@ def seed(dsn: str, env: dict[str, str], items: int) -> None:
     run(
         psql(
             dsn,
-            "TRUNCATE assets, asset_events RESTART IDENTITY",
+            "TRUNCATE assets, asset_events RESTART IDENTITY CASCADE",
             "INSERT INTO assets (tag, name, category, status, version, created_at, updated_at, "
             "created_by, updated_by) SELECT 'B-' || lpad(i::text, 6, '0'), 'Laptop ' || i, "
             "'laptop', 'in_stock', 1, now(), now(), 'bench', 'bench' "
@@ -141,7 +141,9 @@ def bench_facts(
 ) -> dict[str, float]:
     facts = facts_file(machines, tmp)
     plain, _table, _snipeit = generate(machines, tmp)
-    empty = psql(dsn, "TRUNCATE assets, asset_events RESTART IDENTITY", "VACUUM ANALYZE assets")
+    empty = psql(
+        dsn, "TRUNCATE assets, asset_events RESTART IDENTITY CASCADE", "VACUUM ANALYZE assets"
+    )
     times: dict[str, list[float]] = {"import": [], "facts": []}
     for _ in range(repeat):
         run(empty, env)

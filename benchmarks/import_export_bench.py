@@ -169,7 +169,12 @@ def psql(dsn: str, *commands: str) -> list[str]:
 
 
 def empty(dsn: str, env: dict[str, str]) -> None:
-    run(psql(dsn, "TRUNCATE assets, asset_events RESTART IDENTITY", "VACUUM ANALYZE assets"), env)
+    run(
+        psql(
+            dsn, "TRUNCATE assets, asset_events RESTART IDENTITY CASCADE", "VACUUM ANALYZE assets"
+        ),
+        env,
+    )
 
 
 def drop_roles(role_prefix: str) -> None:

@@ -22,6 +22,7 @@ BENCHMARKS = (
     "import_export_bench.py",
     "labels_bench.py",
     "ocr_bench.py",  # needs the `ocr` extra (make install installs it)
+    "audit_bench.py",
 )
 
 

@@ -48,6 +48,8 @@ ASSET_JSON_FIELDS = [
     "hardware_uuid",
     "os",
     "mac_addresses",
+    "last_audited_at",
+    "audited_by",
 ]
 ASSETS = Base.metadata.tables["assets"]
 EVENTS = Base.metadata.tables["asset_events"]

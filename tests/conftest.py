@@ -144,8 +144,8 @@ def _truncate(url: str) -> None:
         with engine.begin() as conn:
             conn.execute(
                 text(
-                    "TRUNCATE assets, asset_events, users, sessions, security_policy "
-                    "RESTART IDENTITY CASCADE"
+                    "TRUNCATE assets, asset_events, users, sessions, security_policy, "
+                    "audit_sessions RESTART IDENTITY CASCADE"
                 )
             )
             # A new key makes this a new database as far as tokens and the cache can tell.

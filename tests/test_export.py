@@ -201,7 +201,7 @@ def test_export_import_round_trips(
     if fmt == "csv":
         assert (
             "Not kept: id, version, created_at, updated_at, created_by, updated_by, "
-            "deleted_at (managed by assetctl)." in result.stderr
+            "deleted_at, last_audited_at, audited_by (managed by assetctl)." in result.stderr
         )
     after = cli.ok("asset", "list", "--all", "-o", "json").json()["items"]
     assert data_columns(after) == data_columns(before)

@@ -332,7 +332,7 @@ def test_export_edit_import_round_trips(cli: Cli, db_url: str, tmp_path: Path) -
         {"column": name, "reason": "managed by assetctl"}
         for name in header
         if name in ("id", "version", "created_at", "updated_at", "created_by", "updated_by",
-                    "deleted_at")
+                    "deleted_at", "last_audited_at", "audited_by")
     ]  # fmt: skip
     edited = exported.replace(",One,", ",One (edited),")
     result = cli("asset", "import", write(tmp_path, "x.csv", edited), "--update")

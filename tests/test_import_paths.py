@@ -67,7 +67,7 @@ def _normalised(db_url: str) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]
 
 def _truncate(db_url: str) -> None:
     with connect(db_url) as conn:
-        conn.execute(text("TRUNCATE assets, asset_events"))
+        conn.execute(text("TRUNCATE assets, asset_events CASCADE"))
 
 
 class _Spy:

@@ -67,7 +67,10 @@ LazyGroup.registry = {
     "label": Lazy(
         "assetctl.cli.label", "label", "Print asset labels with QR codes (PDF, PNG, SVG, ZPL)."
     ),
-    "report": Lazy("assetctl.cli.report", "app", "Reports for cron and CI: warranty, summary."),
+    "audit": Lazy("assetctl.cli.audit", "app", "Physical audits with a barcode scanner."),
+    "report": Lazy(
+        "assetctl.cli.report", "app", "Reports for cron and CI: warranty, summary, unaudited."
+    ),
     "cache": Lazy("assetctl.cli.cache_cmd", "app", "Inspect and clear the Redis listing cache."),
     "config": Lazy("assetctl.cli.config_cmd", "app", "Inspect configuration."),
     "db": Lazy("assetctl.cli.db_cmd", "app", "Database schema migrations."),

@@ -104,3 +104,34 @@ def assignments(
         state, output, rows, ASSIGNMENT_FIELDS, fail_if_any=fail_if_any,
         empty=f"{person.strip()} holds no assets.",
     )  # fmt: skip
+
+
+@app.command()
+def unaudited(
+    ctx: typer.Context,
+    not_audited_for: Annotated[
+        str,
+        typer.Option(
+            "--not-audited-for",
+            metavar="DURATION",
+            help="Assets no audit found within this span: 90d, 6m, 1y (default 1y).",
+        ),
+    ] = "1y",
+    location: Annotated[
+        str | None, typer.Option("--location", help="Only assets at this location.")
+    ] = None,
+    fail_if_any: FailIfAny = False,
+    output: Output = None,
+) -> None:
+    """Assets not found by any audit within the span (never audited ones first)."""
+    from assetctl.core.assets.fields import PARSERS
+    from assetctl.core.assets.reports import UNAUDITED_FIELDS, unaudited_report
+
+    state = get_state(ctx)
+    span = _duration("--not-audited-for")(not_audited_for)
+    where = PARSERS["location"](location) if location is not None else None
+    rows = state.run(Effect.READ, unaudited_report, span, where)
+    _render(
+        state, output, rows, UNAUDITED_FIELDS, fail_if_any=fail_if_any,
+        empty=f"Every asset was audited within {not_audited_for.strip()}.",
+    )  # fmt: skip

@@ -1,7 +1,10 @@
 """The privilege matrix and row-level rules, as SQL derived from the models.
 
 Client roles (viewer, operator, admin) read what the product lets them read and write only
-`assets`: operator may INSERT and UPDATE every column but may not UPDATE `deleted_at`
+`assets` and the physical audit tables (`AUDIT_WRITES`: operator and admin append audits,
+their expected and found assets and scans, and close an open audit; see also
+`pg_audits`): operator may INSERT and UPDATE every asset column but may not UPDATE
+`deleted_at`
 (deleting and restoring is changing `deleted_at`, which is the admin's right: a column
 grant, so PostgreSQL itself refuses an operator's `UPDATE assets SET deleted_at = ...`),
 admin may UPDATE every column. Nobody may DELETE or
@@ -21,6 +24,19 @@ from __future__ import annotations
 from assetctl.db.pg_functions import Function, functions
 from assetctl.db.roles import RoleNames, quote
 
+# Physical audits: table -> (columns operator and admin may INSERT, columns they may
+# UPDATE). Nobody may UPDATE or DELETE the expected set, the found set or the scan log;
+# `audit_scans.db_user` keeps its default (session_user), so a scan always names the
+# database login that made it.
+AUDIT_WRITES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "audit_sessions": (
+        ("location", "category", "status", "started_at", "started_by"),
+        ("status", "closed_at", "closed_by", "outcome"),
+    ),
+    "audit_expected": (("session_id", "asset_id"), ()),
+    "audit_found": (("session_id", "asset_id", "found_at", "found_by"), ()),
+    "audit_scans": (("session_id", "code", "asset_id", "result", "scanned_at", "scanned_by"), ()),
+}
 # Tables every client role may read (app_meta without the signing key's row: see POLICIES).
 READABLE = (
     "assets",
@@ -36,6 +52,8 @@ READABLE = (
     # The alert channels are read by whichever client delivers a pending alert; writes go
     # through assetctl_set_policy (admin) only.
     "security_policy",
+    # Physical audits: everyone reads them (`audit status`, `audit list`).
+    *AUDIT_WRITES,
 )
 # Columns of `users` no client role may read (passwords are checked by server relief,
 # assetctl.db.pg_passwords).
@@ -85,8 +103,13 @@ def grant_sql(names: RoleNames, schema: str, sequences: dict[str, str]) -> list[
         f"GRANT UPDATE ({', '.join(updatable)}) ON assets TO {writers}",
         f"GRANT UPDATE ({', '.join(_ADMIN_ONLY)}) ON assets TO {quote(groups['admin'])}",
     ]
-    if "assets" in sequences:
-        sql.append(f"GRANT USAGE, SELECT ON SEQUENCE {quote(sequences['assets'])} TO {writers}")
+    for table, (inserts, updates) in AUDIT_WRITES.items():
+        sql.append(f"GRANT INSERT ({', '.join(inserts)}) ON {table} TO {writers}")
+        if updates:
+            sql.append(f"GRANT UPDATE ({', '.join(updates)}) ON {table} TO {writers}")
+    for table in ("assets", *AUDIT_WRITES):
+        if table in sequences:
+            sql.append(f"GRANT USAGE, SELECT ON SEQUENCE {quote(sequences[table])} TO {writers}")
     return sql
 
 

@@ -374,3 +374,103 @@ class CachePending(Base):
     __tablename__ = "cache_pending"
 
     xact: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+# Physical audits (`assetctl audit`): a session per walk through a location, the assets it
+# expects (snapshotted when it starts), the assets found (one row per asset: scanning it
+# twice, or two people scanning it at once, counts once), and every scan, append-only.
+AUDIT_STATUSES = ("open", "closed")
+# What one scan was: the first scan of an expected asset, of an asset expected elsewhere,
+# a repeat of an asset already found in this session, or a code that names no asset.
+SCAN_RESULTS = ("found", "unexpected", "again", "unknown")
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+class AuditSession(Base):
+    """One physical audit of a location (optionally one category of assets)."""
+
+    __tablename__ = "audit_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    location: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_by: Mapped[str] = mapped_column(String(320))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(320))
+    # What `audit close` applied: its options and the counts.
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_in(AUDIT_STATUSES)})", name="status"),
+        Index("ix_audit_sessions_status_id", "status", "id"),
+    )
+
+
+class AuditExpected(Base):
+    """An asset an audit expects to find: the snapshot taken when it started."""
+
+    __tablename__ = "audit_expected"
+
+    session_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("audit_sessions.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    asset_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("assets.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+
+
+class AuditFound(Base):
+    """An asset an audit found (expected there or not): its first scan's time and person.
+    The primary key is what makes concurrent scanners count an asset once."""
+
+    __tablename__ = "audit_found"
+
+    session_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("audit_sessions.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    asset_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("assets.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    found_by: Mapped[str] = mapped_column(String(320))
+
+
+class AuditScan(Base):
+    """One scanned code, as typed by the scanner: the append-only log of an audit."""
+
+    __tablename__ = "audit_scans"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    session_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("audit_sessions.id", ondelete="CASCADE"),
+    )
+    code: Mapped[str] = mapped_column(String(2048))
+    asset_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("assets.id", ondelete="CASCADE"),
+    )
+    result: Mapped[str] = mapped_column(String(16))
+    scanned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    scanned_by: Mapped[str] = mapped_column(String(320))
+    # PostgreSQL: the database login that inserted the row (a column default no client may
+    # override, see db/grants.py); NULL on SQLite.
+    db_user: Mapped[str | None] = mapped_column(String(63))
+
+    __table_args__ = (
+        CheckConstraint(f"result IN ({_in(SCAN_RESULTS)})", name="result"),
+        Index("ix_audit_scans_session_id_id", "session_id", "id"),
+    )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assetctl.db import grants, history_trigger, pg_cache, pg_functions
+from assetctl.db import grants, history_trigger, pg_audits, pg_cache, pg_functions
 from assetctl.db.roles import (
     DEFAULT_PREFIX,
     PREFIX_META_KEY,
@@ -175,10 +175,12 @@ def apply(conn: Any, prefix: str) -> None:
         statements = [f"DROP FUNCTION IF EXISTS {old}" for old in pg_functions.OBSOLETE]
         statements += [pg_functions.create_sql(f, schema) for f in pg_functions.functions(names)]
         statements.append(history_trigger.function_sql(schema))
+        statements.append(pg_audits.function_sql(schema))
         owner = quote(names.owner)
         statements += [f"ALTER FUNCTION {f.signature} OWNER TO {owner}" for f in _functions(names)]
         statements += history_trigger.trigger_sql()
         statements += pg_cache.trigger_sql()
+        statements += pg_audits.trigger_sql()
         _run(conn, statements)
         step = "grant the privileges"
         _run(conn, grants.grant_sql(names, schema, sequences))
@@ -204,8 +206,11 @@ def apply(conn: Any, prefix: str) -> None:
 
 
 def _functions(names: RoleNames) -> list[pg_functions.Function]:
-    trigger = pg_functions.Function(history_trigger.TRIGGER_FUNCTION, "", "trigger", "", ())
-    return [*pg_functions.functions(names), trigger]
+    triggers = [
+        pg_functions.Function(name, "", "trigger", "", ())
+        for name in (history_trigger.TRIGGER_FUNCTION, pg_audits.GUARD_FUNCTION)
+    ]
+    return [*pg_functions.functions(names), *triggers]
 
 
 def _owns_schema(conn: Any, schema: str) -> bool:

@@ -25,6 +25,10 @@ SUMMARY_FIELDS = ("dimension", "value", "count", "total_cost", "average_cost")
 # What `report summary` counts by, in its order.
 SUMMARY_DIMENSIONS = ("status", "category", "location")
 ASSIGNMENT_FIELDS = ("tag", "name", "category", "serial", "model", "location", "assignee")
+UNAUDITED_FIELDS = (
+    "tag", "name", "category", "status", "location", "assignee", "serial", "last_audited_at",
+    "audited_by", "days_since_audit",
+)  # fmt: skip
 
 
 def warranty_report(
@@ -111,3 +115,39 @@ def assignments_report(session: Session, caller: Principal, person: str) -> list
         .order_by(cols.tag)
     )
     return [asset_record(dict(row)) for row in session.execute(stmt).mappings()]
+
+
+def unaudited_report(
+    session: Session,
+    caller: Principal,
+    older_than: Duration,
+    location: str | None = None,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Live assets no audit has found within `older_than` (never audited ones first, then
+    the longest unaudited), at `location` when given. `days_since_audit` is null for an
+    asset never audited."""
+    require(caller, Permission.READ)
+    from sqlalchemy import or_, select
+
+    from assetctl.db.models import assets_table
+
+    cols = assets_table.c
+    moment = now or datetime.now(UTC)
+    stmt = (
+        select(assets_table)
+        .where(
+            cols.deleted_at.is_(None),
+            or_(cols.last_audited_at.is_(None), cols.last_audited_at < older_than.before(moment)),
+        )
+        .order_by(cols.last_audited_at.is_not(None), cols.last_audited_at, cols.tag)
+    )
+    if location is not None:
+        stmt = stmt.where(cols.location == location)
+    rows = []
+    for row in session.execute(stmt).mappings():
+        record = asset_record(dict(row))
+        audited = record["last_audited_at"]
+        record["days_since_audit"] = None if audited is None else (moment - audited).days
+        rows.append(record)
+    return rows

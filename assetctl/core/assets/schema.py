@@ -243,6 +243,16 @@ FIELDS: tuple[Field, ...] = (
         "MAC addresses of the physical network interfaces, comma-separated.", max_len=1000,
         lower=True, clearable=True, searchable=True,
     ),
+    # Written by `audit close` for every asset found in the audit: when it was scanned and
+    # by whom (`report unaudited` and `--sort last_audited_at` read them).
+    Field(
+        "last_audited_at", Kind.TIMESTAMP, "When a physical audit last found the asset.",
+        input=Input.SYSTEM, sortable=True,
+    ),
+    Field(
+        "audited_by", Kind.TEXT, "Who scanned the asset in its last audit.", input=Input.SYSTEM,
+        max_len=320, filterable=True,
+    ),
 )  # fmt: skip
 
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
