@@ -265,15 +265,18 @@ def test_a_client_cannot_lock_an_account_for_decades(team: Team) -> None:
     """The failed-login function counts like a failed login, under the database's policy
     (issue 14: the caller no longer passes threshold or duration)."""
     victim = team.members["admin"]
-    with connect_as(team.database, team.members["viewer"].login) as conn:  # rolled back
+    with connect_as(team.database, team.members["viewer"].login) as conn:
         cursor = conn.cursor()
         cursor.execute(
             "SELECT assetctl_login(%s, 'd3Jvbmctd3Jvbmc', 'j', 60, NULL, NULL)", (victim.email,)
         )
-        cursor.execute(
-            "SELECT failed_logins, locked_until FROM users WHERE id = %s", (victim.user_id,)
-        )
-        assert cursor.fetchone() == (1, None)
+        # The caller cannot even read the counters it just moved (issue 14).
+        assert refused(conn, "SELECT failed_logins, locked_until FROM users")
+        conn.commit()
+    counters = "SELECT failed_logins, locked_until FROM users WHERE id = %s"
+    assert team.sql_admin(counters, (victim.user_id,)) == [(1, None)]
+    team.admin.ok("user", "unlock", victim.email)
+    assert team.sql_admin(counters, (victim.user_id,)) == [(0, None)]
 
 
 def test_plain_sql_leaves_a_trace_even_when_it_names_another_actor(team: Team) -> None:

@@ -18,6 +18,7 @@ not FORCEd: the owner role must see every row, since it is the definer of the fu
 
 from __future__ import annotations
 
+from assetctl.core.security.policy import CHANNEL_KEYS
 from assetctl.db.pg_functions import Function, functions
 from assetctl.db.roles import RoleNames, quote
 
@@ -33,17 +34,20 @@ READABLE = (
     "alert_deliveries",
     "db_logins",
     "alembic_version",
-    # The alert channels are read by whichever client delivers a pending alert; writes go
-    # through assetctl_set_policy (admin) only.
+    # The lockout and lifetime rows only: the alert channels' rows (credentials) are hidden
+    # from all but admins by the row policy below; writes go through assetctl_set_policy.
     "security_policy",
 )
-# Columns of `users` no client role may read (passwords are checked by server relief,
-# assetctl.db.pg_passwords).
-SECRET_USER_COLUMNS = ("password_hash",)
+# Columns of `users` no client role may read: the hash (passwords are checked by server
+# relief, assetctl.db.pg_passwords) and the lockout counters (the login functions keep them;
+# admins see only whether an account is locked, through assetctl_user_locks).
+LOCKOUT_COLUMNS = ("failed_logins", "first_failed_at", "locked_until")
+SECRET_USER_COLUMNS = ("password_hash", *LOCKOUT_COLUMNS)
 # Columns of `assets` no client may write: the key, and deleted_at (admin only).
 _NEVER_WRITTEN = ("id",)
 _ADMIN_ONLY = ("deleted_at",)
 
+_CHANNELS = ", ".join(f"'{key}'" for key in CHANNEL_KEYS)
 _OWN = "(user_id = (SELECT assetctl_caller_user_id()) OR (SELECT assetctl_is_admin()))"
 # (table, policy USING clause) of every table with row-level rules.
 POLICIES = {
@@ -54,6 +58,9 @@ POLICIES = {
     "alert_deliveries": "EXISTS (SELECT 1 FROM security_alerts a WHERE a.id = alert_id)",
     # The signing key is read only by the owner's token functions (assetctl.db.pg_tokens).
     "app_meta": "key <> 'jwt_secret'",
+    # The alert channels (an SMTP password, a webhook URL that often embeds a token) only by
+    # admins, who deliver pending alerts (assetctl.core.security.notify).
+    "security_policy": f"key NOT IN ({_CHANNELS}) OR (SELECT assetctl_is_admin())",
 }
 
 

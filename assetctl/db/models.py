@@ -190,9 +190,11 @@ class User(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Every token issued before this instant is void (logout --all, password change, disable).
     tokens_valid_after: Mapped[datetime] = mapped_column(UTCDateTime)
-    failed_logins: Mapped[int] = mapped_column(Integer)
-    first_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The lockout counters, deferred for the same reason: on PostgreSQL no client role may
+    # read them (admins see whether an account is locked through core.auth.store.lock_states).
+    failed_logins: Mapped[int] = mapped_column(Integer, deferred=True)
+    first_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, deferred=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, deferred=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (CheckConstraint("role IN ('admin', 'operator', 'viewer')", name="role"),)

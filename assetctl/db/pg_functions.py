@@ -255,6 +255,19 @@ def _user_admin(names: RoleNames) -> list[Function]:
             ADMIN,
         ),
         Function(
+            # What `user list` shows of the lockout: whether (and until when) an account is
+            # locked now; never the failure count or window (no client reads the columns).
+            "assetctl_user_locks",
+            "p_ids bigint[]",
+            "TABLE (o_user_id bigint, o_locked_until timestamptz)",
+            "BEGIN IF NOT assetctl_is_admin() THEN "
+            + refuse("only an admin may see which accounts are locked")
+            + " END IF; RETURN QUERY SELECT id, locked_until FROM users "
+            "WHERE id = ANY(p_ids) AND locked_until > now(); END",
+            ADMIN,
+            volatility="STABLE",
+        ),
+        Function(
             "assetctl_add_login",
             "p_login text, p_role text, p_user_id bigint, p_now timestamptz",
             "void",
@@ -278,9 +291,13 @@ def _user_admin(names: RoleNames) -> list[Function]:
     ]
 
 
-_VISIBLE = (
-    "IF NOT (assetctl_is_admin() OR assetctl_may_act_for(v_user)) THEN "
-    + refuse("this alert belongs to another user")
+# A session of the user an alert is about (an intruder holding that user's password and
+# login is exactly that) may neither claim nor close its deliveries: another user's client
+# (an admin's: nobody else sees other users' alerts) or the cron job does.
+_SUBJECT = "EXISTS (SELECT 1 FROM db_logins WHERE login = session_user AND user_id = v_user)"
+_DELIVERER = (
+    f"IF NOT assetctl_is_admin() OR {_SUBJECT} THEN "
+    + refuse("an alert is delivered by an admin or the cron job, never for its own account")
     + " END IF;"
 )
 _DELIVERY_USER = (
@@ -337,15 +354,32 @@ def _login_records() -> list[Function]:
             + " END IF; "
             + acts_for("v_user")
             + " INSERT INTO alert_deliveries (alert_id, channel, status, attempts, created_at, "
-            "next_attempt_at) VALUES (p_alert_id, p_channel, 'pending', 0, p_now, p_next) "
-            "RETURNING id INTO v_id; RETURN v_id; END",
+            "next_attempt_at) VALUES (p_alert_id, p_channel, 'pending', 0, now(), "
+            # Due at once when this login may not deliver it itself (see _DELIVERER); never
+            # hidden from the retries for longer than a lease.
+            f"CASE WHEN {_SUBJECT} THEN now() ELSE LEAST(p_next, now() + "
+            f"make_interval(secs => {_lease_s()})) END) RETURNING id INTO v_id; RETURN v_id; END",
             ALL,
         ),
     ]
 
 
+def _lease_s() -> int:
+    from assetctl.core.security.notify import LEASE
+
+    return int(LEASE.total_seconds())
+
+
+def _backoff_s() -> int:
+    from assetctl.core.security.notify import MAX_BACKOFF
+
+    return int(MAX_BACKOFF.total_seconds())
+
+
 def _deliveries() -> list[Function]:
-    """Retrying deliveries (any client, for alerts it may see) and acknowledging alerts."""
+    """Retrying deliveries (admins and the cron job, never for their own account: see
+    _DELIVERER) and acknowledging alerts. The lease and the backoff a deliverer asks for are
+    capped, so even a deliverer cannot hide a pending alert from the retries."""
     return [
         Function(
             "assetctl_claim_delivery",
@@ -353,10 +387,11 @@ def _deliveries() -> list[Function]:
             "boolean",
             "DECLARE v_user bigint; BEGIN "
             + _DELIVERY_USER
-            + _VISIBLE
-            + " UPDATE alert_deliveries SET next_attempt_at = p_until WHERE id = p_id "
+            + _DELIVERER
+            + " UPDATE alert_deliveries SET next_attempt_at = LEAST(p_until, now() + "
+            f"make_interval(secs => {_lease_s()})) WHERE id = p_id "
             "AND status = 'pending' AND next_attempt_at = p_seen; RETURN FOUND; END",
-            ALL,
+            ADMIN,
         ),
         Function(
             "assetctl_delivery_outcome",
@@ -364,14 +399,15 @@ def _deliveries() -> list[Function]:
             "boolean",
             "DECLARE v_user bigint; BEGIN "
             + _DELIVERY_USER
-            + _VISIBLE
+            + _DELIVERER
             + " UPDATE alert_deliveries SET attempts = attempts + 1, "
             "status = CASE WHEN p_error IS NULL THEN 'delivered' ELSE status END, "
-            "delivered_at = CASE WHEN p_error IS NULL THEN p_now ELSE delivered_at END, "
+            "delivered_at = CASE WHEN p_error IS NULL THEN now() ELSE delivered_at END, "
             "last_error = CASE WHEN p_error IS NULL THEN NULL ELSE left(p_error, 500) END, "
-            "next_attempt_at = CASE WHEN p_error IS NULL THEN next_attempt_at ELSE p_next END "
+            "next_attempt_at = CASE WHEN p_error IS NULL THEN next_attempt_at ELSE "
+            f"LEAST(p_next, now() + make_interval(secs => {_backoff_s()})) END "
             "WHERE id = p_id AND status = 'pending'; RETURN FOUND; END",
-            ALL,
+            ADMIN,
         ),
         Function(
             "assetctl_ack_alert",

@@ -1,6 +1,8 @@
-"""The security policy's definer functions: `assetctl_policy` (read by the login functions)
-and `assetctl_set_policy`, the only way to write `security_policy` (admin EXECUTE). Keys,
-defaults and numeric ranges come from the catalogue, `assetctl.core.security.policy.POLICY`.
+"""The security policy's definer functions: `assetctl_policy` (read by the other functions
+only), `assetctl_alert_channels` (which channels are configured, never their credentials:
+any login) and `assetctl_set_policy`, the only way to write `security_policy` (admin
+EXECUTE). Keys, defaults and numeric ranges come from the catalogue,
+`assetctl.core.security.policy.POLICY`.
 """
 
 # SQL text here is built only from the catalogue's constants; values are always bound.
@@ -15,7 +17,7 @@ INVALID = "22023"  # invalid_parameter_value
 
 def functions() -> list[Function]:
     """The security policy: read by the login functions, written only by an admin."""
-    from assetctl.core.security.policy import POLICY
+    from assetctl.core.security.policy import CHANNELS, POLICY
 
     defaults = " ".join(f"WHEN {_literal(p.key)} THEN {_literal(p.default)}" for p in POLICY)
     keys = ", ".join(_literal(p.key) for p in POLICY)
@@ -34,6 +36,24 @@ def functions() -> list[Function]:
             "text",
             "SELECT COALESCE((SELECT value FROM security_policy WHERE key = p_key), "
             f"CASE p_key {defaults} END)",
+            # Only for the other functions: it runs as the owner, so a client calling it
+            # would read the channels' credentials past the table's row policy.
+            (),
+            "sql",
+            "STABLE",
+        ),
+        Function(
+            # Which channels are configured, never their credentials: every login queues
+            # its alerts' deliveries, but only admins read the channels' rows.
+            "assetctl_alert_channels",
+            "",
+            "text[]",
+            "SELECT array_remove(ARRAY["
+            + ", ".join(
+                f"CASE WHEN {_all_set(keys)} THEN {_literal(name)} END"
+                for name, keys in CHANNELS.items()
+            )
+            + "], NULL)",
             ALL,
             "sql",
             "STABLE",
@@ -55,3 +75,8 @@ def functions() -> list[Function]:
 
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _all_set(keys: tuple[str, ...]) -> str:
+    tests = [f"assetctl_policy({_literal(key)}) <> ''" for key in keys]
+    return " AND ".join(tests) or "true"

@@ -9,6 +9,7 @@ attempts cannot slip past the limit.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -91,19 +92,27 @@ def _principal(user: User, jti: str, expires_at: datetime) -> Principal:
     return Principal(user.id, user.email, user.name, user.role, jti, expires_at)
 
 
-def user_record(user: User) -> dict[str, Any]:
-    locked = user.locked_until is not None and user.locked_until > _now()
+def user_record(user: User, locked_until: datetime | None) -> dict[str, Any]:
+    """What `user list` shows of a user; `locked_until` is set while the account is locked
+    (see `user_records`)."""
     return {
         "id": user.id,
         "email": user.email,
         "name": user.name,
         "role": user.role,
         "active": user.active,
-        "locked": locked,
-        "locked_until": user.locked_until if locked else None,
+        "locked": locked_until is not None,
+        "locked_until": locked_until,
         "created_at": user.created_at,
         "last_login_at": user.last_login_at,
     }
+
+
+def user_records(session: Session, users: Sequence[User]) -> list[dict[str, Any]]:
+    """`user_record` of each user, with whether it is locked now (for admins: on PostgreSQL
+    only they may ask, since no client role reads the lockout counters)."""
+    locks = store.lock_states(session, users, _now())
+    return [user_record(user, locks.get(user.id)) for user in users]
 
 
 def register(
@@ -154,7 +163,7 @@ def register(
         tokens_valid_after=now.replace(microsecond=0),
         failed_logins=0,
     )
-    return user_record(store.add_user(session, user))
+    return user_record(store.add_user(session, user), None)  # no failures yet
 
 
 def login(

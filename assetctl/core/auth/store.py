@@ -6,6 +6,7 @@ ORM as before. Both forms change the same columns the same way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -287,6 +288,25 @@ def set_active(session: Session, user: User, active: bool, now: datetime) -> Non
         revoke_all(session, user, now)
     user.active = active
     user.updated_at = now
+
+
+def lock_states(session: Session, users: Sequence[User], now: datetime) -> dict[int, datetime]:
+    """When each of `users` that is locked at `now` stays locked. On PostgreSQL through
+    `assetctl_user_locks` (admins only): no client role reads the lockout counters."""
+    if not users:
+        return {}
+    if on_postgres(session):
+        from sqlalchemy import text
+
+        found = session.execute(
+            text("SELECT * FROM assetctl_user_locks(:ids)"), {"ids": [u.id for u in users]}
+        ).all()
+        return {int(row.o_user_id): row.o_locked_until.astimezone(UTC) for row in found}
+    return {
+        user.id: user.locked_until
+        for user in users
+        if user.locked_until is not None and user.locked_until > now
+    }
 
 
 def unlock(session: Session, user: User, now: datetime) -> None:

@@ -12,7 +12,7 @@ functions read it themselves, so a client's values never reach them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -133,8 +133,33 @@ POLICY: tuple[PolicyKey, ...] = (
     ),
 )
 KEYS: dict[str, PolicyKey] = {item.key: item for item in POLICY}
-# The policy keys that configure alert channels (the delivery code reads them like settings).
-CHANNEL_KEYS = ("alert_webhook_url", "smtp_url", "alert_email_to")
+# Each alert channel and the policy keys it needs (all non-empty): a delivery is queued for
+# every channel whose keys are set. The log channel needs none.
+CHANNELS: dict[str, tuple[str, ...]] = {
+    "log": (),
+    "webhook": ("alert_webhook_url",),
+    "email": ("smtp_url", "alert_email_to"),
+}
+# The policy keys that configure alert channels (the delivery code reads them like
+# settings). On PostgreSQL only admins read their rows: they hold credentials.
+CHANNEL_KEYS = tuple(key for keys in CHANNELS.values() for key in keys)
+
+
+def enabled_channels(values: Mapping[str, object]) -> list[str]:
+    """The channels whose policy keys all have a value in `values`."""
+    return [name for name, keys in CHANNELS.items() if all(values.get(key) for key in keys)]
+
+
+def configured_channels(session: Session) -> list[str]:
+    """The channels the database's policy configures. On PostgreSQL through
+    `assetctl_alert_channels`, which any login may call: a login that may not read the
+    channels' credentials still queues a delivery for each channel."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        found = session.execute(text("SELECT assetctl_alert_channels()")).scalar()
+        return [name for name in CHANNELS if name in (found or [])]
+    return enabled_channels(policy_values(session))
 
 
 def _shown(item: PolicyKey, value: str) -> str:
