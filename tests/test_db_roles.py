@@ -298,8 +298,10 @@ def test_plain_sql_leaves_a_trace_even_when_it_names_another_actor(team: Team) -
     assert event[2] == {"created_by": {"old": ADMIN_EMAIL, "new": "nobody"}}
 
 
-def test_pending_deliveries_are_retried_only_by_whom_the_alert_concerns(team: Team) -> None:
-    viewer, operator = team.members["viewer"], team.members["operator"]
+def test_pending_deliveries_are_closed_only_by_an_admin_of_another_user(team: Team) -> None:
+    """Issue 14: the user an alert is about may not claim or close its delivery (an intruder
+    holding the password is that user), nor may another non-admin; an admin may."""
+    viewer, operator, admin = (team.members[r] for r in ("viewer", "operator", "admin"))
     alert_id = _insert_alert(team, viewer.user_id)
     ((delivery_id, seen),) = team.sql_admin(
         "INSERT INTO alert_deliveries (alert_id, channel, status, attempts, created_at, "
@@ -308,13 +310,17 @@ def test_pending_deliveries_are_retried_only_by_whom_the_alert_concerns(team: Te
         (alert_id,),
     )
     claim = "SELECT assetctl_claim_delivery(%s, %s, now() + interval '1 minute')"
+    close = "SELECT assetctl_delivery_outcome(%s, NULL, now(), now())"
+    for member in (operator, viewer):
+        with connect_as(team.database, member.login) as conn:
+            assert refused(conn, claim, (delivery_id, seen)), member.role
+            assert refused(conn, close, (delivery_id,)), member.role
+            assert refused(conn, "UPDATE alert_deliveries SET status = 'delivered'")
     with connect_as(team.database, operator.login) as conn:
-        assert refused(conn, claim, (delivery_id, seen))
         assert rows(conn, "SELECT id FROM alert_deliveries WHERE id = %s", (delivery_id,)) == []
-        assert refused(conn, "UPDATE alert_deliveries SET status = 'delivered'")
-    with connect_as(team.database, viewer.login) as conn:
+    with connect_as(team.database, admin.login) as conn:
         assert rows(conn, claim, (delivery_id, seen)) == [(True,)]
-        rows(conn, "SELECT assetctl_delivery_outcome(%s, NULL, now(), now())", (delivery_id,))
+        assert rows(conn, close, (delivery_id,)) == [(True,)]
         status = rows(
             conn, "SELECT status, attempts FROM alert_deliveries WHERE id = %s", (delivery_id,)
         )

@@ -35,7 +35,7 @@ READABLE = (
     "db_logins",
     "alembic_version",
     # The lockout and lifetime rows only: the alert channels' rows (credentials) are hidden
-    # from all but admins by the row policy below; writes go through assetctl_set_policy.
+    # by the row policy below; writes go through assetctl_set_policy.
     "security_policy",
 )
 # Columns of `users` no client role may read: the hash (passwords are checked by server
@@ -58,9 +58,10 @@ POLICIES = {
     "alert_deliveries": "EXISTS (SELECT 1 FROM security_alerts a WHERE a.id = alert_id)",
     # The signing key is read only by the owner's token functions (assetctl.db.pg_tokens).
     "app_meta": "key <> 'jwt_secret'",
-    # The alert channels (an SMTP password, a webhook URL that often embeds a token) only by
-    # admins, who deliver pending alerts (assetctl.core.security.notify).
-    "security_policy": f"key NOT IN ({_CHANNELS}) OR (SELECT assetctl_is_admin())",
+    # The alert channels' rows (an SMTP password, a webhook URL that often embeds a token)
+    # by no client: admins, who deliver pending alerts, get them through the definer
+    # function assetctl_alert_credentials (assetctl.db.pg_policy).
+    "security_policy": f"key NOT IN ({_CHANNELS})",
 }
 
 

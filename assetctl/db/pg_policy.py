@@ -1,6 +1,7 @@
 """The security policy's definer functions: `assetctl_policy` (read by the other functions
 only), `assetctl_alert_channels` (which channels are configured, never their credentials:
-any login) and `assetctl_set_policy`, the only way to write `security_policy` (admin
+any login), `assetctl_alert_credentials` (the channels' rows, for the admins and the cron
+job that deliver alerts) and `assetctl_set_policy`, the only way to write `security_policy` (admin
 EXECUTE). Keys, defaults and numeric ranges come from the catalogue,
 `assetctl.core.security.policy.POLICY`.
 """
@@ -10,7 +11,7 @@ EXECUTE). Keys, defaults and numeric ranges come from the catalogue,
 
 from __future__ import annotations
 
-from assetctl.db.pg_functions import ADMIN, ALL, Function
+from assetctl.db.pg_functions import ADMIN, ALL, Function, refuse
 
 INVALID = "22023"  # invalid_parameter_value
 
@@ -21,6 +22,7 @@ def functions() -> list[Function]:
 
     defaults = " ".join(f"WHEN {_literal(p.key)} THEN {_literal(p.default)}" for p in POLICY)
     keys = ", ".join(_literal(p.key) for p in POLICY)
+    channel_keys = ", ".join(_literal(key) for keys in CHANNELS.values() for key in keys)
     checks = " ".join(
         # Parenthesised: plpgsql ends an IF condition at the first THEN outside parentheses.
         f"IF p_key = {_literal(p.key)} AND NOT (CASE WHEN p_value ~ '^[0-9]{{1,12}}$' THEN "
@@ -57,6 +59,20 @@ def functions() -> list[Function]:
             ALL,
             "sql",
             "STABLE",
+        ),
+        Function(
+            # The delivering path: the channels' stored rows, credentials included, for the
+            # admins' clients and the cron job that send pending alerts (no client SELECTs
+            # them, see assetctl.db.grants.POLICIES).
+            "assetctl_alert_credentials",
+            "",
+            "TABLE (o_key text, o_value text, o_updated_at timestamptz, o_updated_by text)",
+            "BEGIN IF NOT assetctl_is_admin() THEN "
+            + refuse("only an admin or the alert cron job may read the alert channels")
+            + " END IF; RETURN QUERY SELECT key::text, value, updated_at, updated_by::text "
+            f"FROM security_policy WHERE key IN ({channel_keys}); END",
+            ADMIN,
+            volatility="STABLE",
         ),
         Function(
             "assetctl_set_policy",

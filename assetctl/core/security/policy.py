@@ -188,15 +188,36 @@ def parse_policy(key: str, value: str) -> str:
         ) from None
 
 
-def policy_values(session: Session) -> dict[str, str]:
-    """Every key's stored value, or its default."""
-    from sqlalchemy import select
+@dataclass(frozen=True)
+class Stored:
+    value: str
+    updated_at: datetime | None
+    updated_by: str | None
 
+
+def _stored(session: Session) -> dict[str, Stored]:
+    """The stored rows this login may read. On PostgreSQL no client SELECTs the alert
+    channels' rows (they hold credentials); an admin's session, which delivers pending
+    alerts, gets them through `assetctl_alert_credentials`, anyone else goes without."""
+    from sqlalchemy import select, text
+
+    from assetctl.core.auth.store import call, on_postgres
     from assetctl.db.models import SecurityPolicy
 
-    rows = session.execute(select(SecurityPolicy.key, SecurityPolicy.value)).all()
-    stored = {str(key): str(value) for key, value in rows}
-    return {item.key: stored.get(item.key, item.default) for item in POLICY}
+    query = select(SecurityPolicy.key, SecurityPolicy.value, SecurityPolicy.updated_at,
+                   SecurityPolicy.updated_by)  # fmt: skip
+    rows = list(session.execute(query).all())
+    if on_postgres(session) and call(session, "assetctl_is_admin"):
+        rows += session.execute(text("SELECT * FROM assetctl_alert_credentials()")).all()
+    return {str(row[0]): Stored(str(row[1]), row[2], row[3]) for row in rows}
+
+
+def policy_values(session: Session) -> dict[str, str]:
+    """Every key's stored value (that this login may read, see `_stored`), or its default."""
+    stored = _stored(session)
+    return {
+        item.key: stored[item.key].value if item.key in stored else item.default for item in POLICY
+    }
 
 
 def with_channels(session: Session, settings: Settings) -> Settings:
@@ -209,12 +230,8 @@ def with_channels(session: Session, settings: Settings) -> Settings:
 
 def show_policy(session: Session, caller: Principal) -> list[dict[str, Any]]:
     """Every policy key with its value (credentials masked), default and help (admin)."""
-    from sqlalchemy import select
-
-    from assetctl.db.models import SecurityPolicy
-
     require(caller, Permission.ADMIN)
-    rows = {row.key: row for row in session.execute(select(SecurityPolicy)).scalars()}
+    rows = _stored(session)
     result = []
     for item in POLICY:
         row = rows.get(item.key)
