@@ -97,8 +97,14 @@ def test_an_intruder_with_the_password_cannot_cancel_the_alert_of_its_login(
     own = team.cli_for(victim)
     env = {"ASSETCTL_PUBLIC_IP_URLS": echo.set("/seq", IP_A, IP_B)}
     assert login(own, victim.email, env).exit_code == 0  # the baseline
-    # The intruder: the victim's password, over the victim's own login, from a new address.
-    intruder = login(own, victim.email, env)
+    # The intruder: the victim's password, over the victim's own login, from a new address,
+    # with channels of its own choosing in its environment (they play no part).
+    hostile = {
+        **env,
+        "ASSETCTL_ALERT_WEBHOOK_URL": "http://127.0.0.1:9/dead",
+        "ASSETCTL_SMTP_URL": "",
+    }
+    intruder = login(own, victim.email, hostile)
     assert intruder.exit_code == 0, intruder.stderr
     assert "if this was not you" in intruder.stderr
     ((alert_id,),) = team.sql_admin(

@@ -242,17 +242,29 @@ PARITY = [
     ("wrong password", 4),
     ("right password while locked", 4),
     ("failed_logins", 3),
+    ("locked in user list", True),
     ("earlier token while locked", 0),
+    ("locked after unlock", False),
     ("login after unlock", 0),
+    ("SMTP password in policy show", False),
+    ("alerts deliver without a session", 0),
     ("token with a key the caller chose", 4),
     ("token after disable", 4),
     ("login while disabled", 4),
 ]
 
 
+def _listed(cli: Cli) -> dict[str, Any]:
+    listed: dict[str, dict[str, Any]] = {
+        u["email"]: u for u in cli.ok("user", "list", "-o", "json").json()
+    }
+    return listed[USER]
+
+
 def test_sqlite_and_postgres_reach_the_same_outcomes(cli: Cli, db_url: str) -> None:
     register(cli, USER, "viewer")
-    set_policy(cli, {"lockout_threshold": "3", "token_lifetime": "1h"})
+    smtp_url = "smtp://alerts:smtp-Secret-pw-4711@mail.example.com:587"
+    set_policy(cli, {"lockout_threshold": "3", "token_lifetime": "1h", "smtp_url": smtp_url})
     hostile = {"ASSETCTL_LOCKOUT_THRESHOLD": "100", "ASSETCTL_LOCKOUT_WINDOW": "1s",
                "ASSETCTL_TOKEN_LIFETIME": "3650d"}  # fmt: skip
     outcomes: list[tuple[str, int]] = []
@@ -264,9 +276,16 @@ def test_sqlite_and_postgres_reach_the_same_outcomes(cli: Cli, db_url: str) -> N
         outcomes.append(("wrong password", login(cli, USER, hostile, password=WRONG).exit_code))
     outcomes.append(("right password while locked", login(cli, USER, hostile).exit_code))
     outcomes.append(("failed_logins", _counters(db_url)["failed_logins"]))
+    outcomes.append(("locked in user list", _listed(cli)["locked"]))
     outcomes.append(("earlier token while locked", as_user(cli, token)("auth", "whoami").exit_code))
-    cli.ok("user", "unlock", USER)
+    outcomes.append(
+        ("locked after unlock", cli.ok("user", "unlock", USER, "-o", "json").json()["locked"])
+    )
     outcomes.append(("login after unlock", login(cli, USER, hostile).exit_code))
+    shown = cli.ok("policy", "show").stdout
+    outcomes.append(("SMTP password in policy show", "smtp-Secret-pw-4711" in shown))
+    no_session = as_user(cli, "")("alerts", "deliver")
+    outcomes.append(("alerts deliver without a session", no_session.exit_code))
     forged = forge("k" * 48, claims)
     outcomes.append(
         ("token with a key the caller chose", as_user(cli, forged)("auth", "whoami").exit_code)

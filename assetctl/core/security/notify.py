@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 
 Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 # A new delivery is left to the login that created it for this long before any other
-# command may retry it; the same lease protects a claimed delivery while it is being sent.
+# command may retry it (on PostgreSQL only when that login may deliver it at all: one bound
+# to the alert's own user may not, and its deliveries are due at once); the same lease
+# protects a claimed delivery while it is being sent. The database caps both this lease and
+# the backoff (assetctl.db.pg_functions).
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(hours=1)
 # The after-every-command retry: at most this many, with at most this timeout each.
