@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from assetctl.core.security.policy import CHANNEL_KEYS
+
 from .alert_fakes import IP_A, IP_B, Echo, Smtp, Webhook, echo, smtp, webhook
 from .alert_helpers import login
 from .conftest import NO_IP_LOOKUP, ROLE_PREFIX, Cli, base_env
@@ -29,7 +31,6 @@ __all__ = ["echo", "smtp", "team", "webhook"]  # fixtures used by name
 
 SMTP_PASSWORD = "smtp-Secret-pw-4711"
 HOOK_TOKEN = "hook-Secret-777"
-CHANNEL_KEYS = ("alert_webhook_url", "smtp_url", "alert_email_to")
 CLAIM = "SELECT assetctl_claim_delivery(%s, %s, %s)"
 OUTCOME = "SELECT assetctl_delivery_outcome(%s, %s, now(), %s)"
 FAR = "2999-01-01T00:00Z"
@@ -258,3 +259,28 @@ def test_admins_see_who_is_locked_and_nobody_reads_the_counters(team: Team) -> N
     ) == [(0, None)]
     denied = team.cli_for(team.members["viewer"])("user", "list")
     assert denied.exit_code == 5, denied.stderr
+
+
+def test_a_refused_right_password_looks_like_a_wrong_one_inside_the_transaction(
+    team: Team,
+) -> None:
+    """Another user's login that guesses the right password gets the same NULL, and writes
+    the same row, as for a wrong one: rolling the call back teaches it nothing."""
+    from assetctl.core.auth import passwords
+
+    from .auth_helpers import PASSWORD
+
+    victim = add_member(team, "viewer")
+    guesser = team.members["operator"]
+    seen = []
+    with connect_as(team.database, guesser.login) as conn:
+        settings = rows(conn, "SELECT assetctl_login_salt(%s)", (victim.email,))[0][0]
+        for guess in ("not the passphrase", PASSWORD):
+            proof = passwords.relief_proof(guess, settings)
+            answer = rows(
+                conn, "SELECT assetctl_login(%s, %s, 'j', 60, NULL, NULL)", (victim.email, proof)
+            )
+            wrote = rows(conn, "SELECT txid_current_if_assigned() IS NOT NULL")
+            seen.append((answer, wrote))
+            conn.rollback()
+    assert seen == [([(None,)], [(True,)])] * 2

@@ -86,7 +86,11 @@ def functions() -> list[Function]:
             "IF NOT assetctl_proof_matches(u.password_hash, p_proof) THEN "
             "PERFORM assetctl_login_failed(u.id); RETURN NULL; END IF; "
             "IF NOT u.active OR COALESCE(u.locked_until > now(), false) OR "
-            "NOT assetctl_may_act_for(u.id) THEN RETURN NULL; END IF; "
+            # The right proof refused (locked, disabled, another user's login) writes the row
+            # as a failure does: within its own transaction a caller could otherwise tell
+            # the two apart (txid_current_if_assigned()) and roll the failures back.
+            "NOT assetctl_may_act_for(u.id) THEN UPDATE users SET failed_logins = "
+            "failed_logins WHERE id = u.id; RETURN NULL; END IF; "
             f"IF p_new_hash IS NOT NULL AND p_new_hash !~ '{_RELIEF}' THEN p_new_hash := NULL; "
             f"END IF; IF p_new_hash IS NULL AND u.password_hash !~ '{_RELIEF}' THEN "
             f"p_new_hash := '{RELIEF}$' || assetctl_relief_settings(u.password_hash) || '$' || "
