@@ -232,7 +232,7 @@ def test_admins_see_who_is_locked_and_nobody_reads_the_counters(team: Team) -> N
     attacker = team.members["operator"]
     with connect_as(team.database, attacker.login) as conn:
         for _ in range(6):  # this module's threshold is 6 (or the default 5)
-            rows(conn, "SELECT assetctl_login(%s, 'd3Jvbmctd3Jvbmc', 'j', 60, NULL, NULL)",
+            rows(conn, "SELECT assetctl_login_attempt(%s, 'd3Jvbmctd3Jvbmc', 'login')",
                  (victim.email,))  # fmt: skip
         conn.commit()
     for role, member in team.members.items():
@@ -261,26 +261,172 @@ def test_admins_see_who_is_locked_and_nobody_reads_the_counters(team: Team) -> N
     assert denied.exit_code == 5, denied.stderr
 
 
-def test_a_refused_right_password_looks_like_a_wrong_one_inside_the_transaction(
-    team: Team,
-) -> None:
-    """Another user's login that guesses the right password gets the same NULL, and writes
-    the same row, as for a wrong one: rolling the call back teaches it nothing."""
+ATTEMPT = "SELECT assetctl_login_attempt(%s, %s, 'login')"
+FINISH = "SELECT assetctl_login_finish(%s, %s, 60, NULL, NULL)"
+# Per table, what the caller's own backend has read and written and not yet reported to
+# the statistics collector (earlier transactions' counts may still be among them, so a
+# guess is judged by the change across its step 1).
+STATS = (
+    "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del, seq_scan, idx_scan "
+    "FROM pg_stat_xact_user_tables ORDER BY relname"
+)
+# What a caller sees of its own transaction besides the answer.
+SIDE_CHANNELS = (
+    "SELECT txid_current_if_assigned() IS NOT NULL",
+    # The event rows it may read (its own under row-level security), as written so far.
+    "SELECT user_id, email, success, ip, ip_source, jti, db_client_addr FROM login_events "
+    "WHERE at = now()",
+)
+
+
+def _guess(conn: Any, email: str, password: str) -> tuple[str, list[Any]]:
+    """One guess as the attacker makes it: step 1 only. (attempt id, what it can observe
+    in its transaction: the answer's shape, the side channels and what an immediate
+    finish says)."""
+    import re
+
     from assetctl.core.auth import passwords
 
+    settings = rows(conn, "SELECT assetctl_login_salt(%s)", (email,))[0][0]
+    proof = passwords.relief_proof(password, settings)
+    before = rows(conn, STATS)
+    ((attempt,),) = rows(conn, ATTEMPT, (email, proof))
+    after = rows(conn, STATS)
+    assert re.fullmatch("[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", attempt)
+    changed = [
+        (a[0], *(x - y for x, y in zip(a[1:], b[1:], strict=True)))
+        for a, b in zip(after, before, strict=True)
+    ]
+    assert ("login_attempts", 1, 0, 0) in [c[:4] for c in changed]  # it sees the writes
+    seen: list[Any] = [changed, *(rows(conn, sql) for sql in SIDE_CHANNELS)]
+    seen.append(rows(conn, FINISH, (attempt, "j-same-tx")))  # before its commit: refused
+    return attempt, seen
+
+
+def _count(team: Team, member: Member) -> tuple[Any, ...]:
+    return team.sql_admin(
+        "SELECT failed_logins, COALESCE(locked_until > now(), false), "
+        "(SELECT count(*) FROM sessions WHERE user_id = users.id) FROM users WHERE id = %s",
+        (member.user_id,),
+    )[0]
+
+
+def test_rolling_a_guess_back_gains_nothing_and_committed_guesses_lock(team: Team) -> None:
+    """The attacker holds the user's own database login (no CLI): step 1 answers a right
+    and a wrong guess alike (also for a foreign login and a locked account), so a guess
+    rolled back teaches nothing and never yields a token; committed guesses count, and
+    the account locks at exactly the threshold, the right password then included."""
+    from .auth_helpers import PASSWORD
+
+    threshold = 4
+    team.admin.ok("policy", "set", "lockout_threshold", str(threshold))
+    victim = add_member(team, "viewer")
+    sessions_before = _count(team, victim)[2]
+    seen: dict[str, list[Any]] = {}
+    rolled_back = []
+    for who, login_name in (("own", victim.login), ("foreign", team.members["operator"].login)):
+        with connect_as(team.database, login_name) as conn:
+            for guess in ("wrong guess one", PASSWORD, "wrong guess two"):
+                attempt, observed = _guess(conn, victim.email, guess)
+                seen[f"{who}:{guess}"] = observed
+                rolled_back.append(attempt)
+                conn.rollback()
+    for key, observed in seen.items():
+        base = seen[key.split(":")[0] + ":wrong guess one"]
+        assert observed == base, (key, observed, base)
+    assert seen["own:wrong guess one"][1] == [(True,)]  # it did write: just the same
+    assert seen["own:wrong guess one"][-1] == [(None,)]
+    # Nothing of it survived: no count, and the attempts the attacker holds do not exist.
+    assert _count(team, victim) == (0, False, sessions_before)
+    with connect_as(team.database, victim.login) as conn:
+        assert [rows(conn, FINISH, (a, "j-rolled-back")) for a in rolled_back] == [[(None,)]] * len(
+            rolled_back
+        )
+        conn.commit()
+        # To learn anything it must commit, and each wrong guess then counts.
+        for number in range(1, threshold + 1):
+            attempt, _ = _guess(conn, victim.email, f"wrong guess {number}")
+            conn.commit()
+            assert rows(conn, FINISH, (attempt, f"j-{number}")) == [(None,)]
+            conn.commit()
+            assert _count(team, victim)[:2] == (number, number == threshold), number
+        # Locked: the right password now looks like a wrong one inside the transaction ...
+        locked: dict[str, list[Any]] = {}
+        for guess in ("still wrong", PASSWORD):
+            locked[guess] = _guess(conn, victim.email, guess)[1]
+            conn.rollback()
+        assert locked["still wrong"] == locked[PASSWORD] == seen["own:wrong guess one"]
+        # ... and committed, it gets no token either.
+        attempt, _ = _guess(conn, victim.email, PASSWORD)
+        conn.commit()
+        assert rows(conn, FINISH, (attempt, "j-locked")) == [(None,)]
+        conn.commit()
+    assert _count(team, victim) == (threshold, True, sessions_before)  # no count while locked
+    team.admin.ok("user", "unlock", victim.email)
+    team.admin.ok("policy", "set", "lockout_threshold", "5")
+
+
+def test_a_direct_login_is_on_record_with_the_address_the_server_saw(team: Team) -> None:
+    """No CLI: the two steps called straight, without the client's follow-up. The database
+    wrote the event itself (failed, then the success with its session) and an admin's
+    `auth history` shows both with the server-observed address. A right password at one
+    failure short of the threshold is no lock: its success undoes its own count."""
     from .auth_helpers import PASSWORD
 
     victim = add_member(team, "viewer")
-    guesser = team.members["operator"]
-    seen = []
-    with connect_as(team.database, guesser.login) as conn:
-        settings = rows(conn, "SELECT assetctl_login_salt(%s)", (victim.email,))[0][0]
-        for guess in ("not the passphrase", PASSWORD):
-            proof = passwords.relief_proof(guess, settings)
-            answer = rows(
-                conn, "SELECT assetctl_login(%s, %s, 'j', 60, NULL, NULL)", (victim.email, proof)
-            )
-            wrote = rows(conn, "SELECT txid_current_if_assigned() IS NOT NULL")
-            seen.append((answer, wrote))
-            conn.rollback()
-    assert seen == [([(None,)], [(True,)])] * 2
+    team.admin.ok("policy", "set", "lockout_threshold", "5")
+    with connect_as(team.database, victim.login) as conn:
+        for number in range(4):  # the threshold is 5: one short
+            _guess(conn, victim.email, f"wrong {number}")
+            conn.commit()
+        attempt, _ = _guess(conn, victim.email, PASSWORD)
+        conn.commit()
+        assert _count(team, victim)[:2] == (5, True)  # pessimistically counted ...
+        ((token,),) = rows(conn, FINISH, (attempt, "j-direct-login"))
+        conn.commit()
+        assert token and token.count(".") == 2
+        assert rows(conn, FINISH, (attempt, "j-again")) == [(None,)]  # once only
+        # The client's follow-up is its own once: another login may not add it.
+        args = [attempt, "203.0.113.9", "echo", "[]"] + [None] * 9
+        placeholders = ", ".join(["%s"] * len(args))
+    assert _count(team, victim)[:2] == (0, False)  # ... and the success undid it
+    with connect_as(team.database, team.members["operator"].login) as conn:
+        assert refused(conn, f"SELECT assetctl_login_details({placeholders})", args)
+    history = team.admin.ok("auth", "history", "--user", victim.email, "-o", "json").json()
+    success = [e for e in history if e["jti"] == "j-direct-login"]
+    assert len(success) == 1 and success[0]["success"] is True
+    assert success[0]["db_client_addr"] == "127.0.0.1"
+    assert (success[0]["ip"], success[0]["ip_source"], success[0]["hostname"]) == (
+        None,
+        "unknown",
+        None,
+    )
+    failures = [e for e in history if not e["success"]]
+    assert len(failures) >= 4 and {e["db_client_addr"] for e in failures} == {"127.0.0.1"}
+    # The token works over the login it was opened over.
+    own = Cli({**team.cli_for(victim).env, "ASSETCTL_TOKEN": token})
+    assert victim.email in own.ok("auth", "whoami").stdout
+
+
+def test_an_admin_cannot_acknowledge_an_alert_about_itself(team: Team) -> None:
+    """An intruder holding an admin's password and login would otherwise make its new
+    location "known": refused by the database and by the CLI (exit 5); another admin
+    acknowledges it."""
+    subject = add_member(team, "admin")
+    delivery_id, _ = _pending_delivery(team, subject.user_id)
+    ((alert_id,),) = team.sql_admin(
+        "SELECT alert_id FROM alert_deliveries WHERE id = %s", (delivery_id,)
+    )
+    acked = "SELECT acked_at FROM security_alerts WHERE id = %s"
+    with connect_as(team.database, subject.login) as conn:
+        assert refused(conn, "SELECT assetctl_ack_alert(%s, NULL, now())", (alert_id,))
+        conn.commit()
+    assert team.sql_admin(acked, (alert_id,)) == [(None,)]
+    own = team.cli_for(subject)
+    result = own.sub("alerts", "ack", str(alert_id))
+    assert result.exit_code == 5, result.stderr
+    assert "your own account" in result.stderr and "another admin" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert team.sql_admin(acked, (alert_id,)) == [(None,)]
+    other = team.cli_for(team.members["admin"])
+    assert other.ok("alerts", "ack", str(alert_id), "-o", "json").json()["acked_at"]

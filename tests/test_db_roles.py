@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from assetctl.core.auth import passwords
 from assetctl.db.models import Base
 
 from .conftest import ADMIN_EMAIL, add_args
@@ -153,13 +154,23 @@ def test_a_login_cannot_act_for_another_user(team: Team) -> None:
             (admin.user_id,),
         )
         assert refused(conn, "SELECT assetctl_revoke_sessions(%s, now())", (admin.user_id,))
-        sql = "SELECT assetctl_set_password(%s, 'AAAA', 'x', now())"
-        assert refused(conn, sql, (admin.user_id,))
-        args = [admin.user_id, admin.email, True] + [None] * 13
-        args[4] = "echo"
-        args[5] = "[]"
+        # The admin's own password-change attempt, made over the admin's login, is no use
+        # to the viewer's: neither to change the password nor to add the event's details.
+    with connect_as(team.database, admin.login) as conn:
+        ((attempt,),) = rows(
+            conn, "SELECT assetctl_login_attempt(%s, 'AAAA', 'password')", (admin.email,)
+        )
+        ((login_attempt,),) = rows(
+            conn, "SELECT assetctl_login_attempt(%s, 'AAAA', 'login')", (admin.email,)
+        )
+        conn.commit()
+    with connect_as(team.database, viewer.login) as conn:
+        sql = "SELECT assetctl_set_password(%s, %s, now())"
+        assert rows(conn, sql, (attempt, passwords.relief_hash("x" * 20))) == [(False,)]
+        args = [login_attempt, "203.0.113.9", "echo", "[]"] + [None] * 9
         placeholders = ", ".join(["%s"] * len(args))
-        assert refused(conn, f"SELECT assetctl_record_login_event({placeholders})", args)
+        assert refused(conn, f"SELECT assetctl_login_details({placeholders})", args)
+    team.admin.ok("user", "unlock", admin.email)
 
 
 def test_cli_end_to_end_for_each_role(team: Team) -> None:
@@ -268,7 +279,7 @@ def test_a_client_cannot_lock_an_account_for_decades(team: Team) -> None:
     with connect_as(team.database, team.members["viewer"].login) as conn:
         cursor = conn.cursor()
         cursor.execute(
-            "SELECT assetctl_login(%s, 'd3Jvbmctd3Jvbmc', 'j', 60, NULL, NULL)", (victim.email,)
+            "SELECT assetctl_login_attempt(%s, 'd3Jvbmctd3Jvbmc', 'login')", (victim.email,)
         )
         # The caller cannot even read the counters it just moved (issue 14).
         assert refused(conn, "SELECT failed_logins, locked_until FROM users")

@@ -11,7 +11,7 @@ from typing import Any
 import jwt
 import pytest
 
-from .auth_helpers import claims_of, db_secret, forge
+from .auth_helpers import as_user, claims_of, db_secret, forge, token_for
 from .conftest import Cli, _service_missing
 from .role_fixtures import Member, Team, connect_as, rows, team
 
@@ -105,7 +105,7 @@ def _plant_secrets(team: Team) -> dict[str, Any]:
     locked = add_member(team, "viewer")
     for member in [*team.members.values(), locked]:  # one real failure each
         with connect_as(team.database, member.login) as conn:
-            rows(conn, "SELECT assetctl_login(%s, 'd3Jvbmctd3Jvbmc', 'j', 60, NULL, NULL)",
+            rows(conn, "SELECT assetctl_login_attempt(%s, 'd3Jvbmctd3Jvbmc', 'login')",
                  (member.email,))  # fmt: skip
             conn.commit()
     team.sql_admin(
@@ -114,6 +114,12 @@ def _plant_secrets(team: Team) -> dict[str, Any]:
         (COUNT, locked.user_id),
     )
     ids = [m.user_id for m in [*team.members.values(), locked]]
+    # A window start no attempt had: the time of each failed attempt is in the login history
+    # by design (the database records every attempt), the counter's own value is not.
+    team.sql_admin(
+        "UPDATE users SET first_failed_at = '2001-02-03 04:05:06.789+00' WHERE id = ANY(%s)",
+        (ids,),
+    )
     counters = team.sql_admin(
         "SELECT first_failed_at, locked_until FROM users WHERE id = ANY(%s)", (ids,)
     )
@@ -215,8 +221,8 @@ def test_the_lockout_counts_every_one_of_8_racing_processes(team: Team) -> None:
     script = (
         "import sys, psycopg2; c = psycopg2.connect(host='127.0.0.1', user=sys.argv[1], "
         "dbname=sys.argv[2]); c.autocommit = True; cur = c.cursor(); "
-        "[cur.execute('SELECT assetctl_login(%s, %s, %s, 60, NULL, NULL)', "
-        "(sys.argv[3], 'd3Jvbmctd3Jvbmc', 'j')) "
+        "[cur.execute('SELECT assetctl_login_attempt(%s, %s, %s)', "
+        "(sys.argv[3], 'd3Jvbmctd3Jvbmc', 'login')) "
         "for _ in range(5)]"
     )
     command = [sys.executable, "-c", script, attacker.login, team.database, victim.email]
@@ -265,25 +271,47 @@ def test_a_cache_hit_never_serves_a_token_the_database_refuses_now(team: Team) -
     assert own("asset", "list").exit_code == 4  # disabling ended every session for good
 
 
-def test_setting_a_password_needs_a_proof_of_the_current_one(team: Team) -> None:
+def test_setting_a_password_needs_a_committed_check_of_the_current_one(team: Team) -> None:
     from assetctl.core.auth import passwords
 
     from .auth_helpers import PASSWORD
-    from .role_fixtures import add_member, refused
+    from .role_fixtures import add_member
 
     member = add_member(team, "viewer")
     new = passwords.relief_hash("another long passphrase")
-    sql = "SELECT assetctl_set_password(%s, %s, %s, now())"
+    check = "SELECT assetctl_login_attempt(%s, %s, 'password')"
+    change = "SELECT assetctl_set_password(%s, %s, now())"
+    counters = "SELECT failed_logins FROM users WHERE id = %s"
     with connect_as(team.database, member.login) as conn:
         settings = rows(conn, "SELECT assetctl_login_salt(%s)", (member.email,))[0][0]
         right = passwords.relief_proof(PASSWORD, settings)
         wrong = passwords.relief_proof("not the passphrase", settings)
-        assert refused(conn, sql, (member.user_id, wrong, new))
-        assert refused(conn, sql, (member.user_id, right, "$argon2id$plain-hash"))
-        assert not refused(conn, sql, (member.user_id, right, new))
-    # Through the CLI the proof is made from the current password.
+        # In the transaction that made the check: refused whatever the proof, so a caller
+        # cannot learn the outcome and roll the counted failure back.
+        for proof in (wrong, right):
+            ((attempt,),) = rows(conn, check, (member.email, proof))
+            assert rows(conn, change, (attempt, new)) == [(False,)]
+            conn.rollback()
+        ((wrong_attempt,),) = rows(conn, check, (member.email, wrong))
+        conn.commit()
+        assert team.sql_admin(counters, (member.user_id,)) == [(1,)]  # counted, committed
+        assert rows(conn, change, (wrong_attempt, new)) == [(False,)]
+        ((attempt,),) = rows(conn, check, (member.email, right))
+        conn.commit()
+        assert rows(conn, change, (attempt, "$argon2id$plain-hash")) == [(False,)]
+        assert rows(conn, change, (attempt, new)) == [(True,)]
+        assert rows(conn, change, (attempt, new)) == [(False,)]  # used once
+        conn.commit()
+    assert team.sql_admin(counters, (member.user_id,)) == [(0,)]  # the success undid it
+    # Through the CLI the check is made from the current password, and a wrong one counts
+    # like a wrong login (the change above ended the old session: log in again).
     own = team.cli_for(member)
-    result = own(
-        "auth", "passwd", "--password-stdin", input=f"{PASSWORD}\nyet another passphrase\n"
-    )
-    assert result.exit_code == 0, result.stderr
+    own = as_user(own, token_for(own, member.email, "another long passphrase"))
+    typed = f"{PASSWORD}\nyet another passphrase\n"
+    result = own.sub("auth", "passwd", "--password-stdin", input=typed)
+    assert result.exit_code == 4, result.stderr
+    assert "current password is wrong" in result.stderr
+    assert team.sql_admin(counters, (member.user_id,)) == [(1,)]
+    typed = "another long passphrase\nyet another passphrase\n"
+    assert own("auth", "passwd", "--password-stdin", input=typed).exit_code == 0
+    assert team.sql_admin(counters, (member.user_id,)) == [(0,)]

@@ -268,6 +268,45 @@ class LoginEvent(Base):
     )
 
 
+class LoginAttempt(Base):
+    """PostgreSQL: one password check of the two-step login (`assetctl_login_attempt`, then
+    `assetctl_login_finish` or `assetctl_set_password` in a later transaction). No client
+    role reads it: `proof_ok` is the secret outcome the caller learns only after it has
+    committed the attempt (and with it the failure counted pessimistically)."""
+
+    __tablename__ = "login_attempts"
+
+    # Random (gen_random_uuid()): the opaque id the caller holds between the two steps.
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # NULL for a password check (`auth passwd`), which records no login event.
+    login_event_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("login_events.id", ondelete="CASCADE"),
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("users.id", ondelete="CASCADE"),
+    )
+    purpose: Mapped[str] = mapped_column(String(16))
+    db_login: Mapped[str] = mapped_column(String(63))
+    # The transaction that made the attempt: the second step must run in another one.
+    xid: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    proof_ok: Mapped[bool] = mapped_column(Boolean)
+    # The lock this attempt's own pessimistic count set (undone by its success), if any.
+    own_lock: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A legacy hash replaced by its verifier when the attempt succeeds.
+    new_verifier: Mapped[str | None] = mapped_column(Text)
+    details_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("purpose IN ('login', 'password')", name="purpose"),
+        Index("ix_login_attempts_login_event_id", "login_event_id"),
+    )
+
+
 class SecurityAlert(Base):
     """A login from a location not seen for that user before."""
 

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from assetctl.db.models import User
 
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Stored instead of a malformed "email": people paste passwords into the wrong field.
+NOT_AN_EMAIL = "(not an email address)"
 LOGIN_FAILED = "login failed: wrong email or password, or the account is locked or disabled"
 
 
@@ -38,6 +40,9 @@ LOGIN_FAILED = "login failed: wrong email or password, or the account is locked 
 class LoginResult:
     token: str
     principal: Principal
+    # PostgreSQL: the committed attempt whose login event the database wrote (the client
+    # adds its own facts to it with `assetctl_login_details`).
+    attempt: str | None = None
 
 
 class LoginFailed(NotAuthenticatedError):
@@ -45,9 +50,22 @@ class LoginFailed(NotAuthenticatedError):
 
     commit_before_raising = True
 
-    def __init__(self) -> None:
+    def __init__(self, attempt: str | None = None) -> None:
         super().__init__(
             LOGIN_FAILED, hint="check the email and password; an admin can unlock accounts"
+        )
+        self.attempt = attempt
+
+
+class CurrentPasswordWrong(NotAuthenticatedError):
+    """`auth passwd` refused: counted against the lockout, so the transaction commits."""
+
+    commit_before_raising = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the current password is wrong, or the account is locked",
+            hint="check the current password; an admin can unlock accounts",
         )
 
 
@@ -171,13 +189,15 @@ def login(
 ) -> LoginResult:
     """Verify the credentials and open a session; raises LoginFailed (after recording the
     failure) for every kind of refusal."""
+    if store.on_postgres(session):
+        # The database judges the email too: a malformed one is refused (and recorded) by
+        # the attempt like a wrong password.
+        return _login_by_relief(session, settings, email.strip().lower(), password, host)
     try:
         email = normalise_email(email)
     except InvalidInputError:
         passwords.verify_password(password, None)
         raise LoginFailed() from None
-    if store.on_postgres(session):
-        return _login_by_relief(session, settings, email, password, host)
     user = _user_by_email(session, email)
     ok, new_hash = passwords.verify_password(password, None if user is None else user.password_hash)
     now = _now()
@@ -186,7 +206,9 @@ def login(
     locked = user.locked_until is not None and user.locked_until > now
     if not ok:
         # One atomic UPDATE: restart the window if it has passed, lock at the threshold.
-        store.record_failure(session, user, now)
+        # While locked nothing counts (as on PostgreSQL): the lock runs its course.
+        if not locked:
+            store.record_failure(session, user, now)
         raise LoginFailed()
     if locked or not user.active:
         raise LoginFailed()
@@ -220,14 +242,15 @@ def login(
 def _login_by_relief(
     session: Session, settings: Settings, email: str, password: str, host: str | None
 ) -> LoginResult:
-    """PostgreSQL: the database checks the password proof, the lockout and the account,
-    and signs the token (store.relief_login)."""
+    """PostgreSQL: the two-step login (store.relief_login): the attempt is committed, with
+    its failure counted, before the database says whether it was right and signs the
+    token."""
     from sqlalchemy import select
 
     from assetctl.db.models import User
 
     jti = tokens.new_jti()
-    token = store.relief_login(
+    attempt, token = store.relief_login(
         session,
         email,
         password,
@@ -236,11 +259,11 @@ def _login_by_relief(
         host=(host or "")[:255] or None,
     )
     if token is None:
-        raise LoginFailed()
+        raise LoginFailed(attempt)
     user = session.execute(
         select(User).where(User.email == email).execution_options(populate_existing=True)
     ).scalar_one()
-    return LoginResult(token, _principal(user, jti, tokens.unverified_expiry(token)))
+    return LoginResult(token, _principal(user, jti, tokens.unverified_expiry(token)), attempt)
 
 
 def authenticate(session: Session, settings: Settings, token: str) -> Principal:
@@ -292,13 +315,16 @@ def logout(session: Session, principal: Principal, *, everywhere: bool) -> None:
 
 def change_password(session: Session, principal: Principal, current: str, new: str) -> None:
     """Change the caller's password after re-checking the current one; every session of the
-    user is revoked, so they log in again everywhere."""
+    user is revoked, so they log in again everywhere. A wrong current password counts
+    against the lockout like a wrong login (CurrentPasswordWrong commits it)."""
     from assetctl.db.models import User
 
     passwords.check_password_rules(new)
-    user = session.get(User, principal.user_id)
-    if not store.password_matches(session, user, current) or user is None:
-        raise NotAuthenticatedError("the current password is wrong")
     if current == new:
         raise InvalidInputError("the new password is the same as the current one")
-    store.set_password(session, user, current, store.new_password_hash(session, new), _now())
+    user = session.get(User, principal.user_id)
+    if user is None:  # pragma: no cover - authenticate() just loaded it
+        raise NotAuthenticatedError("the account is disabled or deleted")
+    new_hash = store.new_password_hash(session, new)
+    if not store.set_password(session, user, current, new_hash, _now()):
+        raise CurrentPasswordWrong()
