@@ -315,3 +315,10 @@ def test_setting_a_password_needs_a_committed_check_of_the_current_one(team: Tea
     typed = "another long passphrase\nyet another passphrase\n"
     assert own("auth", "passwd", "--password-stdin", input=typed).exit_code == 0
     assert team.sql_admin(counters, (member.user_id,)) == [(0,)]
+    # Every committed check is on record, written by the database (no session: no jti).
+    checks = team.sql_admin(
+        "SELECT success, db_client_addr FROM login_events WHERE user_id = %s AND jti IS NULL "
+        "ORDER BY id",
+        (member.user_id,),
+    )
+    assert checks == [(False, "127.0.0.1"), (True, "127.0.0.1")] * 2

@@ -278,7 +278,7 @@ class LoginAttempt(Base):
 
     # Random (gen_random_uuid()): the opaque id the caller holds between the two steps.
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    # NULL for a password check (`auth passwd`), which records no login event.
+    # The login event the attempt wrote (a password check writes one too).
     login_event_id: Mapped[int | None] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"),
         ForeignKey("login_events.id", ondelete="CASCADE"),

@@ -74,11 +74,12 @@ def _attempt() -> Function:
         "IF v_found THEN PERFORM assetctl_login_failed(u.id); END IF; "
         "SELECT locked_until INTO v_lock FROM users WHERE id = u.id; "
         f"IF v_ok AND u.password_hash !~ '{RELIEF_PATTERN}' THEN v_verifier := {verifier}; "
-        "END IF; IF p_purpose = 'login' THEN "
-        "INSERT INTO login_events (user_id, email, success, at, ip, ip_source, public_ips, "
+        # Both purposes leave an event: a script guessing through `auth passwd`'s check is
+        # on record like one guessing through the login.
+        "END IF; INSERT INTO login_events (user_id, email, success, at, ip, ip_source, public_ips, "
         "db_client_addr) VALUES (u.id, CASE WHEN length(v_email) <= 254 AND v_email ~ "
         f"'{_VALID_EMAIL}' THEN v_email ELSE '{NOT_AN_EMAIL}' END, false, now(), NULL, "
-        "'unknown', '[]', host(inet_client_addr())) RETURNING id INTO v_event; END IF; "
+        "'unknown', '[]', host(inet_client_addr())) RETURNING id INTO v_event; "
         "INSERT INTO login_attempts (id, login_event_id, user_id, purpose, db_login, xid, at, "
         "expires_at, proof_ok, own_lock, new_verifier) VALUES (v_id, v_event, u.id, "
         "p_purpose, session_user, txid_current(), now(), now() + make_interval(secs => "
@@ -146,6 +147,8 @@ def _set_password() -> Function:
         + _take("password", "RETURN false;")
         + "p_user_id := a.user_id; UPDATE users SET password_hash = p_hash, failed_logins = 0, "
         f"first_failed_at = NULL, locked_until = NULL WHERE id = p_user_id; {REVOKE} "
+        # The check's event becomes a success (no session: jti stays NULL).
+        "UPDATE login_events SET success = true, at = now() WHERE id = a.login_event_id; "
         "RETURN true; END",
         ALL,
     )
