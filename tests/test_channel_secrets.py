@@ -366,6 +366,40 @@ def test_rolling_a_guess_back_gains_nothing_and_committed_guesses_lock(team: Tea
     team.admin.ok("policy", "set", "lockout_threshold", "5")
 
 
+def test_a_disabled_account_answers_a_right_guess_like_a_wrong_one(team: Team) -> None:
+    """Over another login (the disabled user's own lost its group role), step 1 does the
+    same work for the right password as for a wrong one, and no attempt finishes; a right
+    password's attempt opens no session, and a password check's attempt opens none either."""
+    from .auth_helpers import PASSWORD
+
+    victim = add_member(team, "viewer")
+    team.admin.ok("user", "disable", victim.email)
+    seen = {}
+    with connect_as(team.database, team.members["operator"].login) as conn:
+        for guess in ("a wrong guess here", PASSWORD):
+            seen[guess] = _guess(conn, victim.email, guess)[1]
+            conn.rollback()
+        assert seen["a wrong guess here"] == seen[PASSWORD]
+        attempt, _ = _guess(conn, victim.email, PASSWORD)
+        conn.commit()
+        assert rows(conn, FINISH, (attempt, "j-disabled")) == [(None,)]
+        conn.commit()
+    team.admin.ok("user", "enable", victim.email)
+    team.admin.ok("user", "unlock", victim.email)
+    with connect_as(team.database, victim.login) as conn:
+        from assetctl.core.auth import passwords
+
+        settings = rows(conn, "SELECT assetctl_login_salt(%s)", (victim.email,))[0][0]
+        proof = passwords.relief_proof(PASSWORD, settings)
+        ((check,),) = rows(conn, "SELECT assetctl_login_attempt(%s, %s, 'password')",
+                           (victim.email, proof))  # fmt: skip
+        conn.commit()
+        assert rows(conn, FINISH, (check, "j-from-a-check")) == [(None,)]
+        conn.commit()
+    assert _count(team, victim)[2] == 1  # only add_member's session
+    team.admin.ok("user", "unlock", victim.email)
+
+
 def test_a_direct_login_is_on_record_with_the_address_the_server_saw(team: Team) -> None:
     """No CLI: the two steps called straight, without the client's follow-up. The database
     wrote the event itself (failed, then the success with its session) and an admin's
