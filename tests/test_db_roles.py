@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from assetctl.core.auth import passwords
 from assetctl.db.models import Base
 
 from .conftest import ADMIN_EMAIL, add_args
@@ -153,13 +154,23 @@ def test_a_login_cannot_act_for_another_user(team: Team) -> None:
             (admin.user_id,),
         )
         assert refused(conn, "SELECT assetctl_revoke_sessions(%s, now())", (admin.user_id,))
-        sql = "SELECT assetctl_set_password(%s, 'AAAA', 'x', now())"
-        assert refused(conn, sql, (admin.user_id,))
-        args = [admin.user_id, admin.email, True] + [None] * 13
-        args[4] = "echo"
-        args[5] = "[]"
+        # The admin's own password-change attempt, made over the admin's login, is no use
+        # to the viewer's: neither to change the password nor to add the event's details.
+    with connect_as(team.database, admin.login) as conn:
+        ((attempt,),) = rows(
+            conn, "SELECT assetctl_login_attempt(%s, 'AAAA', 'password')", (admin.email,)
+        )
+        ((login_attempt,),) = rows(
+            conn, "SELECT assetctl_login_attempt(%s, 'AAAA', 'login')", (admin.email,)
+        )
+        conn.commit()
+    with connect_as(team.database, viewer.login) as conn:
+        sql = "SELECT assetctl_set_password(%s, %s, now())"
+        assert rows(conn, sql, (attempt, passwords.relief_hash("x" * 20))) == [(False,)]
+        args = [login_attempt, "203.0.113.9", "echo", "[]"] + [None] * 9
         placeholders = ", ".join(["%s"] * len(args))
-        assert refused(conn, f"SELECT assetctl_record_login_event({placeholders})", args)
+        assert refused(conn, f"SELECT assetctl_login_details({placeholders})", args)
+    team.admin.ok("user", "unlock", admin.email)
 
 
 def test_cli_end_to_end_for_each_role(team: Team) -> None:
@@ -265,15 +276,18 @@ def test_a_client_cannot_lock_an_account_for_decades(team: Team) -> None:
     """The failed-login function counts like a failed login, under the database's policy
     (issue 14: the caller no longer passes threshold or duration)."""
     victim = team.members["admin"]
-    with connect_as(team.database, team.members["viewer"].login) as conn:  # rolled back
+    with connect_as(team.database, team.members["viewer"].login) as conn:
         cursor = conn.cursor()
         cursor.execute(
-            "SELECT assetctl_login(%s, 'd3Jvbmctd3Jvbmc', 'j', 60, NULL, NULL)", (victim.email,)
+            "SELECT assetctl_login_attempt(%s, 'd3Jvbmctd3Jvbmc', 'login')", (victim.email,)
         )
-        cursor.execute(
-            "SELECT failed_logins, locked_until FROM users WHERE id = %s", (victim.user_id,)
-        )
-        assert cursor.fetchone() == (1, None)
+        # The caller cannot even read the counters it just moved (issue 14).
+        assert refused(conn, "SELECT failed_logins, locked_until FROM users")
+        conn.commit()
+    counters = "SELECT failed_logins, locked_until FROM users WHERE id = %s"
+    assert team.sql_admin(counters, (victim.user_id,)) == [(1, None)]
+    team.admin.ok("user", "unlock", victim.email)
+    assert team.sql_admin(counters, (victim.user_id,)) == [(0, None)]
 
 
 def test_plain_sql_leaves_a_trace_even_when_it_names_another_actor(team: Team) -> None:
@@ -295,8 +309,10 @@ def test_plain_sql_leaves_a_trace_even_when_it_names_another_actor(team: Team) -
     assert event[2] == {"created_by": {"old": ADMIN_EMAIL, "new": "nobody"}}
 
 
-def test_pending_deliveries_are_retried_only_by_whom_the_alert_concerns(team: Team) -> None:
-    viewer, operator = team.members["viewer"], team.members["operator"]
+def test_pending_deliveries_are_closed_only_by_an_admin_of_another_user(team: Team) -> None:
+    """Issue 14: the user an alert is about may not claim or close its delivery (an intruder
+    holding the password is that user), nor may another non-admin; an admin may."""
+    viewer, operator, admin = (team.members[r] for r in ("viewer", "operator", "admin"))
     alert_id = _insert_alert(team, viewer.user_id)
     ((delivery_id, seen),) = team.sql_admin(
         "INSERT INTO alert_deliveries (alert_id, channel, status, attempts, created_at, "
@@ -305,13 +321,17 @@ def test_pending_deliveries_are_retried_only_by_whom_the_alert_concerns(team: Te
         (alert_id,),
     )
     claim = "SELECT assetctl_claim_delivery(%s, %s, now() + interval '1 minute')"
+    close = "SELECT assetctl_delivery_outcome(%s, NULL, now(), now())"
+    for member in (operator, viewer):
+        with connect_as(team.database, member.login) as conn:
+            assert refused(conn, claim, (delivery_id, seen)), member.role
+            assert refused(conn, close, (delivery_id,)), member.role
+            assert refused(conn, "UPDATE alert_deliveries SET status = 'delivered'")
     with connect_as(team.database, operator.login) as conn:
-        assert refused(conn, claim, (delivery_id, seen))
         assert rows(conn, "SELECT id FROM alert_deliveries WHERE id = %s", (delivery_id,)) == []
-        assert refused(conn, "UPDATE alert_deliveries SET status = 'delivered'")
-    with connect_as(team.database, viewer.login) as conn:
+    with connect_as(team.database, admin.login) as conn:
         assert rows(conn, claim, (delivery_id, seen)) == [(True,)]
-        rows(conn, "SELECT assetctl_delivery_outcome(%s, NULL, now(), now())", (delivery_id,))
+        assert rows(conn, close, (delivery_id,)) == [(True,)]
         status = rows(
             conn, "SELECT status, attempts FROM alert_deliveries WHERE id = %s", (delivery_id,)
         )

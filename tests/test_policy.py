@@ -3,6 +3,7 @@ admin only); a caller's environment changes nothing the database enforces."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import psycopg2.errors
@@ -18,7 +19,7 @@ __all__ = ["echo", "team", "webhook"]  # fixtures used by name
 
 USER = "v@example.com"
 # The login function called directly with a well-formed but wrong proof.
-WRONG_PROOF = "SELECT assetctl_login(%s, 'd3Jvbmctd3Jvbmc', 'jti', 60, NULL, NULL)"
+WRONG_PROOF = "SELECT assetctl_login_attempt(%s, 'd3Jvbmctd3Jvbmc', 'login')"
 WRONG = "wrong password!!"
 
 
@@ -197,7 +198,7 @@ def test_no_client_login_writes_the_policy_but_through_the_admin_function(team: 
             calling = refused(conn, "SELECT assetctl_set_policy('lockout_threshold', '9', NULL)")
             assert calling is (role != "admin"), role
             # The old signature that took the policy from the caller is gone, and the new
-            # one is only called by assetctl_login, after the proof is checked.
+            # one is only called by assetctl_login_attempt, which counts every attempt.
             with pytest.raises(psycopg2.errors.UndefinedFunction):
                 rows(conn, "SELECT assetctl_login_failed(1, now(), 1, 1, 999999999)")
             conn.rollback()
@@ -218,7 +219,8 @@ def test_the_lockout_holds_for_a_client_that_skips_the_cli(team: Team) -> None:
     attacker = team.members["viewer"]
     with connect_as(team.database, attacker.login) as conn:
         for _ in range(5):
-            assert rows(conn, WRONG_PROOF, (victim.email,)) == [(None,)]
+            ((attempt,),) = rows(conn, WRONG_PROOF, (victim.email,))
+            assert re.fullmatch("[0-9a-f-]{36}", attempt)
         conn.commit()
     ((count, locked),) = team.sql_admin(
         "SELECT failed_logins, locked_until > now() FROM users WHERE id = %s", (victim.user_id,)
@@ -244,18 +246,35 @@ PARITY = [
     ("wrong password", 4),
     ("wrong password", 4),
     ("right password while locked", 4),
-    ("failed_logins", 3),
+    ("wrong password while locked", 4),
+    ("failed_logins", 3),  # nothing counts while locked
+    ("locked in user list", True),
     ("earlier token while locked", 0),
+    ("locked after unlock", False),
     ("login after unlock", 0),
+    ("wrong current password in auth passwd", 4),
+    ("failed_logins after it", 1),
+    ("right current password in auth passwd", 0),
+    ("failed_logins after that", 0),
+    ("SMTP password in policy show", False),
+    ("alerts deliver without a session", 0),
     ("token with a key the caller chose", 4),
     ("token after disable", 4),
     ("login while disabled", 4),
 ]
 
 
+def _listed(cli: Cli) -> dict[str, Any]:
+    listed: dict[str, dict[str, Any]] = {
+        u["email"]: u for u in cli.ok("user", "list", "-o", "json").json()
+    }
+    return listed[USER]
+
+
 def test_sqlite_and_postgres_reach_the_same_outcomes(cli: Cli, db_url: str) -> None:
     register(cli, USER, "viewer")
-    set_policy(cli, {"lockout_threshold": "3", "token_lifetime": "1h"})
+    smtp_url = "smtp://alerts:smtp-Secret-pw-4711@mail.example.com:587"
+    set_policy(cli, {"lockout_threshold": "3", "token_lifetime": "1h", "smtp_url": smtp_url})
     hostile = {"ASSETCTL_LOCKOUT_THRESHOLD": "100", "ASSETCTL_LOCKOUT_WINDOW": "1s",
                "ASSETCTL_TOKEN_LIFETIME": "3650d"}  # fmt: skip
     outcomes: list[tuple[str, int]] = []
@@ -266,17 +285,37 @@ def test_sqlite_and_postgres_reach_the_same_outcomes(cli: Cli, db_url: str) -> N
     for _ in range(3):
         outcomes.append(("wrong password", login(cli, USER, hostile, password=WRONG).exit_code))
     outcomes.append(("right password while locked", login(cli, USER, hostile).exit_code))
+    wrong_again = login(cli, USER, hostile, password=WRONG).exit_code
+    outcomes.append(("wrong password while locked", wrong_again))
     outcomes.append(("failed_logins", _counters(db_url)["failed_logins"]))
+    outcomes.append(("locked in user list", _listed(cli)["locked"]))
     outcomes.append(("earlier token while locked", as_user(cli, token)("auth", "whoami").exit_code))
-    cli.ok("user", "unlock", USER)
+    outcomes.append(
+        ("locked after unlock", cli.ok("user", "unlock", USER, "-o", "json").json()["locked"])
+    )
     outcomes.append(("login after unlock", login(cli, USER, hostile).exit_code))
+    own = as_user(cli, token_for(cli, USER))
+    typed = f"{WRONG}\nanother long passphrase\n"
+    changed = own("auth", "passwd", "--password-stdin", input=typed).exit_code
+    outcomes.append(("wrong current password in auth passwd", changed))
+    outcomes.append(("failed_logins after it", _counters(db_url)["failed_logins"]))
+    typed = f"{PASSWORD}\nanother long passphrase\n"
+    changed = own("auth", "passwd", "--password-stdin", input=typed).exit_code
+    outcomes.append(("right current password in auth passwd", changed))
+    outcomes.append(("failed_logins after that", _counters(db_url)["failed_logins"]))
+    token = token_for(cli, USER, "another long passphrase")
+    shown = cli.ok("policy", "show").stdout
+    outcomes.append(("SMTP password in policy show", "smtp-Secret-pw-4711" in shown))
+    no_session = as_user(cli, "")("alerts", "deliver")
+    outcomes.append(("alerts deliver without a session", no_session.exit_code))
     forged = forge("k" * 48, claims)
     outcomes.append(
         ("token with a key the caller chose", as_user(cli, forged)("auth", "whoami").exit_code)
     )
     cli.ok("user", "disable", USER)
     outcomes.append(("token after disable", as_user(cli, token)("auth", "whoami").exit_code))
-    outcomes.append(("login while disabled", login(cli, USER, hostile).exit_code))
+    disabled = login(cli, USER, hostile, password="another long passphrase")
+    outcomes.append(("login while disabled", disabled.exit_code))
     assert outcomes == PARITY
 
 
@@ -285,6 +324,7 @@ def test_malformed_proofs_and_long_emails_get_the_one_refusal_and_count(team: Te
     victim = add_member(team, "viewer")
     attacker = team.members["operator"]
     padded = victim.email.upper() + " " * 5000  # over-long, but it names the victim
+    team.admin.ok("policy", "set", "lockout_threshold", "7")  # locks at the last one
     calls = [
         (victim.email, "d3Jvbmctd3Jvbmc"),  # well-formed, wrong
         (victim.email, ""),
@@ -294,15 +334,26 @@ def test_malformed_proofs_and_long_emails_get_the_one_refusal_and_count(team: Te
         (victim.email, None),
         (padded, "d3Jvbmctd3Jvbmc"),
     ]
+    sql = "SELECT assetctl_login_attempt(%s, %s, 'login')"
+    finish = "SELECT assetctl_login_finish(%s, 'jti', 60, NULL, NULL)"
+    attempts = []
     with connect_as(team.database, attacker.login) as conn:
         for email, proof in calls:
-            sql = "SELECT assetctl_login(%s, %s, 'jti', 60, NULL, NULL)"
-            assert rows(conn, sql, (email, proof)) == [(None,)], (email[:40], proof)
-        # An email of any length that names nobody: the same answer, nothing written.
-        assert rows(conn, sql, ("x" * 100_000 + "@example.com", "AAAA")) == [(None,)]
+            # Only an opaque attempt id, whatever the input.
+            ((attempt,),) = rows(conn, sql, (email, proof))
+            assert re.fullmatch("[0-9a-f-]{36}", attempt), (email[:40], proof)
+            attempts.append(attempt)
+        # An email of any length that names nobody: the same answer.
+        ((attempt,),) = rows(conn, sql, ("x" * 100_000 + "@example.com", "AAAA"))
+        attempts.append(attempt)
+        conn.commit()
+        # Committed: the finish refuses every one of them with the one answer.
+        for attempt in attempts:
+            assert rows(conn, finish, (attempt,)) == [(None,)]
         conn.commit()
     ((count, locked),) = team.sql_admin(
         "SELECT failed_logins, locked_until > now() FROM users WHERE id = %s", (victim.user_id,)
     )
-    assert (count, locked) == (len(calls), True)  # the default threshold is 5
+    assert (count, locked) == (len(calls), True)
     team.admin.ok("user", "unlock", victim.email)
+    team.admin.ok("policy", "set", "lockout_threshold", "5")

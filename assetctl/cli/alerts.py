@@ -61,15 +61,16 @@ def ack(
 
 @app.command()
 def deliver(ctx: typer.Context, output: Output = None) -> None:
-    """Send every notification still pending (webhook, email, log) now. Exit 7 if any
-    could not be sent; they stay pending and are retried later."""
+    """Send every notification still pending (webhook, email, log) now; for cron, no login
+    needed. Exit 7 if any could not be sent; they stay pending and are retried later."""
     from assetctl.core.security.notify import deliver as send_pending
     from assetctl.errors import ServiceUnavailableError
 
     state = get_state(ctx)
-
-    with state.reading():
-        pass  # deliveries are sent for logged-in users only
+    # No assetctl session: what this database login may see and close is the database's
+    # decision (row-level security and the delivery functions), so cron needs no token.
+    with state.transaction():
+        pass  # the database exists and is migrated
     report = send_pending(state.factory.settings)
     render_record(state, resolve_format(state, output), report.record(), fields=REPORT_FIELDS)
     if report.failed:

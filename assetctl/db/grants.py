@@ -21,6 +21,7 @@ not FORCEd: the owner role must see every row, since it is the definer of the fu
 
 from __future__ import annotations
 
+from assetctl.core.security.policy import CHANNEL_KEYS
 from assetctl.db.pg_functions import Function, functions
 from assetctl.db.roles import RoleNames, quote
 
@@ -49,19 +50,22 @@ READABLE = (
     "alert_deliveries",
     "db_logins",
     "alembic_version",
-    # The alert channels are read by whichever client delivers a pending alert; writes go
-    # through assetctl_set_policy (admin) only.
+    # The lockout and lifetime rows only: the alert channels' rows (credentials) are hidden
+    # by the row policy below; writes go through assetctl_set_policy.
     "security_policy",
     # Physical audits: everyone reads them (`audit status`, `audit list`).
     *AUDIT_WRITES,
 )
-# Columns of `users` no client role may read (passwords are checked by server relief,
-# assetctl.db.pg_passwords).
-SECRET_USER_COLUMNS = ("password_hash",)
+# Columns of `users` no client role may read: the hash (passwords are checked by server
+# relief, assetctl.db.pg_passwords) and the lockout counters (the login functions keep them;
+# admins see only whether an account is locked, through assetctl_user_locks).
+LOCKOUT_COLUMNS = ("failed_logins", "first_failed_at", "locked_until")
+SECRET_USER_COLUMNS = ("password_hash", *LOCKOUT_COLUMNS)
 # Columns of `assets` no client may write: the key, and deleted_at (admin only).
 _NEVER_WRITTEN = ("id",)
 _ADMIN_ONLY = ("deleted_at",)
 
+_CHANNELS = ", ".join(f"'{key}'" for key in CHANNEL_KEYS)
 _OWN = "(user_id = (SELECT assetctl_caller_user_id()) OR (SELECT assetctl_is_admin()))"
 # (table, policy USING clause) of every table with row-level rules.
 POLICIES = {
@@ -72,6 +76,10 @@ POLICIES = {
     "alert_deliveries": "EXISTS (SELECT 1 FROM security_alerts a WHERE a.id = alert_id)",
     # The signing key is read only by the owner's token functions (assetctl.db.pg_tokens).
     "app_meta": "key <> 'jwt_secret'",
+    # The alert channels' rows (an SMTP password, a webhook URL that often embeds a token)
+    # by no client: admins, who deliver pending alerts, get them through the definer
+    # function assetctl_alert_credentials (assetctl.db.pg_policy).
+    "security_policy": f"key NOT IN ({_CHANNELS})",
 }
 
 

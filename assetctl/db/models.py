@@ -190,9 +190,11 @@ class User(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Every token issued before this instant is void (logout --all, password change, disable).
     tokens_valid_after: Mapped[datetime] = mapped_column(UTCDateTime)
-    failed_logins: Mapped[int] = mapped_column(Integer)
-    first_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The lockout counters, deferred for the same reason: on PostgreSQL no client role may
+    # read them (admins see whether an account is locked through core.auth.store.lock_states).
+    failed_logins: Mapped[int] = mapped_column(Integer, deferred=True)
+    first_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, deferred=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, deferred=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (CheckConstraint("role IN ('admin', 'operator', 'viewer')", name="role"),)
@@ -263,6 +265,45 @@ class LoginEvent(Base):
         # Detection reads a user's successful logins newest first; history reads all.
         Index("ix_login_events_user_id_success_at", "user_id", "success", "at"),
         Index("ix_login_events_email_id", "email", "id"),
+    )
+
+
+class LoginAttempt(Base):
+    """PostgreSQL: one password check of the two-step login (`assetctl_login_attempt`, then
+    `assetctl_login_finish` or `assetctl_set_password` in a later transaction). No client
+    role reads it: `proof_ok` is the secret outcome the caller learns only after it has
+    committed the attempt (and with it the failure counted pessimistically)."""
+
+    __tablename__ = "login_attempts"
+
+    # Random (gen_random_uuid()): the opaque id the caller holds between the two steps.
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # The login event the attempt wrote (a password check writes one too).
+    login_event_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("login_events.id", ondelete="CASCADE"),
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("users.id", ondelete="CASCADE"),
+    )
+    purpose: Mapped[str] = mapped_column(String(16))
+    db_login: Mapped[str] = mapped_column(String(63))
+    # The transaction that made the attempt: the second step must run in another one.
+    xid: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    proof_ok: Mapped[bool] = mapped_column(Boolean)
+    # The lock this attempt's own pessimistic count set (undone by its success), if any.
+    own_lock: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A legacy hash replaced by its verifier when the attempt succeeds.
+    new_verifier: Mapped[str | None] = mapped_column(Text)
+    details_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("purpose IN ('login', 'password')", name="purpose"),
+        Index("ix_login_attempts_login_event_id", "login_event_id"),
     )
 
 

@@ -32,6 +32,14 @@ OBSOLETE = (
     # Replaced by server relief (assetctl.db.pg_passwords): no client reads a hash.
     "assetctl_password_hash(bigint)",
     "assetctl_set_password(bigint, text, timestamptz)",
+    # Replaced by the two-step login (assetctl.db.pg_attempts): a caller could roll these
+    # back after seeing the outcome, and its wrong guesses never counted.
+    "assetctl_login(text, text, text, bigint, text, text)",
+    "assetctl_set_password(bigint, text, text, timestamptz)",
+    "assetctl_password_ok(bigint, text)",
+    # The database records the login event itself now (assetctl_login_attempt).
+    "assetctl_record_login_event(bigint, text, boolean, text, text, json, text, text, text, "
+    "text, text, text, double precision, double precision, integer, text)",
 )
 
 
@@ -142,6 +150,7 @@ REVOKE = (
 )
 
 
+_LOCKED = "COALESCE(locked_until > p_now, false)"
 _IN_WINDOW = "COALESCE(first_failed_at >= p_now - make_interval(secs => p_window_s), false)"
 
 
@@ -178,13 +187,18 @@ def _sessions() -> list[Function]:
             "p_duration_s integer := assetctl_policy('lockout_duration')::integer; BEGIN "
             # Every SET reads the row itself (no joined snapshot): when racing callers wait
             # for the row lock, each re-reads the committed count, so no failure is lost.
+            # While locked nothing counts (the lock runs its course), in the same statement
+            # with the same reads, so a caller cannot tell a locked account by its work.
             "UPDATE users SET "
-            f" failed_logins = CASE WHEN {_IN_WINDOW} THEN failed_logins + 1 ELSE 1 END, "
-            f" first_failed_at = CASE WHEN {_IN_WINDOW} THEN first_failed_at ELSE p_now END, "
-            f" locked_until = CASE WHEN (CASE WHEN {_IN_WINDOW} THEN failed_logins + 1 ELSE 1 "
-            "   END) >= p_threshold THEN p_now + make_interval(secs => p_duration_s) "
-            "   ELSE locked_until END WHERE id = p_user_id; END",
-            (),  # only through assetctl_login, which checks the proof
+            f" failed_logins = CASE WHEN {_LOCKED} THEN failed_logins WHEN {_IN_WINDOW} "
+            "   THEN failed_logins + 1 ELSE 1 END, "
+            f" first_failed_at = CASE WHEN {_LOCKED} OR {_IN_WINDOW} THEN first_failed_at "
+            "   ELSE p_now END, "
+            f" locked_until = CASE WHEN {_LOCKED} THEN locked_until WHEN (CASE WHEN "
+            f"   {_IN_WINDOW} THEN failed_logins + 1 ELSE 1 END) >= p_threshold THEN "
+            "   p_now + make_interval(secs => p_duration_s) ELSE locked_until END "
+            "WHERE id = p_user_id; END",
+            (),  # only through assetctl_login_attempt, which counts every attempt
         ),
         Function(
             "assetctl_revoke_sessions",
@@ -255,6 +269,19 @@ def _user_admin(names: RoleNames) -> list[Function]:
             ADMIN,
         ),
         Function(
+            # What `user list` shows of the lockout: whether (and until when) an account is
+            # locked now; never the failure count or window (no client reads the columns).
+            "assetctl_user_locks",
+            "p_ids bigint[]",
+            "TABLE (o_user_id bigint, o_locked_until timestamptz)",
+            "BEGIN IF NOT assetctl_is_admin() THEN "
+            + refuse("only an admin may see which accounts are locked")
+            + " END IF; RETURN QUERY SELECT id, locked_until FROM users "
+            "WHERE id = ANY(p_ids) AND locked_until > now(); END",
+            ADMIN,
+            volatility="STABLE",
+        ),
+        Function(
             "assetctl_add_login",
             "p_login text, p_role text, p_user_id bigint, p_now timestamptz",
             "void",
@@ -278,9 +305,13 @@ def _user_admin(names: RoleNames) -> list[Function]:
     ]
 
 
-_VISIBLE = (
-    "IF NOT (assetctl_is_admin() OR assetctl_may_act_for(v_user)) THEN "
-    + refuse("this alert belongs to another user")
+# A session of the user an alert is about (an intruder holding that user's password and
+# login is exactly that) may neither claim nor close its deliveries: another user's client
+# (an admin's: nobody else sees other users' alerts) or the cron job does.
+_SUBJECT = "EXISTS (SELECT 1 FROM db_logins WHERE login = session_user AND user_id = v_user)"
+_DELIVERER = (
+    f"IF NOT assetctl_is_admin() OR {_SUBJECT} THEN "
+    + refuse("an alert is delivered by an admin or the cron job, never for its own account")
     + " END IF;"
 )
 _DELIVERY_USER = (
@@ -290,27 +321,9 @@ _DELIVERY_USER = (
 
 
 def _login_records() -> list[Function]:
-    """A login's event, the alerts it raises and their pending deliveries."""
+    """The alerts a login raises and their pending deliveries (its event is written by
+    assetctl_login_attempt)."""
     return [
-        Function(
-            "assetctl_record_login_event",
-            "p_user_id bigint, p_email text, p_success boolean, p_ip text, p_ip_source text, "
-            "p_public_ips json, p_hostname text, p_os_user text, p_cli_version text, p_jti text, "
-            "p_country text, p_city text, p_latitude double precision, "
-            "p_longitude double precision, p_accuracy_radius integer, p_network text",
-            "bigint",
-            "DECLARE v_user bigint := p_user_id; v_id bigint; BEGIN "
-            "IF p_success THEN " + acts_for("p_user_id") + " ELSE "
-            # A failure names whoever the email names: the client cannot pick another user.
-            "SELECT id INTO v_user FROM users WHERE email = p_email; END IF; "
-            "INSERT INTO login_events (user_id, email, success, at, ip, ip_source, public_ips, "
-            "db_client_addr, hostname, os_user, cli_version, jti, country, city, latitude, "
-            "longitude, accuracy_radius, network) VALUES (v_user, p_email, p_success, now(), "
-            "p_ip, p_ip_source, p_public_ips, host(inet_client_addr()), p_hostname, p_os_user, "
-            "p_cli_version, p_jti, p_country, p_city, p_latitude, p_longitude, "
-            "p_accuracy_radius, p_network) RETURNING id INTO v_id; RETURN v_id; END",
-            ALL,
-        ),
         Function(
             "assetctl_raise_alert",
             "p_login_event_id bigint, p_kind text, p_severity text, p_location text, "
@@ -337,15 +350,32 @@ def _login_records() -> list[Function]:
             + " END IF; "
             + acts_for("v_user")
             + " INSERT INTO alert_deliveries (alert_id, channel, status, attempts, created_at, "
-            "next_attempt_at) VALUES (p_alert_id, p_channel, 'pending', 0, p_now, p_next) "
-            "RETURNING id INTO v_id; RETURN v_id; END",
+            "next_attempt_at) VALUES (p_alert_id, p_channel, 'pending', 0, now(), "
+            # Due at once when this login may not deliver it itself (see _DELIVERER); never
+            # hidden from the retries for longer than a lease.
+            f"CASE WHEN {_SUBJECT} THEN now() ELSE LEAST(p_next, now() + "
+            f"make_interval(secs => {_lease_s()})) END) RETURNING id INTO v_id; RETURN v_id; END",
             ALL,
         ),
     ]
 
 
+def _lease_s() -> int:
+    from assetctl.core.security.notify import LEASE
+
+    return int(LEASE.total_seconds())
+
+
+def _backoff_s() -> int:
+    from assetctl.core.security.notify import MAX_BACKOFF
+
+    return int(MAX_BACKOFF.total_seconds())
+
+
 def _deliveries() -> list[Function]:
-    """Retrying deliveries (any client, for alerts it may see) and acknowledging alerts."""
+    """Retrying deliveries (admins and the cron job, never for their own account: see
+    _DELIVERER) and acknowledging alerts. The lease and the backoff a deliverer asks for are
+    capped, so even a deliverer cannot hide a pending alert from the retries."""
     return [
         Function(
             "assetctl_claim_delivery",
@@ -353,10 +383,11 @@ def _deliveries() -> list[Function]:
             "boolean",
             "DECLARE v_user bigint; BEGIN "
             + _DELIVERY_USER
-            + _VISIBLE
-            + " UPDATE alert_deliveries SET next_attempt_at = p_until WHERE id = p_id "
+            + _DELIVERER
+            + " UPDATE alert_deliveries SET next_attempt_at = LEAST(p_until, now() + "
+            f"make_interval(secs => {_lease_s()})) WHERE id = p_id "
             "AND status = 'pending' AND next_attempt_at = p_seen; RETURN FOUND; END",
-            ALL,
+            ADMIN,
         ),
         Function(
             "assetctl_delivery_outcome",
@@ -364,22 +395,28 @@ def _deliveries() -> list[Function]:
             "boolean",
             "DECLARE v_user bigint; BEGIN "
             + _DELIVERY_USER
-            + _VISIBLE
+            + _DELIVERER
             + " UPDATE alert_deliveries SET attempts = attempts + 1, "
             "status = CASE WHEN p_error IS NULL THEN 'delivered' ELSE status END, "
-            "delivered_at = CASE WHEN p_error IS NULL THEN p_now ELSE delivered_at END, "
+            "delivered_at = CASE WHEN p_error IS NULL THEN now() ELSE delivered_at END, "
             "last_error = CASE WHEN p_error IS NULL THEN NULL ELSE left(p_error, 500) END, "
-            "next_attempt_at = CASE WHEN p_error IS NULL THEN next_attempt_at ELSE p_next END "
+            "next_attempt_at = CASE WHEN p_error IS NULL THEN next_attempt_at ELSE "
+            f"LEAST(p_next, now() + make_interval(secs => {_backoff_s()})) END "
             "WHERE id = p_id AND status = 'pending'; RETURN FOUND; END",
-            ALL,
+            ADMIN,
         ),
         Function(
             "assetctl_ack_alert",
             "p_id bigint, p_by text, p_now timestamptz",
             "void",
-            "UPDATE security_alerts SET acked_at = p_now, "
+            # An intruder holding an admin's password would otherwise make its own new
+            # location "known": another admin acknowledges an alert about an admin.
+            "DECLARE v_user bigint; BEGIN SELECT user_id INTO v_user FROM security_alerts "
+            f"WHERE id = p_id; IF {_SUBJECT} THEN "
+            + refuse("an alert about your own account is acknowledged by another admin")
+            + " END IF; UPDATE security_alerts SET acked_at = p_now, "
             "acked_by = left(COALESCE(p_by, session_user::text), 320) "
-            "WHERE id = p_id AND acked_at IS NULL;",
+            "WHERE id = p_id AND acked_at IS NULL; END",
             ADMIN,
         ),
     ]
@@ -387,7 +424,7 @@ def _deliveries() -> list[Function]:
 
 def functions(names: RoleNames) -> list[Function]:
     """Every function, helpers first (the others call them)."""
-    from assetctl.db import pg_cache, pg_passwords, pg_policy, pg_tokens
+    from assetctl.db import pg_attempts, pg_cache, pg_passwords, pg_policy, pg_tokens
 
     return [
         *_helpers(names),
@@ -395,6 +432,7 @@ def functions(names: RoleNames) -> list[Function]:
         *pg_tokens.functions(),
         *pg_passwords.functions(),
         *_sessions(),
+        *pg_attempts.functions(),
         *_user_admin(names),
         *_login_records(),
         *_deliveries(),

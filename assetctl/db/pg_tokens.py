@@ -93,9 +93,10 @@ def _login_succeeded() -> Function:
         "DECLARE v_start timestamptz := date_trunc('second', now()); v_expires timestamptz; "
         "v_role text; v_body text; BEGIN "
         + acts_for("p_user_id")
-        + " IF EXISTS (SELECT 1 FROM users WHERE id = p_user_id AND (NOT active OR "
-        "locked_until > now())) THEN "
-        + refuse("the account is locked or disabled")
+        # The lock is checked by the caller (assetctl_login_finish): this attempt's own
+        # pessimistic count may have set it, and the success clears it.
+        + " IF EXISTS (SELECT 1 FROM users WHERE id = p_user_id AND NOT active) THEN "
+        + refuse("the account is disabled")
         + " END IF; v_expires := v_start + make_interval(secs => LEAST(GREATEST(p_lifetime_s, "
         "1), assetctl_policy('token_lifetime')::bigint)); "
         "UPDATE users SET failed_logins = 0, first_failed_at = NULL, locked_until = NULL, "
@@ -106,7 +107,7 @@ def _login_succeeded() -> Function:
         f"v_body := assetctl_b64url(convert_to('{_HEADER}', 'UTF8')) || '.' || "
         f"assetctl_b64url(convert_to({claims}::text, 'UTF8')); "
         "RETURN v_body || '.' || assetctl_signature(v_body); END",
-        (),  # only through assetctl_login, which checks the password proof
+        (),  # only through assetctl_login_finish, after a right attempt
     )
 
 

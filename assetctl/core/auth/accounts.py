@@ -9,6 +9,7 @@ attempts cannot slip past the limit.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from assetctl.db.models import User
 
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Stored instead of a malformed "email": people paste passwords into the wrong field.
+NOT_AN_EMAIL = "(not an email address)"
 LOGIN_FAILED = "login failed: wrong email or password, or the account is locked or disabled"
 
 
@@ -37,6 +40,9 @@ LOGIN_FAILED = "login failed: wrong email or password, or the account is locked 
 class LoginResult:
     token: str
     principal: Principal
+    # PostgreSQL: the committed attempt whose login event the database wrote (the client
+    # adds its own facts to it with `assetctl_login_details`).
+    attempt: str | None = None
 
 
 class LoginFailed(NotAuthenticatedError):
@@ -44,9 +50,22 @@ class LoginFailed(NotAuthenticatedError):
 
     commit_before_raising = True
 
-    def __init__(self) -> None:
+    def __init__(self, attempt: str | None = None) -> None:
         super().__init__(
             LOGIN_FAILED, hint="check the email and password; an admin can unlock accounts"
+        )
+        self.attempt = attempt
+
+
+class CurrentPasswordWrong(NotAuthenticatedError):
+    """`auth passwd` refused: counted against the lockout, so the transaction commits."""
+
+    commit_before_raising = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the current password is wrong, or the account is locked",
+            hint="check the current password; an admin can unlock accounts",
         )
 
 
@@ -91,19 +110,27 @@ def _principal(user: User, jti: str, expires_at: datetime) -> Principal:
     return Principal(user.id, user.email, user.name, user.role, jti, expires_at)
 
 
-def user_record(user: User) -> dict[str, Any]:
-    locked = user.locked_until is not None and user.locked_until > _now()
+def user_record(user: User, locked_until: datetime | None) -> dict[str, Any]:
+    """What `user list` shows of a user; `locked_until` is set while the account is locked
+    (see `user_records`)."""
     return {
         "id": user.id,
         "email": user.email,
         "name": user.name,
         "role": user.role,
         "active": user.active,
-        "locked": locked,
-        "locked_until": user.locked_until if locked else None,
+        "locked": locked_until is not None,
+        "locked_until": locked_until,
         "created_at": user.created_at,
         "last_login_at": user.last_login_at,
     }
+
+
+def user_records(session: Session, users: Sequence[User]) -> list[dict[str, Any]]:
+    """`user_record` of each user, with whether it is locked now (for admins: on PostgreSQL
+    only they may ask, since no client role reads the lockout counters)."""
+    locks = store.lock_states(session, users, _now())
+    return [user_record(user, locks.get(user.id)) for user in users]
 
 
 def register(
@@ -154,7 +181,7 @@ def register(
         tokens_valid_after=now.replace(microsecond=0),
         failed_logins=0,
     )
-    return user_record(store.add_user(session, user))
+    return user_record(store.add_user(session, user), None)  # no failures yet
 
 
 def login(
@@ -162,13 +189,15 @@ def login(
 ) -> LoginResult:
     """Verify the credentials and open a session; raises LoginFailed (after recording the
     failure) for every kind of refusal."""
+    if store.on_postgres(session):
+        # The database judges the email too: a malformed one is refused (and recorded) by
+        # the attempt like a wrong password.
+        return _login_by_relief(session, settings, email.strip().lower(), password, host)
     try:
         email = normalise_email(email)
     except InvalidInputError:
         passwords.verify_password(password, None)
         raise LoginFailed() from None
-    if store.on_postgres(session):
-        return _login_by_relief(session, settings, email, password, host)
     user = _user_by_email(session, email)
     ok, new_hash = passwords.verify_password(password, None if user is None else user.password_hash)
     now = _now()
@@ -177,7 +206,9 @@ def login(
     locked = user.locked_until is not None and user.locked_until > now
     if not ok:
         # One atomic UPDATE: restart the window if it has passed, lock at the threshold.
-        store.record_failure(session, user, now)
+        # While locked nothing counts (as on PostgreSQL): the lock runs its course.
+        if not locked:
+            store.record_failure(session, user, now)
         raise LoginFailed()
     if locked or not user.active:
         raise LoginFailed()
@@ -211,14 +242,15 @@ def login(
 def _login_by_relief(
     session: Session, settings: Settings, email: str, password: str, host: str | None
 ) -> LoginResult:
-    """PostgreSQL: the database checks the password proof, the lockout and the account,
-    and signs the token (store.relief_login)."""
+    """PostgreSQL: the two-step login (store.relief_login): the attempt is committed, with
+    its failure counted, before the database says whether it was right and signs the
+    token."""
     from sqlalchemy import select
 
     from assetctl.db.models import User
 
     jti = tokens.new_jti()
-    token = store.relief_login(
+    attempt, token = store.relief_login(
         session,
         email,
         password,
@@ -227,11 +259,11 @@ def _login_by_relief(
         host=(host or "")[:255] or None,
     )
     if token is None:
-        raise LoginFailed()
+        raise LoginFailed(attempt)
     user = session.execute(
         select(User).where(User.email == email).execution_options(populate_existing=True)
     ).scalar_one()
-    return LoginResult(token, _principal(user, jti, tokens.unverified_expiry(token)))
+    return LoginResult(token, _principal(user, jti, tokens.unverified_expiry(token)), attempt)
 
 
 def authenticate(session: Session, settings: Settings, token: str) -> Principal:
@@ -283,13 +315,16 @@ def logout(session: Session, principal: Principal, *, everywhere: bool) -> None:
 
 def change_password(session: Session, principal: Principal, current: str, new: str) -> None:
     """Change the caller's password after re-checking the current one; every session of the
-    user is revoked, so they log in again everywhere."""
+    user is revoked, so they log in again everywhere. A wrong current password counts
+    against the lockout like a wrong login (CurrentPasswordWrong commits it)."""
     from assetctl.db.models import User
 
     passwords.check_password_rules(new)
-    user = session.get(User, principal.user_id)
-    if not store.password_matches(session, user, current) or user is None:
-        raise NotAuthenticatedError("the current password is wrong")
     if current == new:
         raise InvalidInputError("the new password is the same as the current one")
-    store.set_password(session, user, current, store.new_password_hash(session, new), _now())
+    user = session.get(User, principal.user_id)
+    if user is None:  # pragma: no cover - authenticate() just loaded it
+        raise NotAuthenticatedError("the account is disabled or deleted")
+    new_hash = store.new_password_hash(session, new)
+    if not store.set_password(session, user, current, new_hash, _now()):
+        raise CurrentPasswordWrong()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from assetctl.core.auth.accounts import check_role, user_record
+from assetctl.core.auth.accounts import check_role, user_records
 from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.core.auth.store import call, on_postgres
 from assetctl.errors import ConflictError, InvalidInputError, NotFoundError
@@ -108,4 +108,4 @@ def add_login(
                 f"login {name!r} already holds another assetctl group role", hint=SET_ROLE_HINT
             ) from None
         raise
-    return {**user_record(user), "login": name, "db_role": f"{prefix}_{new_role}"}
+    return {**user_records(session, [user])[0], "login": name, "db_role": f"{prefix}_{new_role}"}

@@ -6,6 +6,7 @@ ORM as before. Both forms change the same columns the same way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -49,18 +50,6 @@ def _reload(session: Session, user: User) -> None:
     session.refresh(user)
 
 
-def password_matches(session: Session, user: User | None, password: str) -> bool:
-    """Whether `password` is `user`'s; always one hash computation. On PostgreSQL by server
-    relief: no client reads a hash (assetctl.db.pg_passwords)."""
-    from assetctl.core.auth import passwords
-
-    if not on_postgres(session):
-        return passwords.verify_password(password, None if user is None else user.password_hash)[0]
-    settings = str(call(session, "assetctl_login_salt", "" if user is None else user.email))
-    proof = passwords.relief_proof(password, settings)
-    return user is not None and bool(call(session, "assetctl_password_ok", user.id, proof))
-
-
 def new_password_hash(session: Session, password: str) -> str:
     """What this database stores for a new password."""
     from assetctl.core.auth import passwords
@@ -70,18 +59,31 @@ def new_password_hash(session: Session, password: str) -> str:
     return passwords.hash_password(password)
 
 
-def relief_login(
-    session: Session, email: str, password: str, *, jti: str, lifetime_s: int, host: str | None
-) -> str | None:
-    """PostgreSQL: log in through `assetctl_login`, which checks the proof, counts a
-    failure, enforces lock and disable and signs the token; None for every refusal."""
+def relief_attempt(session: Session, email: str, password: str, purpose: str) -> tuple[str, str]:
+    """PostgreSQL, step 1 of the two-step login: `assetctl_login_attempt` checks the proof,
+    counts a failure (undone by a success), records the login event and returns an opaque
+    attempt id, which this COMMITS before anyone asks for the outcome: rolling the attempt
+    back gains a caller nothing. Returns (attempt id, relief settings)."""
     from assetctl.core.auth import passwords
 
     settings = str(call(session, "assetctl_login_salt", email))
     proof = passwords.relief_proof(password, settings)
+    attempt = str(call(session, "assetctl_login_attempt", email, proof, purpose))
+    session.commit()
+    return attempt, settings
+
+
+def relief_login(
+    session: Session, email: str, password: str, *, jti: str, lifetime_s: int, host: str | None
+) -> tuple[str, str | None]:
+    """PostgreSQL: the committed attempt, then `assetctl_login_finish` in a new transaction,
+    which enforces lock and disable and signs the token. (attempt id, token or None)."""
+    from assetctl.core.auth import passwords
+
+    attempt, settings = relief_attempt(session, email, password, "login")
     upgrade = passwords.relief_hash(password) if passwords.relief_outdated(settings) else None
-    token = call(session, "assetctl_login", email, proof, jti, lifetime_s, host, upgrade)
-    return None if token is None else str(token)
+    token = call(session, "assetctl_login_finish", attempt, jti, lifetime_s, host, upgrade)
+    return attempt, None if token is None else str(token)
 
 
 def lock_users(session: Session) -> None:
@@ -237,19 +239,31 @@ def end_session(session: Session, jti: str, now: datetime) -> None:
 
 def set_password(
     session: Session, user: User, current: str, password_hash: str, now: datetime
-) -> None:
-    """A new password hash (the caller checked `current`); every session of the user is
-    revoked. On PostgreSQL the function takes a proof of `current` itself."""
+) -> bool:
+    """A new password hash if `current` is right and the account not locked; every session
+    of the user is revoked. A refusal counts against the lockout like a wrong login (on
+    PostgreSQL through a committed attempt, as `relief_login`); False then, and the caller
+    must let the transaction commit."""
     if on_postgres(session):
-        from assetctl.core.auth import passwords
-
-        settings = str(call(session, "assetctl_login_salt", user.email))
-        proof = passwords.relief_proof(current, settings)
-        call(session, "assetctl_set_password", user.id, proof, password_hash, now)
+        attempt, _ = relief_attempt(session, user.email, current, "password")
+        changed = bool(call(session, "assetctl_set_password", attempt, password_hash, now))
         _reload(session, user)
-        return
+        return changed
+    from assetctl.core.auth import passwords
+
+    locked = user.locked_until is not None and user.locked_until > now
+    if not passwords.verify_password(current, user.password_hash)[0]:
+        if not locked:  # while locked nothing counts, as for a login
+            record_failure(session, user, now)
+        return False
+    if not user.active or locked:
+        return False
     user.password_hash = password_hash
+    user.failed_logins = 0
+    user.first_failed_at = None
+    user.locked_until = None
     revoke_all(session, user, now)
+    return True
 
 
 def lock_active_admins(session: Session) -> set[int]:
@@ -287,6 +301,25 @@ def set_active(session: Session, user: User, active: bool, now: datetime) -> Non
         revoke_all(session, user, now)
     user.active = active
     user.updated_at = now
+
+
+def lock_states(session: Session, users: Sequence[User], now: datetime) -> dict[int, datetime]:
+    """When each of `users` that is locked at `now` stays locked. On PostgreSQL through
+    `assetctl_user_locks` (admins only): no client role reads the lockout counters."""
+    if not users:
+        return {}
+    if on_postgres(session):
+        from sqlalchemy import text
+
+        found = session.execute(
+            text("SELECT * FROM assetctl_user_locks(:ids)"), {"ids": [u.id for u in users]}
+        ).all()
+        return {int(row.o_user_id): row.o_locked_until.astimezone(UTC) for row in found}
+    return {
+        user.id: user.locked_until
+        for user in users
+        if user.locked_until is not None and user.locked_until > now
+    }
 
 
 def unlock(session: Session, user: User, now: datetime) -> None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from assetctl.core.auth import store
-from assetctl.core.auth.accounts import check_role, normalise_email, user_record
+from assetctl.core.auth.accounts import check_role, normalise_email, user_records
 from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.errors import ConflictError, NotFoundError, PermissionDeniedError
 
@@ -62,8 +62,8 @@ def list_users(session: Session, caller: Principal) -> list[dict[str, Any]]:
     from assetctl.db.models import User
 
     require(caller, Permission.ADMIN)
-    users = session.execute(select(User).order_by(User.email)).scalars()
-    return [user_record(user) for user in users]
+    users = list(session.execute(select(User).order_by(User.email)).scalars())
+    return user_records(session, users)
 
 
 def set_role(session: Session, caller: Principal, email: str, role: str) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def set_role(session: Session, caller: Principal, email: str, role: str) -> dict
     if new_role != "admin":
         _ensure_other_admin(session, caller, user)
     store.set_role(session, user, new_role, datetime.now(UTC))
-    return user_record(user)
+    return user_records(session, [user])[0]
 
 
 def set_active(session: Session, caller: Principal, email: str, active: bool) -> dict[str, Any]:
@@ -83,11 +83,11 @@ def set_active(session: Session, caller: Principal, email: str, active: bool) ->
     if not active:
         _ensure_other_admin(session, caller, user)
     store.set_active(session, user, active, datetime.now(UTC))
-    return user_record(user)
+    return user_records(session, [user])[0]
 
 
 def unlock(session: Session, caller: Principal, email: str) -> dict[str, Any]:
     require(caller, Permission.ADMIN)
     user = _find(session, email)
     store.unlock(session, user, datetime.now(UTC))
-    return user_record(user)
+    return user_records(session, [user])[0]

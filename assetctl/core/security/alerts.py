@@ -265,14 +265,22 @@ def list_alerts(
 
 
 def ack_alert(session: Session, caller: Principal, alert_id: int) -> dict[str, Any]:
-    """Mark an alert handled (admin). Acknowledging twice changes nothing. Its location then
-    counts as known for that user."""
+    """Mark an alert handled (admin, never one about the caller's own account: another
+    admin does that). Acknowledging twice changes nothing. Its location then counts as
+    known for that user."""
     from assetctl.db.models import SecurityAlert, User
 
     require(caller, Permission.ADMIN)
     alert = session.get(SecurityAlert, alert_id)
     if alert is None:
         raise NotFoundError(f"no security alert {alert_id}", hint="see `assetctl alerts list`")
+    if alert.user_id == caller.user_id:
+        # Whoever holds this admin's password (perhaps the intruder the alert is about)
+        # would otherwise make its own new location "known".
+        raise PermissionDeniedError(
+            f"alert {alert_id} is about your own account; you cannot acknowledge it",
+            hint="another admin must acknowledge it, after checking with you",
+        )
     if alert.acked_at is None:
         store.ack_alert(session, alert, caller.email, datetime.now(UTC))
     user = session.get(User, alert.user_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 import ipaddress
+import json
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from assetctl import __version__
 from assetctl.config import Settings
-from assetctl.core.auth.accounts import LoginFailed, LoginResult, normalise_email
+from assetctl.core.auth.accounts import NOT_AN_EMAIL, LoginFailed, LoginResult, normalise_email
 from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.core.security.geo import GeoInfo, GeoLocator, open_locator
 from assetctl.core.security.public_ip import IpLookup, discover
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from assetctl.db.models import LoginEvent
-
-# Stored instead of a malformed "email": people paste passwords into the wrong field.
-NOT_AN_EMAIL = "(not an email address)"
 
 
 @dataclass
@@ -108,6 +106,34 @@ def _is_global(address: str | None) -> bool:
         return False
 
 
+def _client_facts(found: LoginProbe, db_addr: str | None) -> dict[str, Any]:
+    """What the client alone knows of a login. The public address is the first echo
+    answer, else a global address the database saw, else unknown (recorded, never an
+    alert)."""
+    ip, source = found.lookup.primary, "echo"
+    if ip is None and _is_global(db_addr):
+        ip, source = db_addr, "database"
+    elif ip is None:
+        source = "off" if found.lookup.disabled else "unknown"
+    geo: GeoInfo | None = None
+    if ip is not None and found.locator is not None:
+        geo = found.locator.lookup(ip)
+    return {
+        "ip": ip,
+        "ip_source": source,
+        "public_ips": [{"address": a.address, "source": a.source} for a in found.lookup.addresses],
+        "hostname": _clip(found.hostname, 255),
+        "os_user": _clip(found.os_user, 128),
+        "cli_version": _clip(found.cli_version, 32),
+        "country": _clip(geo.country, 2) if geo else None,
+        "city": _clip(geo.city, 200) if geo else None,
+        "latitude": geo.latitude if geo else None,
+        "longitude": geo.longitude if geo else None,
+        "accuracy_radius": geo.accuracy_radius if geo else None,
+        "network": _clip(geo.network, 49) if geo else None,
+    }
+
+
 def record_event(
     session: Session,
     found: LoginProbe,
@@ -117,42 +143,55 @@ def record_event(
     success: bool,
     jti: str | None,
 ) -> LoginEvent:
-    """Write one login event. The public address is the first echo answer, else a global
-    address the database saw, else unknown (recorded, never an alert)."""
+    """SQLite: write one login event (on PostgreSQL the database writes it, see
+    `add_details`)."""
     from assetctl.db.models import LoginEvent
 
-    db_addr = database_client_addr(session)
-    ip, source = found.lookup.primary, "echo"
-    if ip is None and _is_global(db_addr):
-        ip, source = db_addr, "database"
-    elif ip is None:
-        source = "off" if found.lookup.disabled else "unknown"
-    geo: GeoInfo | None = None
-    if ip is not None and found.locator is not None:
-        geo = found.locator.lookup(ip)
     event = LoginEvent(
         user_id=user_id,
         email=email[:254],
         success=success,
         at=database_now(session),
-        ip=ip,
-        ip_source=source,
-        public_ips=[{"address": a.address, "source": a.source} for a in found.lookup.addresses],
-        db_client_addr=_clip(db_addr, 45),
-        hostname=_clip(found.hostname, 255),
-        os_user=_clip(found.os_user, 128),
-        cli_version=_clip(found.cli_version, 32),
+        db_client_addr=None,
         jti=jti,
-        country=_clip(geo.country, 2) if geo else None,
-        city=_clip(geo.city, 200) if geo else None,
-        latitude=geo.latitude if geo else None,
-        longitude=geo.longitude if geo else None,
-        accuracy_radius=geo.accuracy_radius if geo else None,
-        network=_clip(geo.network, 49) if geo else None,
+        **_client_facts(found, None),
     )
     from assetctl.core.security import store
 
     return store.add_login_event(session, event)
+
+
+def add_details(session: Session, found: LoginProbe, attempt: str) -> int:
+    """PostgreSQL: the database wrote the attempt's login event itself (outcome, time,
+    the address it saw); add what only this client knows to it. Returns the event's id."""
+    from assetctl.core.auth.store import call
+
+    facts = _client_facts(found, database_client_addr(session))
+    return int(
+        call(
+            session,
+            "assetctl_login_details",
+            attempt,
+            facts["ip"],
+            facts["ip_source"],
+            json.dumps(facts["public_ips"]),
+            *(facts[key] for key in _DETAIL_KEYS),
+        )
+    )
+
+
+# The client's facts in the order assetctl_login_details takes them after the public IPs.
+_DETAIL_KEYS = (
+    "hostname",
+    "os_user",
+    "cli_version",
+    "country",
+    "city",
+    "latitude",
+    "longitude",
+    "accuracy_radius",
+    "network",
+)
 
 
 def audited_login(
@@ -160,16 +199,21 @@ def audited_login(
 ) -> LoginOutcome:
     """`auth.login`, with the attempt on record: a failure is recorded and LoginFailed
     re-raised (its transaction still commits); a success is checked for new locations, and
-    any alerts with their pending notifications are written in this same transaction."""
+    any alerts with their pending notifications are written in this same transaction. On
+    PostgreSQL the database records the event (and commits the attempt) itself; this adds
+    the client's facts to it."""
     from sqlalchemy import select
 
     from assetctl.core.auth.accounts import login
     from assetctl.core.security import alerts, notify
-    from assetctl.db.models import User
+    from assetctl.db.models import LoginEvent, User
 
     try:
         result = login(session, settings, email=email, password=password, host=found.hostname)
-    except LoginFailed:
+    except LoginFailed as failed:
+        if failed.attempt is not None:
+            add_details(session, found, failed.attempt)
+            raise
         try:
             attempted = normalise_email(email)
         except InvalidInputError:
@@ -180,9 +224,14 @@ def audited_login(
         record_event(session, found, user_id=user_id, email=attempted, success=False, jti=None)
         raise
     who = result.principal
-    event = record_event(
-        session, found, user_id=who.user_id, email=who.email, success=True, jti=who.jti
-    )
+    if result.attempt is not None:
+        event_id = add_details(session, found, result.attempt)
+        event = session.get(LoginEvent, event_id, populate_existing=True)
+        assert event is not None  # the caller's own event
+    else:
+        event = record_event(
+            session, found, user_id=who.user_id, email=who.email, success=True, jti=who.jti
+        )
     raised = alerts.detect(session, settings, event)
     deliveries = notify.queue(session, settings, raised)
     return LoginOutcome(

@@ -15,18 +15,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from assetctl.config import Settings
 from assetctl.json_values import rfc3339
 
 if TYPE_CHECKING:
+    from sqlalchemy import Select
     from sqlalchemy.orm import Session
 
     from assetctl.db.models import AlertDelivery, SecurityAlert
 
+Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 # A new delivery is left to the login that created it for this long before any other
-# command may retry it; the same lease protects a claimed delivery while it is being sent.
+# command may retry it (on PostgreSQL only when that login may deliver it at all: one bound
+# to the alert's own user may not, and its deliveries are due at once); the same lease
+# protects a claimed delivery while it is being sent. The database caps both this lease and
+# the backoff (assetctl.db.pg_functions).
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(hours=1)
 # The after-every-command retry: at most this many, with at most this timeout each.
@@ -54,23 +59,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def enabled_channels(settings: Settings) -> list[str]:
-    channels = ["log"]
-    if settings.values.get("alert_webhook_url"):
-        channels.append("webhook")
-    if settings.values.get("smtp_url") and settings.values.get("alert_email_to"):
-        channels.append("email")
-    return channels
-
-
 def queue(
     session: Session, settings: Settings, alerts: Sequence[SecurityAlert]
 ) -> list[AlertDelivery]:
-    """Pending deliveries for `alerts`, one per enabled channel, in the caller's transaction."""
-    from assetctl.core.security.policy import with_channels
+    """Pending deliveries for `alerts`, one per channel the database's policy configures,
+    in the caller's transaction."""
+    from assetctl.core.security.policy import configured_channels
     from assetctl.db.models import AlertDelivery
 
-    settings = with_channels(session, settings)
+    del settings  # the channels are the database's, never the caller's
+    channels = configured_channels(session)
     now = _now()
     rows = [
         AlertDelivery(
@@ -82,7 +80,7 @@ def queue(
             next_attempt_at=now + LEASE,
         )
         for alert in alerts
-        for channel in enabled_channels(settings)
+        for channel in channels
     ]
     from assetctl.core.security.store import add_delivery
 
@@ -107,19 +105,38 @@ def _backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
+def _deliverable(session: Session, query: Q) -> Q:
+    """PostgreSQL: only deliveries this login may close. Row-level security shows a viewer
+    or operator its own user's alerts alone, and the database refuses to let a session of
+    the user an alert is about claim or close its deliveries (an intruder holding the
+    password must not cancel the alert), so those are left to an admin's client or the
+    cron job. SQLite has one user, who delivers everything."""
+    if session.get_bind().dialect.name != "postgresql":
+        return query
+    from sqlalchemy import func, select
+
+    from assetctl.db.models import AlertDelivery, SecurityAlert
+
+    others = select(SecurityAlert.id).where(
+        SecurityAlert.user_id.is_distinct_from(func.assetctl_caller_user_id())
+    )
+    return query.where(func.assetctl_is_admin(), AlertDelivery.alert_id.in_(others))
+
+
 def due_deliveries(session: Session, limit: int = RETRY_BATCH) -> list[int]:
-    """Ids of pending deliveries whose retry time has passed: one indexed range scan. On
-    PostgreSQL inside a savepoint, so that even a failure here cannot spoil the caller's
-    transaction. Never raises."""
+    """Ids of pending deliveries whose retry time has passed and this login may deliver:
+    one indexed range scan. On PostgreSQL inside a savepoint, so that even a failure here
+    cannot spoil the caller's transaction. Never raises."""
     from sqlalchemy import select
 
     from assetctl.db.models import AlertDelivery
 
-    query = (
+    query = _deliverable(
+        session,
         select(AlertDelivery.id)
         .where(AlertDelivery.status == "pending", AlertDelivery.next_attempt_at <= _now())
         .order_by(AlertDelivery.next_attempt_at)
-        .limit(limit)
+        .limit(limit),
     )
     try:
         if session.get_bind().dialect.name == "postgresql":
@@ -155,6 +172,7 @@ def _claim(
             .order_by(AlertDelivery.next_attempt_at, AlertDelivery.id)
             .limit(limit)
         )
+        query = _deliverable(session, query)
         if ids is not None:
             query = query.where(AlertDelivery.id.in_(list(ids)))
         for delivery, alert, email in session.execute(query).all():
@@ -177,7 +195,9 @@ def _send(settings: Settings, channel: str, payload: dict[str, Any], timeout: fl
 
 
 def _channel_configured(settings: Settings, channel: str) -> bool:
-    return channel in enabled_channels(settings)
+    from assetctl.core.security.policy import enabled_channels
+
+    return channel in enabled_channels(settings.values)
 
 
 def deliver(

@@ -12,7 +12,7 @@ functions read it themselves, so a client's values never reach them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -133,8 +133,33 @@ POLICY: tuple[PolicyKey, ...] = (
     ),
 )
 KEYS: dict[str, PolicyKey] = {item.key: item for item in POLICY}
-# The policy keys that configure alert channels (the delivery code reads them like settings).
-CHANNEL_KEYS = ("alert_webhook_url", "smtp_url", "alert_email_to")
+# Each alert channel and the policy keys it needs (all non-empty): a delivery is queued for
+# every channel whose keys are set. The log channel needs none.
+CHANNELS: dict[str, tuple[str, ...]] = {
+    "log": (),
+    "webhook": ("alert_webhook_url",),
+    "email": ("smtp_url", "alert_email_to"),
+}
+# The policy keys that configure alert channels (the delivery code reads them like
+# settings). On PostgreSQL only admins read their rows: they hold credentials.
+CHANNEL_KEYS = tuple(key for keys in CHANNELS.values() for key in keys)
+
+
+def enabled_channels(values: Mapping[str, object]) -> list[str]:
+    """The channels whose policy keys all have a value in `values`."""
+    return [name for name, keys in CHANNELS.items() if all(values.get(key) for key in keys)]
+
+
+def configured_channels(session: Session) -> list[str]:
+    """The channels the database's policy configures. On PostgreSQL through
+    `assetctl_alert_channels`, which any login may call: a login that may not read the
+    channels' credentials still queues a delivery for each channel."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        found = session.execute(text("SELECT assetctl_alert_channels()")).scalar()
+        return [name for name in CHANNELS if name in (found or [])]
+    return enabled_channels(policy_values(session))
 
 
 def _shown(item: PolicyKey, value: str) -> str:
@@ -163,15 +188,36 @@ def parse_policy(key: str, value: str) -> str:
         ) from None
 
 
-def policy_values(session: Session) -> dict[str, str]:
-    """Every key's stored value, or its default."""
-    from sqlalchemy import select
+@dataclass(frozen=True)
+class Stored:
+    value: str
+    updated_at: datetime | None
+    updated_by: str | None
 
+
+def _stored(session: Session) -> dict[str, Stored]:
+    """The stored rows this login may read. On PostgreSQL no client SELECTs the alert
+    channels' rows (they hold credentials); an admin's session, which delivers pending
+    alerts, gets them through `assetctl_alert_credentials`, anyone else goes without."""
+    from sqlalchemy import select, text
+
+    from assetctl.core.auth.store import call, on_postgres
     from assetctl.db.models import SecurityPolicy
 
-    rows = session.execute(select(SecurityPolicy.key, SecurityPolicy.value)).all()
-    stored = {str(key): str(value) for key, value in rows}
-    return {item.key: stored.get(item.key, item.default) for item in POLICY}
+    query = select(SecurityPolicy.key, SecurityPolicy.value, SecurityPolicy.updated_at,
+                   SecurityPolicy.updated_by)  # fmt: skip
+    rows = list(session.execute(query).all())
+    if on_postgres(session) and call(session, "assetctl_is_admin"):
+        rows += session.execute(text("SELECT * FROM assetctl_alert_credentials()")).all()
+    return {str(row[0]): Stored(str(row[1]), row[2], row[3]) for row in rows}
+
+
+def policy_values(session: Session) -> dict[str, str]:
+    """Every key's stored value (that this login may read, see `_stored`), or its default."""
+    stored = _stored(session)
+    return {
+        item.key: stored[item.key].value if item.key in stored else item.default for item in POLICY
+    }
 
 
 def with_channels(session: Session, settings: Settings) -> Settings:
@@ -184,12 +230,8 @@ def with_channels(session: Session, settings: Settings) -> Settings:
 
 def show_policy(session: Session, caller: Principal) -> list[dict[str, Any]]:
     """Every policy key with its value (credentials masked), default and help (admin)."""
-    from sqlalchemy import select
-
-    from assetctl.db.models import SecurityPolicy
-
     require(caller, Permission.ADMIN)
-    rows = {row.key: row for row in session.execute(select(SecurityPolicy)).scalars()}
+    rows = _stored(session)
     result = []
     for item in POLICY:
         row = rows.get(item.key)

@@ -18,33 +18,10 @@ if TYPE_CHECKING:
 
 
 def add_login_event(session: Session, event: LoginEvent) -> LoginEvent:
-    """Store `event`. On PostgreSQL the function stamps the time and the address the server
-    sees itself, and the returned object is `event` with its id (rows of other users are not
-    readable back under row-level security)."""
-    if not on_postgres(session):
-        session.add(event)
-        session.flush()
-        return event
-    event.id = call(
-        session,
-        "assetctl_record_login_event",
-        event.user_id,
-        event.email,
-        event.success,
-        event.ip,
-        event.ip_source,
-        json.dumps(event.public_ips),
-        event.hostname,
-        event.os_user,
-        event.cli_version,
-        event.jti,
-        event.country,
-        event.city,
-        event.latitude,
-        event.longitude,
-        event.accuracy_radius,
-        event.network,
-    )
+    """SQLite: store `event`. On PostgreSQL the database writes every login event itself
+    (`assetctl_login_attempt`) and the client only adds its facts to it."""
+    session.add(event)
+    session.flush()
     return event
 
 
