@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from .asset_fixtures import counts, events_of, insert_assets, snapshot
+from .cache_helpers import postgres_only
 from .conftest import Cli
 from .test_cache import rcli  # noqa: F401 - the Redis-backed CLI fixture
 from .test_import import assert_rejected, listed, problem_lines, write
@@ -301,6 +302,7 @@ def test_match_serial_conflicts(cli: Cli, db_url: str, tmp_path: Path) -> None:
 
 
 def test_repeat_import_does_not_invalidate_the_cache(rcli: Cli, tmp_path: Path) -> None:  # noqa: F811
+    postgres_only(rcli.env["ASSETCTL_DATABASE_URL"])  # SQLite: test_sqlite_ignores_the_cache
     path = write(tmp_path, "c.csv", "tag,name,category\nC-1,a,c\n")
     rcli.ok("asset", "import", path)
     rcli.ok("asset", "list")
