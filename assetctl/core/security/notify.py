@@ -115,10 +115,13 @@ def due_deliveries(session: Session, limit: int = RETRY_BATCH) -> list[int]:
 
     from assetctl.db.models import AlertDelivery
 
+    # The table, not the mapped class: this runs after every command, and an ORM query
+    # would configure every mapper in a command that otherwise needs none.
+    cols = AlertDelivery.__table__.c
     query = (
-        select(AlertDelivery.id)
-        .where(AlertDelivery.status == "pending", AlertDelivery.next_attempt_at <= _now())
-        .order_by(AlertDelivery.next_attempt_at)
+        select(cols.id)
+        .where(cols.status == "pending", cols.next_attempt_at <= _now())
+        .order_by(cols.next_attempt_at)
         .limit(limit)
     )
     try:
