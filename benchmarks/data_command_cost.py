@@ -11,6 +11,12 @@ commit). A stricter floor is printed beside it and not gated: one process that i
 sqlalchemy.orm and psycopg2 and then runs the query (it pays the interpreter and psycopg2
 import once instead of twice).
 
+`--breakdown` prints where `asset show`'s cost goes instead: callgrind counts of the import
+stages (interpreter, sqlalchemy.orm + psycopg2, Typer, the PostgreSQL and SQLite dialects,
+our models, every other module the command imports) and of the whole command, plus the
+messages it sends to the server (strace). Run it with PYTHONPATH pointing at another
+checkout's package to get that checkout's column.
+
 Every case runs round-robin with the others, so load on this shared machine hits them alike.
 With `--instructions` each case is counted once under `valgrind --tool=callgrind` instead:
 the client's instructions only (not the server's time, not the round trips), but the same
@@ -188,6 +194,50 @@ def _python() -> list[str]:
     return [sys.executable]
 
 
+STAGES = [
+    ("interpreter (python -c pass)", "pass"),
+    ("+ sqlalchemy.orm, psycopg2", "import sqlalchemy.orm, psycopg2"),
+    ("+ typer", "import sqlalchemy.orm, psycopg2, typer"),
+    ("+ PostgreSQL dialect", "import sqlalchemy.orm, psycopg2, typer, {pg}"),
+    ("+ SQLite dialect", "import sqlalchemy.orm, psycopg2, typer, {pg}, {lite}"),
+    ("+ assetctl.db.models", "import sqlalchemy.orm, psycopg2, typer, {pg}, {lite}, {models}"),
+    ("+ every other module it imports", "import {all}"),
+]
+
+
+def _output(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+
+
+def _breakdown(env: dict[str, str]) -> None:
+    """Where `asset show` spends its instructions, stage by stage, and its round trips."""
+    show = [str(ASSETCTL), "asset", "show", TAG, "--no-cache"]
+    timed = _output([sys.executable, "-X", "importtime", *show], env)
+    names = [line.rsplit("|", 1)[1].strip() for line in timed.stderr.splitlines() if "|" in line]
+    usable = [
+        name
+        for name in names
+        if name and not name.startswith("_") and name != "imported package"
+        and _output([sys.executable, "-c", f"import {name}"], env).returncode == 0
+    ]  # fmt: skip
+    parts = {
+        "pg": "sqlalchemy.dialects.postgresql.psycopg2",
+        "lite": "sqlalchemy.dialects.sqlite",
+        "models": "assetctl.db.models",
+        "all": ", ".join(usable),
+    }
+    print(f"{'stage':40}{'M instr':>10}{'step':>10}")
+    last = 0.0
+    for label, code in STAGES:
+        count = _measure([sys.executable, "-c", code.format(**parts)], env, True) / 1e6
+        print(f"{label:40}{count:10.1f}{count - last:10.1f}")
+        last = count
+    whole = _measure([sys.executable, *show], env, True) / 1e6
+    print(f"{'asset show (the whole command)':40}{whole:10.1f}{whole - last:10.1f}")
+    sends = _output(["strace", "-f", "-e", "trace=sendto", *show], env).stderr.count("sendto(")
+    print(f"messages sent to PostgreSQL (strace sendto): {sends}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=15)
@@ -195,6 +245,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000)
     parser.add_argument("--max-ratio", type=float, default=1.3)
     parser.add_argument("--instructions", action="store_true", help="callgrind counts")
+    parser.add_argument("--breakdown", action="store_true", help="where asset show's cost goes")
     options = parser.parse_args()
     if options.instructions:
         options.warmup, options.runs = 1, 1
@@ -227,6 +278,9 @@ def main() -> int:
         _prepare(env)
         print(f"seeding {options.rows:,} assets ...", file=sys.stderr)
         _seed(dsn, options.rows)
+        if options.breakdown:
+            _breakdown(env)
+            return 0
         import_only = [*_python(), "-c", IMPORT_ONLY]
         for run in range(options.warmup + options.runs):
             sample = {
