@@ -8,7 +8,6 @@ situation without touching the process.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +73,8 @@ def _read_config_file(path: Path, explicit: bool) -> dict[str, Any]:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"cannot read config file {path}: {exc}") from None
+    import tomllib  # only when there is a file to parse
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

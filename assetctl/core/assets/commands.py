@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from assetctl.core.assets import rules
 from assetctl.core.assets.history import history_value, insert_events, record_event
 from assetctl.core.assets.listing import Filters, Page, Sort, fetch_page, stream_rows
-from assetctl.core.assets.lookup import check_unique, resolve
+from assetctl.core.assets.lookup import check_unique, resolve, resolve_row
 from assetctl.core.assets.schema import BY_NAME, Kind
 from assetctl.core.auth.permissions import Permission, Principal, require
 from assetctl.db.audit import announce
@@ -150,7 +150,7 @@ def get_asset(
     session: Session, caller: Principal, ref: str, *, deleted: bool = False
 ) -> dict[str, Any]:
     require(caller, Permission.READ)
-    return asset_record(resolve(session, ref, deleted=deleted))
+    return asset_record(resolve_row(session, ref, deleted=deleted))
 
 
 def _apply(

@@ -4,7 +4,7 @@ assets (`check_unique`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from assetctl.core.assets.schema import ID_PREFIX
@@ -26,32 +26,46 @@ def resolve(
     concurrent writer waits and then reads the committed version instead of failing later
     with a stale version it never asked to check.
     """
+    known: Asset | None = None if deleted else session.info.get(_PRELOADED, {}).get(ref.strip())
+    if known is not None and known.tag == ref.strip() and known.deleted_at is None:
+        return known  # loaded and locked by `preload`, and still this tag's live asset
+    found: Asset = _find(session, ref, deleted=deleted, for_update=for_update, orm=True)
+    return found
+
+
+def resolve_row(session: Session, ref: str, *, deleted: bool = False) -> Mapping[str, Any]:
+    """As `resolve`, for reading only: the asset's row as a mapping, through SQLAlchemy Core.
+    No ORM object is built, so a read needs neither the mappers configured (all of them,
+    on the first ORM query of a process) nor the ORM's statement compilation."""
+    found: Mapping[str, Any] = _find(session, ref, deleted=deleted, for_update=False, orm=False)
+    return found
+
+
+def _find(session: Session, ref: str, *, deleted: bool, for_update: bool, orm: bool) -> Any:
     from sqlalchemy import select
 
     from assetctl.db.models import Asset, assets_table
 
     cols = assets_table.c
+    target: Any = Asset if orm else assets_table
     ref = ref.strip()
     if not ref:
         raise InvalidInputError("the asset reference is empty", hint="give a tag or an id")
     live = cols.deleted_at.is_not(None) if deleted else cols.deleted_at.is_(None)
-    known: Asset | None = None if deleted else session.info.get(_PRELOADED, {}).get(ref)
-    if known is not None and known.tag == ref and known.deleted_at is None:
-        return known  # loaded and locked by `preload`, and still this tag's live asset
     if not ref.startswith(ID_PREFIX):
-        by_tag = select(Asset).where(cols.tag == ref, live).order_by(cols.id.desc()).limit(1)
+        by_tag = select(target).where(cols.tag == ref, live).order_by(cols.id.desc()).limit(1)
         if for_update:
             by_tag = by_tag.with_for_update()
-        found = _fetch(session, by_tag, ref)
+        found = _fetch(session, by_tag, ref, orm=orm)
         if found is not None:
             return found
     id_text = ref.removeprefix(ID_PREFIX)
     # ASCII digits only (int() also reads "٣"), and nothing a 64-bit id column cannot hold.
     if id_text.isascii() and id_text.isdigit() and int(id_text) < 2**63:
-        by_id = select(Asset).where(cols.id == int(id_text), live)
+        by_id = select(target).where(cols.id == int(id_text), live)
         if for_update:
             by_id = by_id.with_for_update()
-        found = _fetch(session, by_id, ref)
+        found = _fetch(session, by_id, ref, orm=orm)
         if found is not None:
             return found
     what = "deleted asset" if deleted else "asset"
@@ -82,22 +96,22 @@ def preload(session: Session, refs: Iterable[str]) -> None:
             known[asset.tag] = asset
 
 
-def _fetch(session: Session, query: Any, ref: str) -> Asset | None:
+def _fetch(session: Session, query: Any, ref: str, *, orm: bool) -> Any:
     """Run a lookup that may wait for another session's row lock; a wait that times out
-    (db_lock_timeout) names the asset (exit 6)."""
+    (db_lock_timeout) names the asset (exit 6). An ORM object, or a row mapping."""
     from sqlalchemy.exc import OperationalError
 
     from assetctl.db.failures import RETRY_HINT, is_lock_timeout
 
     try:
-        found: Asset | None = session.execute(query).scalar_one_or_none()
+        result = session.execute(query)
+        return result.scalar_one_or_none() if orm else result.mappings().one_or_none()
     except OperationalError as exc:
         if is_lock_timeout(exc):
             raise ConflictError(
                 f"another session is changing {ref}; try again", hint=RETRY_HINT
             ) from None
         raise
-    return found
 
 
 def check_unique(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from assetctl.core.auth.permissions import Principal
     from assetctl.db.models import User
 
 
@@ -188,22 +189,31 @@ def login_succeeded(
     return Opened(expires)
 
 
-def verify_token(session: Session, token: str) -> tuple[int, str, datetime]:
-    """PostgreSQL: (user id, jti, expiry) of a token the database accepts now; it checks
-    signature, claims, session row, login binding and user. NotAuthenticatedError if not."""
+def verify_token(session: Session, token: str) -> Principal:
+    """PostgreSQL: the caller a token stands for, if the database accepts the token now
+    (it checks signature, claims, session row, login binding and user); the user's email,
+    name and role are read in the same round trip. NotAuthenticatedError if not."""
     from sqlalchemy import text
 
+    from assetctl.core.auth.permissions import Principal
     from assetctl.core.auth.tokens import MAX_TOKEN_CHARS, invalid_token
 
     token = token.strip()
     if not token or len(token) > MAX_TOKEN_CHARS:
         raise invalid_token("malformed token")
     row = session.execute(
-        text("SELECT * FROM assetctl_verify_token(:token)"), {"token": token}
+        text(
+            "SELECT v.o_user_id, v.o_jti, v.o_expires, v.o_reason, u.email, u.name, u.role "
+            "FROM assetctl_verify_token(:token) AS v LEFT JOIN users AS u ON u.id = v.o_user_id"
+        ),
+        {"token": token},
     ).one()
     if row.o_reason is not None:
         raise invalid_token(str(row.o_reason))
-    return int(row.o_user_id), str(row.o_jti), row.o_expires.astimezone(UTC)
+    if row.email is None:  # pragma: no cover - the function just saw the row
+        raise invalid_token("the account is disabled or deleted")
+    expires = row.o_expires.astimezone(UTC)
+    return Principal(int(row.o_user_id), row.email, row.name, row.role, str(row.o_jti), expires)
 
 
 def revoke_all(session: Session, user: User, now: datetime) -> None:

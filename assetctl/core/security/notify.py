@@ -117,10 +117,12 @@ def _deliverable(session: Session, query: Q) -> Q:
 
     from assetctl.db.models import AlertDelivery, SecurityAlert
 
-    others = select(SecurityAlert.id).where(
-        SecurityAlert.user_id.is_distinct_from(func.assetctl_caller_user_id())
+    # Table columns, as in due_deliveries: no mapper set-up after every command.
+    alerts = SecurityAlert.__table__.c
+    others = select(alerts.id).where(
+        alerts.user_id.is_distinct_from(func.assetctl_caller_user_id())
     )
-    return query.where(func.assetctl_is_admin(), AlertDelivery.alert_id.in_(others))
+    return query.where(func.assetctl_is_admin(), AlertDelivery.__table__.c.alert_id.in_(others))
 
 
 def due_deliveries(session: Session, limit: int = RETRY_BATCH) -> list[int]:
@@ -131,11 +133,14 @@ def due_deliveries(session: Session, limit: int = RETRY_BATCH) -> list[int]:
 
     from assetctl.db.models import AlertDelivery
 
+    # The table, not the mapped class: this runs after every command, and an ORM query
+    # would configure every mapper in a command that otherwise needs none.
+    cols = AlertDelivery.__table__.c
     query = _deliverable(
         session,
-        select(AlertDelivery.id)
-        .where(AlertDelivery.status == "pending", AlertDelivery.next_attempt_at <= _now())
-        .order_by(AlertDelivery.next_attempt_at)
+        select(cols.id)
+        .where(cols.status == "pending", cols.next_attempt_at <= _now())
+        .order_by(cols.next_attempt_at)
         .limit(limit),
     )
     try:
