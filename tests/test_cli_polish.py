@@ -57,6 +57,20 @@ def test_exit_codes_in_help_include_141(tmp_path: Path) -> None:
                                                   "141"]  # fmt: skip
 
 
+def test_a_mistyped_command_gets_a_suggestion_at_every_level(tmp_path: Path) -> None:
+    env = base_env(tmp_path)
+    for args, typo, suggestion in ((["assett", "list"], "assett", "'asset'"),
+                                   (["polcy"], "polcy", "'policy'"),
+                                   (["asset", "shw", "X"], "shw", "'show'")):  # fmt: skip
+        proc = subprocess.run([str(ASSETCTL_BIN), *args], env=env, capture_output=True,
+                              text=True, timeout=60, check=False)  # fmt: skip
+        assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+        assert f"No such command '{typo}'" in proc.stderr
+        assert f"Did you mean {suggestion}?" in proc.stderr, proc.stderr
+    nothing_close = Cli(env)("zzz")
+    assert nothing_close.exit_code == 2 and "Did you mean" not in nothing_close.stderr
+
+
 def _complete(env: dict[str, str], words: str, cword: int) -> list[str]:
     proc = subprocess.run(
         [str(ASSETCTL_BIN)],

@@ -71,6 +71,22 @@ class LazyGroup(TyperGroup):
         self.commands[cmd_name] = command
         return command
 
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        # Typer suggests close matches among the commands built so far, which at the root
+        # is none: suggest among the registry's names instead, in Typer's own words.
+        from typer._click.exceptions import UsageError
+
+        try:
+            return super().resolve_command(ctx, args)
+        except UsageError as exc:
+            from difflib import get_close_matches
+
+            matches = get_close_matches(args[0], list(self.registry)) if args else []
+            if matches and "Did you mean" not in exc.message:
+                suggestions = ", ".join(f"{m!r}" for m in matches)
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {suggestions}?"
+            raise
+
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         rows = [(name, spec.help) for name, spec in self.registry.items()]
         with formatter.section("Commands"):
