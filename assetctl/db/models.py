@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -72,6 +73,7 @@ class Base(DeclarativeBase):
 
 
 ACTIVE = text("deleted_at IS NULL")
+DELETED = text("deleted_at IS NOT NULL")
 
 
 def _column_type(field: Field) -> Any:
@@ -127,9 +129,31 @@ def _asset_table() -> Table:
             postgresql_where=text("serial IS NOT NULL AND deleted_at IS NULL"),
             sqlite_where=text("serial IS NOT NULL AND deleted_at IS NULL"),
         ),
-        Index("ix_assets_deleted_at", "deleted_at"),
+        # `--deleted` reads the few deleted rows; the index holds only them, so it costs
+        # nothing to insert or import active assets.
+        Index(
+            "ix_assets_deleted_at",
+            "deleted_at",
+            postgresql_where=DELETED,
+            sqlite_where=DELETED,
+        ),
         *(Index(f"ix_assets_{key}_id", column(key), "id") for key in SORTABLE if key != "id"),
+        _search_index(),
     )
+
+
+def _search_index() -> Index:
+    """PostgreSQL's trigram index over the searchable fields (db/search_index.py); created
+    only where pg_trgm is available, and never on SQLite."""
+    from assetctl.db import search_index
+
+    joined = literal_column(search_index.SEARCH_TEXT_SQL)
+    return Index(
+        search_index.INDEX_NAME,
+        joined,
+        postgresql_using="gin",
+        postgresql_ops={joined.key: "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql")
 
 
 assets_table = _asset_table()

@@ -1,4 +1,4 @@
 """The Alembic head this release expects. Kept as a constant so every command can check the
 schema without importing Alembic; a test asserts it equals the newest migration."""
 
-HEAD_REVISION = "0007_security_policy"
+HEAD_REVISION = "0010_search_indexes"
