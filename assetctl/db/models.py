@@ -28,6 +28,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnClause
 
 from assetctl.core.assets import rules
 from assetctl.core.assets.schema import FIELDS, SORTABLE, Field, Kind, column
@@ -147,7 +148,7 @@ def _search_index() -> Index:
     only where pg_trgm is available, and never on SQLite."""
     from assetctl.db import search_index
 
-    joined = literal_column(search_index.SEARCH_TEXT_SQL)
+    joined: ColumnClause[Any] = literal_column(search_index.SEARCH_TEXT_SQL)
     return Index(
         search_index.INDEX_NAME,
         joined,
