@@ -75,8 +75,9 @@ def upgrade(url: str, role_prefix: str | None = None) -> tuple[str | None, str]:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
             if postgres:
-                from assetctl.db import security
+                from assetctl.db import search_index, security
 
+                search_index.ensure(conn)
                 security.apply(conn, prefix)
             conn.commit()
             after = current_revision(conn)

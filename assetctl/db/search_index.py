@@ -66,7 +66,9 @@ def _opclass_schema(conn: Any) -> str | None:
 def ensure(conn: Any) -> bool:
     """Create `pg_trgm` if this login may, and the trigram index if the extension is there.
     Returns whether the index exists afterwards. A refusal (no right to create extensions,
-    the extension not installed on the server) is not an error: search scans without it."""
+    the extension not installed on the server) is not an error: search scans without it.
+    Idempotent: `db upgrade` runs it at head too, so installing pg_trgm later and upgrading
+    again creates the index."""
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
@@ -82,7 +84,11 @@ def ensure(conn: Any) -> bool:
     schema = _opclass_schema(conn)
     if schema is None:
         return False
-    conn.execute(text(create_index_sql(schema)))
+    try:
+        with conn.begin_nested():
+            conn.execute(text(create_index_sql(schema)))
+    except DBAPIError:
+        return False
     return True
 
 
