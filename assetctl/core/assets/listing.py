@@ -258,19 +258,24 @@ def _select_page(
     if not SORTABLE[sort.key]:
         stmt = base if after is None else base.where(_after(sort.key, sort.descending, *after))
         return _rows(session, ordered(stmt, sort).limit(limit))
+    ids = _column("id")
+    # No NULLS LAST in either part: an index scanned backwards gives DESC NULLS FIRST, and
+    # the planner does not drop the clause for a column the query keeps non-NULL.
+    by_id = ids.desc() if sort.descending else ids.asc()
     rows: list[dict[str, Any]] = []
     if after is None or after[0] is not None:
         stmt = base.where(col.is_not(None))
         if after is not None:
             stmt = stmt.where(_after(sort.key, sort.descending, *after))
-        rows = _rows(session, ordered(stmt, sort).limit(limit))
+        by_key = col.desc() if sort.descending else col.asc()
+        rows = _rows(session, stmt.order_by(by_key, by_id).limit(limit))
         if len(rows) == limit:
             return rows
         after = None
     tail = base.where(col.is_(None))
     if after is not None:
         tail = tail.where(_after(sort.key, sort.descending, *after))
-    return rows + _rows(session, ordered(tail, sort).limit(limit - len(rows)))
+    return rows + _rows(session, tail.order_by(by_id).limit(limit - len(rows)))
 
 
 def _rows(session: Session, stmt: Select[Any]) -> list[dict[str, Any]]:
