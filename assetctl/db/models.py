@@ -31,7 +31,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnClause
 
 from assetctl.core.assets import rules
-from assetctl.core.assets.schema import FIELDS, SORTABLE, Field, Kind, column
+from assetctl.core.assets.schema import BY_NAME, FIELDS, SORTABLE, Field, Kind, column
 
 # Deterministic constraint names so migrations and autogenerate agree on every database.
 NAMING_CONVENTION = {
@@ -74,6 +74,8 @@ class Base(DeclarativeBase):
 
 
 ACTIVE = text("deleted_at IS NULL")
+# Fields unique among active (non-deleted) assets; a nullable one only when present.
+UNIQUE_WHEN_ACTIVE = ("tag", "serial")
 DELETED = text("deleted_at IS NOT NULL")
 
 
@@ -116,20 +118,7 @@ def _asset_table() -> Table:
         CheckConstraint(rules.ASSIGNMENT_CHECK, name="assignment"),
         # Named "cost" since the first release.
         *(CheckConstraint(f"{col} IS NULL OR {col} >= 0", name="cost") for col in money),
-        Index(
-            "uq_assets_tag_active",
-            "tag",
-            unique=True,
-            postgresql_where=ACTIVE,
-            sqlite_where=ACTIVE,
-        ),
-        Index(
-            "uq_assets_serial_active",
-            "serial",
-            unique=True,
-            postgresql_where=text("serial IS NOT NULL AND deleted_at IS NULL"),
-            sqlite_where=text("serial IS NOT NULL AND deleted_at IS NULL"),
-        ),
+        *(_unique_when_active(name) for name in UNIQUE_WHEN_ACTIVE),
         # `--deleted` reads the few deleted rows; the index holds only them, so it costs
         # nothing to insert or import active assets.
         Index(
@@ -138,8 +127,30 @@ def _asset_table() -> Table:
             postgresql_where=DELETED,
             sqlite_where=DELETED,
         ),
-        *(Index(f"ix_assets_{key}_id", column(key), "id") for key in SORTABLE if key != "id"),
+        # Keyset pages of `--sort KEY` read (KEY, id) in order. A unique key needs none: its
+        # unique index gives the order (ties are impossible among active assets).
+        *(
+            Index(f"ix_assets_{key}_id", column(key), "id")
+            for key in SORTABLE
+            if key != "id" and key not in UNIQUE_WHEN_ACTIVE
+        ),
         _search_index(),
+    )
+
+
+def _unique_when_active(name: str) -> Index:
+    """`uq_assets_<name>_active`: unique among active assets, and among present values."""
+    where = (
+        text(f"{column(name)} IS NOT NULL AND deleted_at IS NULL")
+        if BY_NAME[name].nullable
+        else ACTIVE
+    )
+    return Index(
+        f"uq_assets_{name}_active",
+        column(name),
+        unique=True,
+        postgresql_where=where,
+        sqlite_where=where,
     )
 
 
