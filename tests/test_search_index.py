@@ -231,3 +231,55 @@ def test_doctor_reports_a_missing_pg_trgm_and_upgrade_repairs_it(
 
 def test_doctor_has_no_search_line_on_sqlite(sqlite_cli: Cli) -> None:
     assert " search " not in sqlite_cli.ok("doctor").stdout
+
+
+@pytest.mark.postgres
+def test_every_sort_key_pages_from_an_index(pg_database: str) -> None:
+    """Each query a page of `--sort KEY[:desc]` issues (both parts for a nullable key: its
+    values, then its NULL tail) reads an index in order: with sorting and sequential scans
+    priced out, no plan holds a full Sort (an Incremental Sort over a unique index's order
+    is fine). A new sortable field without its index fails here."""
+    import re
+
+    from assetctl.core.assets.listing import _select_page
+    from assetctl.core.assets.schema import SORTABLE
+
+    url = pg_database
+    _insert(url, ROWS)
+    full_sort = re.compile(r"^\s*(->\s+)?Sort\s+\(cost", re.MULTILINE)
+    try:
+        with unit_of_work(url) as session:
+            issued: list[str] = []
+            execute = session.execute
+
+            def spy(stmt: Any, *args: Any, **kwargs: Any) -> Any:
+                compiled = stmt.compile(
+                    dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+                )
+                issued.append(str(compiled))
+                return execute(stmt, *args, **kwargs)
+
+            session.execute = spy  # type: ignore[method-assign, assignment]
+            execute(text("SET LOCAL enable_sort = off"))
+            execute(text("SET LOCAL enable_seqscan = off"))
+            filters = make_filters({}, search=None, deleted=False)
+            for key in SORTABLE:
+                for sort in (Sort(key), Sort(key, descending=True)):
+                    for after in (None, ("x", 1) if key in ("tag", "name") else None):
+                        issued.clear()
+                        _select_page(session, filters, sort, 51, after)
+                        assert issued
+                        for sql in issued:
+                            plan = "\n".join(row[0] for row in execute(text("EXPLAIN " + sql)))
+                            assert not full_sort.search(plan), f"--sort {sort}\n{plan}"
+    finally:
+        _truncate_assets(url)
+
+
+def _truncate_assets(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE assets, asset_events RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
