@@ -20,6 +20,7 @@ BENCHMARKS = (
     "describe_bench.py",
     "describe_memory_bench.py",
     "import_export_bench.py",
+    "scale_bench.py",
 )
 
 
