@@ -39,7 +39,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from scale_import import bench_import, index_costs, index_sizes, query, timed  # noqa: E402
+from scale_import import (  # noqa: E402
+    bench_import,
+    index_costs,
+    index_sizes,
+    plain_driver,
+    query,
+    timed,
+)
 
 ADMIN_URL = os.environ.get(
     "ASSETCTL_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -166,6 +173,7 @@ def seed(dsn: str, rows: int) -> float:
     for the load (session_replication_role, a superuser's setting): these are fixtures."""
     import psycopg2
 
+    plain_driver()
     start = time.perf_counter()
     conn = psycopg2.connect(dsn)
     try:

@@ -17,8 +17,18 @@ ASSETCTL = Path(sys.executable).parent / "assetctl"
 PSQL = shutil.which("psql") or "/usr/bin/psql"
 
 
+def plain_driver() -> None:
+    """assetctl's engine installs a psycopg2 wait callback (its reply timeout, 35 s) for the
+    whole process; building a million rows or a COPY needs none."""
+    import psycopg2.extensions
+
+    psycopg2.extensions.set_wait_callback(None)
+
+
 def query(dsn: str, sql: str, *, replica: bool = False) -> list[Any]:
     import psycopg2
+
+    plain_driver()
 
     conn = psycopg2.connect(dsn)
     conn.autocommit = True
@@ -125,10 +135,8 @@ def index_costs(dsn: str, rows: int, runs: int, tmp: Path) -> list[tuple[str, fl
     """(index, seconds it adds to a `COPY` of `rows` rows into the empty table): each index
     dropped in turn inside a transaction that is rolled back."""
     import psycopg2
-    import psycopg2.extensions
 
-    # assetctl's engine installs a wait callback (its reply timeout); COPY needs none.
-    psycopg2.extensions.set_wait_callback(None)
+    plain_driver()
     _, table_file = import_files(rows, tmp)
     copy = f"COPY assets ({TABLE_COLUMNS}) FROM STDIN WITH (FORMAT csv, HEADER)"
 

@@ -183,7 +183,7 @@ def trgm_less_db(tmp_path: Path) -> Iterator[tuple[str, Cli]]:
         drop_pg_database(name)
 
 
-WARNING = "--search is not indexed on this database (the pg_trgm extension is missing)"
+WARNING = "--search is not indexed on this database (no pg_trgm trigram index)"
 
 
 @pytest.mark.postgres

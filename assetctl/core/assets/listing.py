@@ -290,8 +290,8 @@ def _warn_unindexed(session: Session, filters: Filters) -> None:
 
     if not search_index.present(session.connection()):
         logger.warning(
-            "--search is not indexed on this database (the pg_trgm extension is missing), "
-            "so every asset is scanned; run `assetctl doctor` to see how to fix it"
+            "--search is not indexed on this database (no pg_trgm trigram index), so every "
+            "asset is scanned; run `assetctl doctor` to see how to fix it"
         )
 
 
