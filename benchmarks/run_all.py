@@ -22,7 +22,10 @@ BENCHMARKS = (
     "import_export_bench.py",
     "labels_bench.py",
     "ocr_bench.py",  # needs the `ocr` extra (make install installs it)
+    "batch_bench.py",
     "audit_bench.py",
+    "data_command_cost.py",
+    "scale_bench.py",
 )
 
 

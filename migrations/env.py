@@ -51,7 +51,10 @@ def run_online() -> None:
     from assetctl.config import load_settings
     from assetctl.db.engine import create_db_engine
 
-    engine = create_db_engine(load_settings(os.environ).database_url, write=True)
+    # No statement timeout, as `assetctl db upgrade`: building an index may take minutes.
+    engine = create_db_engine(
+        load_settings(os.environ).database_url, write=True, statement_timeout_s=0
+    )
     try:
         with engine.connect() as conn:
             _configure(conn)

@@ -58,7 +58,9 @@ def upgrade(url: str, role_prefix: str | None = None) -> tuple[str | None, str]:
     from alembic import command
     from sqlalchemy.exc import DBAPIError, OperationalError
 
-    engine = create_db_engine(url, write=True)
+    # No statement timeout: a migration may build an index over every asset (a minute or
+    # more at a million); locks are still waited for at most the usual time.
+    engine = create_db_engine(url, write=True, statement_timeout_s=0)
     migrating = False
     try:
         with engine.connect() as conn:
@@ -75,8 +77,9 @@ def upgrade(url: str, role_prefix: str | None = None) -> tuple[str | None, str]:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
             if postgres:
-                from assetctl.db import security
+                from assetctl.db import search_index, security
 
+                search_index.ensure(conn)
                 security.apply(conn, prefix)
             conn.commit()
             after = current_revision(conn)

@@ -24,12 +24,14 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnClause
 
 from assetctl.core.assets import rules
-from assetctl.core.assets.schema import FIELDS, SORTABLE, Field, Kind, column
+from assetctl.core.assets.schema import BY_NAME, FIELDS, SORTABLE, Field, Kind, column
 
 # Deterministic constraint names so migrations and autogenerate agree on every database.
 NAMING_CONVENTION = {
@@ -72,6 +74,9 @@ class Base(DeclarativeBase):
 
 
 ACTIVE = text("deleted_at IS NULL")
+# Fields unique among active (non-deleted) assets; a nullable one only when present.
+UNIQUE_WHEN_ACTIVE = ("tag", "serial")
+DELETED = text("deleted_at IS NOT NULL")
 
 
 def _column_type(field: Field) -> Any:
@@ -113,23 +118,54 @@ def _asset_table() -> Table:
         CheckConstraint(rules.ASSIGNMENT_CHECK, name="assignment"),
         # Named "cost" since the first release.
         *(CheckConstraint(f"{col} IS NULL OR {col} >= 0", name="cost") for col in money),
+        *(_unique_when_active(name) for name in UNIQUE_WHEN_ACTIVE),
+        # `--deleted` reads the few deleted rows; the index holds only them, so it costs
+        # nothing to insert or import active assets.
         Index(
-            "uq_assets_tag_active",
-            "tag",
-            unique=True,
-            postgresql_where=ACTIVE,
-            sqlite_where=ACTIVE,
+            "ix_assets_deleted_at",
+            "deleted_at",
+            postgresql_where=DELETED,
+            sqlite_where=DELETED,
         ),
-        Index(
-            "uq_assets_serial_active",
-            "serial",
-            unique=True,
-            postgresql_where=text("serial IS NOT NULL AND deleted_at IS NULL"),
-            sqlite_where=text("serial IS NOT NULL AND deleted_at IS NULL"),
+        # Keyset pages of `--sort KEY` read (KEY, id) in order. A unique key needs none: its
+        # unique index gives the order (ties are impossible among active assets).
+        *(
+            Index(f"ix_assets_{key}_id", column(key), "id")
+            for key in SORTABLE
+            if key != "id" and key not in UNIQUE_WHEN_ACTIVE
         ),
-        Index("ix_assets_deleted_at", "deleted_at"),
-        *(Index(f"ix_assets_{key}_id", column(key), "id") for key in SORTABLE if key != "id"),
+        _search_index(),
     )
+
+
+def _unique_when_active(name: str) -> Index:
+    """`uq_assets_<name>_active`: unique among active assets, and among present values."""
+    where = (
+        text(f"{column(name)} IS NOT NULL AND deleted_at IS NULL")
+        if BY_NAME[name].nullable
+        else ACTIVE
+    )
+    return Index(
+        f"uq_assets_{name}_active",
+        column(name),
+        unique=True,
+        postgresql_where=where,
+        sqlite_where=where,
+    )
+
+
+def _search_index() -> Index:
+    """PostgreSQL's trigram index over the searchable fields (db/search_index.py); created
+    only where pg_trgm is available, and never on SQLite."""
+    from assetctl.db import search_index
+
+    joined: ColumnClause[Any] = literal_column(search_index.SEARCH_TEXT_SQL)
+    return Index(
+        search_index.INDEX_NAME,
+        joined,
+        postgresql_using="gin",
+        postgresql_ops={joined.key: "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql")
 
 
 assets_table = _asset_table()

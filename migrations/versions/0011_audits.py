@@ -16,7 +16,7 @@ from alembic import op
 from assetctl.db.models import UTCDateTime
 
 revision: str = "0011_audits"
-down_revision: str | None = "0009_cache_generation"
+down_revision: str | None = "0010_search_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

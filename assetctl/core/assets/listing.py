@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import timedelta
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 STREAM_BATCH = 1000
+logger = logging.getLogger(__name__)
 _CURSOR_VERSION = 1
 
 
@@ -174,10 +176,9 @@ def _column(key: str) -> ColumnElement[Any]:
     return Asset.__table__.c[column(key)]
 
 
-def filtered(stmt: Select[Any], filters: Filters) -> Select[Any]:
-    """`stmt` (a select from assets) restricted to the rows `filters` selects."""
-    from sqlalchemy import or_
-
+def filtered(stmt: Select[Any], filters: Filters, *, postgres: bool = False) -> Select[Any]:
+    """`stmt` (a select from assets) restricted to the rows `filters` selects; `postgres`
+    writes the search the way PostgreSQL's trigram index serves it."""
     if filters.deleted:
         stmt = stmt.where(_column("deleted_at").is_not(None))
     else:
@@ -185,24 +186,42 @@ def filtered(stmt: Select[Any], filters: Filters) -> Select[Any]:
     for key, value in filters.exact:
         stmt = stmt.where(_column(key) == value)
     if filters.search:
-        escaped = filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        stmt = stmt.where(or_(*(_column(key).ilike(pattern, escape="\\") for key in SEARCHABLE)))
+        stmt = stmt.where(_search_condition(filters.search, postgres))
     return stmt
 
 
+def _search_condition(term: str, postgres: bool) -> ColumnElement[bool]:
+    """Case-insensitive substring of any searchable field, `%`, `_` and `\\` literal.
+
+    On PostgreSQL the columns are matched as one joined text, the expression the trigram
+    index is built on (db/search_index.py), so one index scan serves the whole OR; a term
+    holding the separator could match across two columns and keeps the per-column form."""
+    from sqlalchemy import literal_column, or_
+
+    from assetctl.db import search_index
+
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    if postgres and search_index.SEPARATOR not in term:
+        joined: ColumnElement[str] = literal_column(search_index.SEARCH_TEXT_SQL)
+        return joined.ilike(pattern, escape="\\")
+    return or_(*(_column(key).ilike(pattern, escape="\\") for key in SEARCHABLE))
+
+
 def _after(key: str, descending: bool, value: Any, row_id: int) -> ColumnElement[bool]:
-    """Rows strictly after (value, row_id) in the order ORDER BY key [DESC] NULLS LAST, id."""
-    from sqlalchemy import and_, or_, tuple_
+    """Rows strictly after (value, row_id) in the order ORDER BY key [DESC], id [DESC] among
+    rows whose key is not NULL (a NULL `value` means the NULL tail, ordered by id alone).
+    A plain row comparison, so the (key, id) index seeks to it."""
+    from sqlalchemy import and_, tuple_
 
     col, ids = _column(key), _column("id")
+    id_after = ids < row_id if descending else ids > row_id
     if key == "id":
-        return ids < row_id if descending else ids > row_id
-    if value is None:  # already in the NULL tail: only the id orders what is left
-        return and_(col.is_(None), ids < row_id if descending else ids > row_id)
+        return id_after
+    if value is None:
+        return and_(col.is_(None), id_after)
     pair, bound = tuple_(col, ids), tuple_(value, row_id)
-    after = pair < bound if descending else pair > bound
-    return or_(after, col.is_(None)) if SORTABLE[key] else after
+    return pair < bound if descending else pair > bound
 
 
 def ordered(stmt: Select[Any], sort: Sort) -> Select[Any]:
@@ -225,15 +244,55 @@ class Page:
 def _select_page(
     session: Session, filters: Filters, sort: Sort, limit: int, after: tuple[Any, int] | None
 ) -> list[dict[str, Any]]:
+    """Up to `limit` rows after `after`. A nullable key is read in two parts, its values and
+    then its NULL tail: `ORDER BY key DESC NULLS LAST` matches no B-tree index and `(key,
+    id) > cursor OR key IS NULL` no index condition, so a single query sorted or scanned the
+    whole table at a million assets; each part is an index range (benchmarks/README.md)."""
     from sqlalchemy import select
 
     from assetctl.db.models import Asset
 
-    stmt = filtered(select(Asset.__table__), filters)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    base = filtered(select(Asset.__table__), filters, postgres=postgres)
+    col = _column(sort.key)
+    if not SORTABLE[sort.key]:
+        stmt = base if after is None else base.where(_after(sort.key, sort.descending, *after))
+        return _rows(session, ordered(stmt, sort).limit(limit))
+    ids = _column("id")
+    # No NULLS LAST in either part: an index scanned backwards gives DESC NULLS FIRST, and
+    # the planner does not drop the clause for a column the query keeps non-NULL.
+    by_id = ids.desc() if sort.descending else ids.asc()
+    rows: list[dict[str, Any]] = []
+    if after is None or after[0] is not None:
+        stmt = base.where(col.is_not(None))
+        if after is not None:
+            stmt = stmt.where(_after(sort.key, sort.descending, *after))
+        by_key = col.desc() if sort.descending else col.asc()
+        rows = _rows(session, stmt.order_by(by_key, by_id).limit(limit))
+        if len(rows) == limit:
+            return rows
+        after = None
+    tail = base.where(col.is_(None))
     if after is not None:
-        stmt = stmt.where(_after(sort.key, sort.descending, *after))
-    stmt = ordered(stmt, sort).limit(limit)
+        tail = tail.where(_after(sort.key, sort.descending, *after))
+    return rows + _rows(session, tail.order_by(by_id).limit(limit - len(rows)))
+
+
+def _rows(session: Session, stmt: Select[Any]) -> list[dict[str, Any]]:
     return [dict(row) for row in session.execute(stmt).mappings()]
+
+
+def _warn_unindexed(session: Session, filters: Filters) -> None:
+    """Say once per listing when PostgreSQL has no trigram index to serve the search."""
+    if not filters.search or session.get_bind().dialect.name != "postgresql":
+        return
+    from assetctl.db import search_index
+
+    if not search_index.present(session.connection()):
+        logger.warning(
+            "--search is not indexed on this database (no pg_trgm trigram index), so every "
+            "asset is scanned; run `assetctl doctor` to see how to fix it"
+        )
 
 
 def _sort_value(row: dict[str, Any], key: str) -> Any:
@@ -245,6 +304,7 @@ def fetch_page(
 ) -> Page:
     """One page of at most `limit` rows after `cursor`, and the cursor of the next page."""
     after = decode_cursor(cursor, filters, sort) if cursor else None
+    _warn_unindexed(session, filters)
     rows = _select_page(session, filters, sort, limit + 1, after)
     next_cursor = None
     if len(rows) > limit:
@@ -259,6 +319,7 @@ def stream_rows(
 ) -> Iterator[dict[str, Any]]:
     """Every matching row, fetched in keyset batches so memory stays bounded."""
     after = decode_cursor(cursor, filters, sort) if cursor else None
+    _warn_unindexed(session, filters)
     while True:
         rows = _select_page(session, filters, sort, STREAM_BATCH, after)
         yield from rows

@@ -127,7 +127,7 @@ def _copy(
     from assetctl.db.models import Asset
 
     columns: Any = select(*(literal_column(e) for e in _pg_columns(fmt, safe_csv)))
-    stmt = ordered(filtered(columns.select_from(Asset.__table__), filters), sort)
+    stmt = ordered(filtered(columns.select_from(Asset.__table__), filters, postgres=True), sort)
     compiled = stmt.compile(dialect=session.get_bind().dialect)
     with raw_cursor(session) as cursor:
         cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from assetctl.config import Settings
 from assetctl.errors import AssetctlError
@@ -92,6 +93,46 @@ def _sqlite_file(url: str) -> Check:
             warn = f"{path} is mode {mode:04o}: other users can read it; run `chmod 600 {path}`"
             return Check("roles", True, f"{detail}; {warn}", warning=True)
     return Check("roles", True, detail)
+
+
+def check_search_index(settings: Settings) -> list[Check]:
+    """PostgreSQL: whether `asset list --search` has its trigram index (pg_trgm); without it
+    every search scans the whole table. SQLite always scans (and needs no index at its size)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from assetctl.db import search_index
+    from assetctl.db.engine import create_db_engine
+
+    if not settings.database_url.startswith("postgresql"):
+        return []
+    engine = create_db_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            if not _has_assets(conn):
+                return [Check("search", False, "not checked: run `assetctl db upgrade`")]
+            if search_index.present(conn):
+                return [Check("search", True, "indexed (pg_trgm trigram index)")]
+            installed = search_index.extension_installed(conn)
+    except DBAPIError:
+        return [Check("search", False, "not checked: database unreachable")]
+    finally:
+        engine.dispose()
+    if installed:
+        missing = "pg_trgm is installed but the search index is missing"
+    else:
+        missing = "the pg_trgm extension is missing"
+    detail = (
+        f"not indexed: {missing}, so `asset list --search` scans every asset; have the "
+        "database owner run `assetctl db upgrade` (it creates pg_trgm, a trusted extension, "
+        "and the index; a server without the extension needs the postgresql-contrib package)"
+    )
+    return [Check("search", True, detail, warning=True)]
+
+
+def _has_assets(conn: Any) -> bool:
+    from sqlalchemy import text
+
+    return conn.execute(text("SELECT to_regclass('assets') IS NOT NULL")).scalar_one() is True
 
 
 def check_redis(settings: Settings) -> list[Check]:
@@ -189,6 +230,7 @@ def run_checks(settings: Settings) -> list[Check]:
     steps: list[Callable[[Settings], list[Check]]] = [
         check_database,
         check_roles,
+        check_search_index,
         check_redis,
         check_vision_model,
         check_security_alerts,
