@@ -180,7 +180,7 @@ def seed(dsn: str, rows: int) -> float:
         with conn, conn.cursor() as cur:
             cur.execute("SET session_replication_role = replica")
             cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            cur.execute("TRUNCATE assets, asset_events RESTART IDENTITY")
+            cur.execute("TRUNCATE assets, asset_events RESTART IDENTITY CASCADE")
             cur.execute(SEED_SQL.replace("%(n)s", str(int(rows))))
         conn.autocommit = True
         with conn.cursor() as cur:

@@ -69,6 +69,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+def _reference(target: str, on_delete: str, **options: Any) -> Any:
+    """A key column referencing `target` ("table.column"), typed like the ids it holds."""
+    return mapped_column(BigId, ForeignKey(target, ondelete=on_delete), **options)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -194,10 +199,7 @@ class AssetEvent(Base):
     __tablename__ = "asset_events"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    asset_id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"),
-        ForeignKey("assets.id", ondelete="CASCADE"),
-    )
+    asset_id: Mapped[int] = _reference("assets.id", "CASCADE")
     action: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(320))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -242,11 +244,7 @@ class AuthSession(Base):
     __tablename__ = "sessions"
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"),
-        ForeignKey("users.id", ondelete="CASCADE"),
-        index=True,
-    )
+    user_id: Mapped[int] = _reference("users.id", "CASCADE", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -271,10 +269,7 @@ class LoginEvent(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     # NULL for an email that matches no user; `email` keeps what was typed.
-    user_id: Mapped[int | None] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"),
-        ForeignKey("users.id", ondelete="SET NULL"),
-    )
+    user_id: Mapped[int | None] = _reference("users.id", "SET NULL")
     email: Mapped[str] = mapped_column(String(254))
     success: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -315,14 +310,8 @@ class LoginAttempt(Base):
     # Random (gen_random_uuid()): the opaque id the caller holds between the two steps.
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     # The login event the attempt wrote (a password check writes one too).
-    login_event_id: Mapped[int | None] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"),
-        ForeignKey("login_events.id", ondelete="CASCADE"),
-    )
-    user_id: Mapped[int | None] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"),
-        ForeignKey("users.id", ondelete="CASCADE"),
-    )
+    login_event_id: Mapped[int | None] = _reference("login_events.id", "CASCADE")
+    user_id: Mapped[int | None] = _reference("users.id", "CASCADE")
     purpose: Mapped[str] = mapped_column(String(16))
     db_login: Mapped[str] = mapped_column(String(63))
     # The transaction that made the attempt: the second step must run in another one.
@@ -349,14 +338,8 @@ class SecurityAlert(Base):
     __tablename__ = "security_alerts"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    user_id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"),
-        ForeignKey("users.id", ondelete="CASCADE"),
-    )
-    login_event_id: Mapped[int | None] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"),
-        ForeignKey("login_events.id", ondelete="SET NULL"),
-    )
+    user_id: Mapped[int] = _reference("users.id", "CASCADE")
+    login_event_id: Mapped[int | None] = _reference("login_events.id", "SET NULL")
     kind: Mapped[str] = mapped_column(String(32))
     severity: Mapped[str] = mapped_column(String(16))
     # What was new (an IP, an IPv6 /64, a country, a from>to pair): the 24 h dedupe key.
@@ -382,10 +365,7 @@ class AlertDelivery(Base):
     __tablename__ = "alert_deliveries"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    alert_id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"),
-        ForeignKey("security_alerts.id", ondelete="CASCADE"),
-    )
+    alert_id: Mapped[int] = _reference("security_alerts.id", "CASCADE")
     channel: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer)
@@ -412,11 +392,7 @@ class DbLogin(Base):
     __tablename__ = "db_logins"
 
     login: Mapped[str] = mapped_column(String(63), primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"),
-        ForeignKey("users.id", ondelete="CASCADE"),
-        index=True,
-    )
+    user_id: Mapped[int] = _reference("users.id", "CASCADE", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -493,16 +469,8 @@ class AuditExpected(Base):
 
     __tablename__ = "audit_expected"
 
-    session_id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"),
-        ForeignKey("audit_sessions.id", ondelete="CASCADE"),
-        primary_key=True,
-    )
-    asset_id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"),
-        ForeignKey("assets.id", ondelete="CASCADE"),
-        primary_key=True,
-    )
+    session_id: Mapped[int] = _reference("audit_sessions.id", "CASCADE", primary_key=True)
+    asset_id: Mapped[int] = _reference("assets.id", "CASCADE", primary_key=True)
 
 
 class AuditFound(Base):
@@ -511,16 +479,8 @@ class AuditFound(Base):
 
     __tablename__ = "audit_found"
 
-    session_id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"),
-        ForeignKey("audit_sessions.id", ondelete="CASCADE"),
-        primary_key=True,
-    )
-    asset_id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"),
-        ForeignKey("assets.id", ondelete="CASCADE"),
-        primary_key=True,
-    )
+    session_id: Mapped[int] = _reference("audit_sessions.id", "CASCADE", primary_key=True)
+    asset_id: Mapped[int] = _reference("assets.id", "CASCADE", primary_key=True)
     found_at: Mapped[datetime] = mapped_column(UTCDateTime)
     found_by: Mapped[str] = mapped_column(String(320))
 
@@ -531,15 +491,9 @@ class AuditScan(Base):
     __tablename__ = "audit_scans"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    session_id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"),
-        ForeignKey("audit_sessions.id", ondelete="CASCADE"),
-    )
+    session_id: Mapped[int] = _reference("audit_sessions.id", "CASCADE")
     code: Mapped[str] = mapped_column(String(2048))
-    asset_id: Mapped[int | None] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"),
-        ForeignKey("assets.id", ondelete="CASCADE"),
-    )
+    asset_id: Mapped[int | None] = _reference("assets.id", "CASCADE")
     result: Mapped[str] = mapped_column(String(16))
     scanned_at: Mapped[datetime] = mapped_column(UTCDateTime)
     scanned_by: Mapped[str] = mapped_column(String(320))
