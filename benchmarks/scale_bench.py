@@ -60,7 +60,8 @@ BARE_TARGET = 4.0
 SEED_SQL = """
 INSERT INTO assets (tag, name, category, status, serial, manufacturer, model, location,
   assignee, purchase_date, purchase_cost_cents, warranty_until, notes, version, created_at,
-  updated_at, created_by, updated_by, deleted_at, hostname, hardware_uuid, os, mac_addresses)
+  updated_at, created_by, updated_by, deleted_at, hostname, hardware_uuid, os, mac_addresses,
+  last_audited_at, audited_by)
 SELECT 'AST-' || lpad(i::text, 7, '0'),
   (ARRAY['Laptop','Monitor','Phone','Desk dock','Tablet','Headset','Printer','Desktop'])
     [1 + i % 8] || ' ' || i,
@@ -89,7 +90,10 @@ SELECT 'AST-' || lpad(i::text, 7, '0'),
   CASE WHEN i % 2 = 0 THEN (ARRAY['Ubuntu 24.04.1 LTS','Windows 11 Pro 23H2','macOS 14.6',
     'Debian 12','Fedora 40'])[1 + i % 5] END,
   CASE WHEN i % 2 = 0 THEN substr(md5('mac' || i), 1, 2) || ':' || substr(md5('mac' || i), 3, 2)
-    || ':00:00:00:01' END
+    || ':00:00:00:01' END,
+  CASE WHEN i % 3 = 0 THEN TIMESTAMPTZ '2025-01-01 00:00:00+00' + make_interval(secs => i * 7)
+  END,
+  CASE WHEN i % 3 = 0 THEN 'auditor' || (i % 20) || '@example.com' END
 FROM generate_series(1::bigint, %(n)s) AS i
 CROSS JOIN LATERAL (SELECT (ARRAY['in_stock','assigned','assigned','assigned','in_repair',
   'retired','lost','in_stock','assigned','retired'])[1 + (i * 31) % 10] AS status) AS s
@@ -105,6 +109,7 @@ FILTER_VALUES = {
     "hostname": "host-500.corp.example",
     "hardware_uuid": str(uuid.UUID(hashlib.md5(b"uuid500").hexdigest())),  # asset 500
     "os": "Debian 12",
+    "audited_by": "auditor3@example.com",  # one audited asset in sixty
 }
 # Filters with a sort on another column: the listing has no index for the pair.
 FILTER_SORTS = [
