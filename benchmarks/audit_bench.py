@@ -18,24 +18,18 @@ database `assetctl_bench_<random>` and the `bench_<hex>` roles are created and d
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
 from import_export_bench import (
-    ADMIN_URL,
     ASSETCTL,
-    admin_sql,
-    bootstrap,
     compile_bytecode,
-    drop_roles,
     psql,
     run,
+    throwaway_database,
 )
 
 
@@ -84,32 +78,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.no_compile:
         compile_bytecode()
-    name = f"assetctl_bench_{uuid.uuid4().hex[:10]}"
-    dsn = f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    url = dsn.replace("postgresql://", "postgresql+psycopg2://", 1)
-    role_prefix = f"bench_{uuid.uuid4().hex[:8]}"
-    admin_sql(f'CREATE DATABASE "{name}"')
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            env = {k: v for k, v in os.environ.items() if not k.startswith("ASSETCTL_")}
-            env.update(ASSETCTL_DATABASE_URL=url, ASSETCTL_TOKEN=bootstrap(url, role_prefix),
-                       XDG_CONFIG_HOME=str(Path(tmp) / "config"))  # fmt: skip
-            seed(dsn, env, args.items)
-            codes = Path(tmp) / "codes.txt"
-            codes.write_text("".join(f"H-{i:06}\n" for i in range(1, args.items + 1)))
-            sql = ("UPDATE assets SET last_audited_at = now(), audited_by = 'psql', "
-                   "version = version + 1 WHERE location = 'Hall'")  # fmt: skip
-            floor = [run(psql(dsn, sql), env).seconds for _ in range(args.repeat)]
-            startup = [run([str(ASSETCTL), "audit", "list"], env).seconds
-                       for _ in range(args.repeat)]  # fmt: skip
-            rounds = [one_round(env, codes) for _ in range(args.repeat)]
-    finally:
-        admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        drop_roles(role_prefix)
+    with throwaway_database() as db:
+        seed(db.dsn, db.env, args.items)
+        codes = db.tmp / "codes.txt"
+        codes.write_text("".join(f"H-{i:06}\n" for i in range(1, args.items + 1)))
+        sql = ("UPDATE assets SET last_audited_at = now(), audited_by = 'psql', "
+               "version = version + 1 WHERE location = 'Hall'")  # fmt: skip
+        floor = [run(psql(db.dsn, sql), db.env).seconds for _ in range(args.repeat)]
+        startup = [run([str(ASSETCTL), "audit", "list"], db.env).seconds
+                   for _ in range(args.repeat)]  # fmt: skip
+        rounds = [one_round(db.env, codes) for _ in range(args.repeat)]
     med = {k: statistics.median(r[k] for r in rounds) for k in ("scan", "status", "close")}
     base = statistics.median(floor) + statistics.median(startup)
     ratio = med["close"] / base
-    print(f"median of {args.repeat} runs; PostgreSQL {dsn.rsplit('@', 1)[-1]}")
+    print(f"median of {args.repeat} runs; PostgreSQL {db.dsn.rsplit('@', 1)[-1]}")
     rows = [
         (f"psql: one UPDATE of {args.items:,} (+ trigger history)", statistics.median(floor), ""),
         ("assetctl start-up (audit list)", statistics.median(startup), ""),

@@ -22,24 +22,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
-import tempfile
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 from import_export_bench import (
-    ADMIN_URL,
     ASSETCTL,
-    admin_sql,
-    bootstrap,
     compile_bytecode,
-    drop_roles,
     generate,
     psql,
     run,
+    throwaway_database,
 )
 
 
@@ -177,25 +172,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.no_compile:
         compile_bytecode()
-    name = f"assetctl_bench_{uuid.uuid4().hex[:10]}"
-    dsn = f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    url = dsn.replace("postgresql://", "postgresql+psycopg2://", 1)
-    role_prefix = f"bench_{uuid.uuid4().hex[:8]}"
-    admin_sql(f'CREATE DATABASE "{name}"')
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            env = {k: v for k, v in os.environ.items() if not k.startswith("ASSETCTL_")}
-            env.update(ASSETCTL_DATABASE_URL=url, ASSETCTL_TOKEN=bootstrap(url, role_prefix),
-                       XDG_CONFIG_HOME=str(Path(tmp) / "config"))  # fmt: skip
-            assign = bench_assign(dsn, env, args.items, args.loop_items, args.repeat, Path(tmp))
-            facts = bench_facts(dsn, env, args.facts, args.repeat, Path(tmp))
-    finally:
-        admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        drop_roles(role_prefix)
+    with throwaway_database() as db:
+        assign = bench_assign(db.dsn, db.env, args.items, args.loop_items, args.repeat, db.tmp)
+        facts = bench_facts(db.dsn, db.env, args.facts, args.repeat, db.tmp)
     floor = assign["psql"] + assign["startup"]
     assign_ratio = assign["batch"] / floor
     facts_ratio = facts["facts"] / facts["import"]
-    print(f"median of {args.repeat} runs; PostgreSQL {dsn.rsplit('@', 1)[-1]}")
+    print(f"median of {args.repeat} runs; PostgreSQL {db.dsn.rsplit('@', 1)[-1]}")
     rows = [
         (f"psql: {args.items:,} UPDATE+INSERT, 1 tx", assign["psql"], ""),
         ("assetctl start-up (asset show)", assign["startup"], ""),

@@ -35,7 +35,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,6 +161,39 @@ def bootstrap(url: str, role_prefix: str) -> str:
         return login(session, settings, email=email, password=password, host="bench").token
 
 
+@dataclass(frozen=True)
+class Throwaway:
+    """A benchmark's own database: its psql DSN, the environment of an `assetctl` process
+    logged in as its first admin (token, no config file), and a temporary directory."""
+
+    dsn: str
+    env: dict[str, str]
+    tmp: Path
+
+
+@contextmanager
+def throwaway_database(*, keep: bool = False) -> Iterator[Throwaway]:
+    """A new, migrated database with a first admin and its own `bench_<hex>` roles (role
+    names are cluster-wide), dropped with those roles afterwards unless `keep`."""
+    name = f"assetctl_bench_{uuid.uuid4().hex[:10]}"
+    dsn = f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    url = dsn.replace("postgresql://", "postgresql+psycopg2://", 1)
+    role_prefix = f"bench_{uuid.uuid4().hex[:8]}"
+    admin_sql(f'CREATE DATABASE "{name}"')
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("ASSETCTL_")}
+            env.update(ASSETCTL_DATABASE_URL=url, ASSETCTL_TOKEN=bootstrap(url, role_prefix),
+                       XDG_CONFIG_HOME=str(Path(tmp) / "config"))  # fmt: skip
+            yield Throwaway(dsn, env, Path(tmp))
+    finally:
+        if keep:
+            print(f"kept database {dsn} (roles {role_prefix}_*)")
+        else:
+            admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            drop_roles(role_prefix)
+
+
 def psql(dsn: str, *commands: str) -> list[str]:
     """One psql process running each command separately (so VACUUM is not in a block)."""
     args = [PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn]
@@ -272,28 +306,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_compile:
         compile_bytecode()
 
-    name = f"assetctl_bench_{uuid.uuid4().hex[:10]}"
-    base = ADMIN_URL.rsplit("/", 1)[0]
-    dsn = f"{base}/{name}"
-    url = dsn.replace("postgresql://", "postgresql+psycopg2://", 1)
-    # Role names are cluster-wide: this run's own, dropped with its database.
-    role_prefix = f"bench_{uuid.uuid4().hex[:8]}"
-    admin_sql(f'CREATE DATABASE "{name}"')
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            token = bootstrap(url, role_prefix)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("ASSETCTL_")}
-            env.update(
-                ASSETCTL_DATABASE_URL=url,
-                ASSETCTL_TOKEN=token,
-                XDG_CONFIG_HOME=str(Path(tmp) / "config"),
-            )
-            imp = bench_import(dsn, env, args.import_rows, args.repeat, Path(tmp))
-            seed_export(dsn, env, args.export_rows)
-            exp = bench_export(dsn, env, args.repeat)
-    finally:
-        admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        drop_roles(role_prefix)
+    with throwaway_database() as db:
+        imp = bench_import(db.dsn, db.env, args.import_rows, args.repeat, db.tmp)
+        seed_export(db.dsn, db.env, args.export_rows)
+        exp = bench_export(db.dsn, db.env, args.repeat)
 
     import_ratio = imp["assetctl"] / imp["psql"]
     export_ratio = exp["csv"] / exp["psql"]
@@ -310,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (f"export {args.export_rows:,} rows (JSONL)", exp["psql"], exp["jsonl"],
          exp["jsonl"] / exp["psql"], exp["jsonl_rss"], "(informational)"),
     ]  # fmt: skip
-    print(f"median of {args.repeat} runs; PostgreSQL {dsn.rsplit('@', 1)[-1]}")
+    print(f"median of {args.repeat} runs; PostgreSQL {db.dsn.rsplit('@', 1)[-1]}")
     print(f"{'case':<34} {'psql s':>8} {'assetctl s':>11} {'ratio':>6} {'peak RSS':>9}  target")
     for case, base_s, ours_s, ratio, rss, target in rows:
         print(f"{case:<34} {base_s:>8.2f} {ours_s:>11.2f} {ratio:>5.2f}x {rss:>6.0f} MB  {target}")

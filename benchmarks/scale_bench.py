@@ -27,9 +27,7 @@ import argparse
 import hashlib
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
@@ -39,6 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from import_export_bench import compile_bytecode, throwaway_database  # noqa: E402
 from scale_import import (  # noqa: E402
     bench_import,
     index_costs,
@@ -208,37 +207,6 @@ def measure(cases: list[tuple[str, list[str]]], env: dict[str, str], runs: int) 
 # --- main -------------------------------------------------------------------------------------
 
 
-def bootstrap(url: str, role_prefix: str) -> str:
-    """Migrate the database and return a token for its first (admin) user."""
-    from assetctl.config import load_settings
-    from assetctl.core.auth.accounts import login, register
-    from assetctl.db.engine import unit_of_work
-    from assetctl.db.migrate import upgrade
-
-    upgrade(url, role_prefix)
-    email, password = "bench@example.com", "benchmark password 123"
-    settings = load_settings({"ASSETCTL_DATABASE_URL": url, "XDG_CONFIG_HOME": "/nonexistent"})
-    with unit_of_work(url, write=True) as session:
-        register(session, None, email=email, name="Bench", role=None, password=password)
-    with unit_of_work(url, write=True) as session:
-        return login(session, settings, email=email, password=password, host="bench").token
-
-
-def drop_roles(role_prefix: str) -> None:
-    from assetctl.db.roles import SUFFIXES
-
-    for suffix in SUFFIXES:
-        query(ADMIN_URL, f'DROP ROLE IF EXISTS "{role_prefix}_{suffix}"')
-
-
-def compile_bytecode() -> None:
-    """Without .pyc files every process would recompile what it imports (benchmarks/README)."""
-    import sysconfig
-
-    targets = [sysconfig.get_paths()["purelib"], str(REPO / "assetctl")]
-    subprocess.run([sys.executable, "-m", "compileall", "-q", *targets], check=True)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 vs 100,000; fewer runs")
@@ -281,38 +249,19 @@ class Results:
 
 def _run(args: argparse.Namespace) -> Results:
     """Everything, in one throwaway database that is dropped at the end (unless --keep)."""
-    name = f"assetctl_scale_{uuid.uuid4().hex[:10]}"
-    dsn = f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    url = dsn.replace("postgresql://", "postgresql+psycopg2://", 1)
-    role_prefix = f"bench_{uuid.uuid4().hex[:8]}"
-    query(ADMIN_URL, f'CREATE DATABASE "{name}"')
     results = Results()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            token = bootstrap(url, role_prefix)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("ASSETCTL_")}
-            env.update(
-                ASSETCTL_DATABASE_URL=url,
-                ASSETCTL_TOKEN=token,
-                XDG_CONFIG_HOME=str(Path(tmp) / "config"),
-                ASSETCTL_PUBLIC_IP_URLS="off",
-            )
-            for size in (args.small, args.large):
-                took = seed(dsn, size)
-                print(f"seeded {size:,} assets in {took:.1f} s", flush=True)
-                cases = _cases() + _last_page_cases(dsn)
-                results.listings[size] = measure(cases, env, args.runs)
-            results.sizes = index_sizes(dsn)
-            if not args.no_import:
-                results.imports = bench_import(dsn, env, args.import_rows, args.runs, Path(tmp))
-            if args.index_costs:
-                results.costs = index_costs(dsn, args.import_rows, args.runs, Path(tmp))
-    finally:
-        if args.keep:
-            print(f"kept database {dsn} (roles {role_prefix}_*)")
-        else:
-            query(ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            drop_roles(role_prefix)
+    with throwaway_database(keep=args.keep) as db:
+        env = {**db.env, "ASSETCTL_PUBLIC_IP_URLS": "off"}
+        for size in (args.small, args.large):
+            took = seed(db.dsn, size)
+            print(f"seeded {size:,} assets in {took:.1f} s", flush=True)
+            cases = _cases() + _last_page_cases(db.dsn)
+            results.listings[size] = measure(cases, env, args.runs)
+        results.sizes = index_sizes(db.dsn)
+        if not args.no_import:
+            results.imports = bench_import(db.dsn, env, args.import_rows, args.runs, db.tmp)
+        if args.index_costs:
+            results.costs = index_costs(db.dsn, args.import_rows, args.runs, db.tmp)
     return results
 
 
