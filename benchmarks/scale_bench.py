@@ -14,7 +14,8 @@ and `asset show`. Target: every ratio <= 1.5x.
 
 Import: `assetctl asset import` of `--import-rows` rows into the emptied table against
 `psql \\copy` of the same rows into the same table (target <= 2x), and into a table with only
-the primary key and the two unique indexes (reported; target <= 4x). With `--index-costs`,
+the primary key and the two unique indexes and the same triggers (target <= 4x: what the
+indexes cost), and that table without the history trigger (reported). With `--index-costs`,
 the same `\\copy` again once without each index of `assets` in turn (inside a transaction
 that is rolled back): what each index costs an import.
 
@@ -289,9 +290,11 @@ def _report_import(imp: dict[str, float], rows: int, runs: int) -> bool:
         f"| psql \\copy into assets (same indexes) | {imp['psql']:.2f} | {same:.2f}x "
         f"(target <= {IMPORT_TARGET}x) |"
     )
-    print(f"| psql \\copy into a table with pk + 2 unique indexes | {imp['bare']:.2f} | "
-          f"{bare:.2f}x (target <= {BARE_TARGET}x, reported) |")  # fmt: skip
-    return same <= IMPORT_TARGET
+    print(f"| psql \\copy into a table with pk + 2 unique indexes (and the history trigger) | "
+          f"{imp['bare']:.2f} | {bare:.2f}x (target <= {BARE_TARGET}x) |")  # fmt: skip
+    print(f"| the same without the history trigger (reported) | {imp['no_history']:.2f} | "
+          f"{imp['assetctl'] / imp['no_history']:.2f}x |")  # fmt: skip
+    return same <= IMPORT_TARGET and bare <= BARE_TARGET
 
 
 if __name__ == "__main__":

@@ -99,18 +99,29 @@ def _empty(dsn: str, *tables: str) -> None:
     query(dsn, f"VACUUM ANALYZE {', '.join(tables)}")
 
 
-def make_bare_table(dsn: str) -> None:
-    """`assets_bare`: the columns and checks of `assets`, its primary key and its two unique
-    indexes, nothing else."""
-    query(dsn, "CREATE TABLE assets_bare (LIKE assets INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
-    query(dsn, "ALTER TABLE assets_bare ADD PRIMARY KEY (id)")
+def make_bare_tables(dsn: str) -> None:
+    """`assets_bare`: the columns, checks and triggers of `assets` (so the history trigger
+    writes its events, as for every writer since issue 13), its primary key and its two
+    unique indexes, nothing else: what the indexes cost, as the issue compares. And
+    `assets_bare_no_history`: the same without the triggers, reported so the history's own
+    price is visible too."""
+    for table in ("assets_bare", "assets_bare_no_history"):
+        query(dsn, f"CREATE TABLE {table} (LIKE assets INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+        query(dsn, f"ALTER TABLE {table} ADD PRIMARY KEY (id)")
+        for (definition,) in query(
+            dsn,
+            "SELECT pg_get_indexdef(indexrelid) FROM pg_index i JOIN pg_class c "
+            "ON c.oid = i.indexrelid WHERE indrelid = 'assets'::regclass AND indisunique "
+            "AND NOT indisprimary",
+        ):
+            name = definition.split(" INDEX ", 1)[1].split(" ", 1)[0]
+            query(dsn, definition.replace(" ON public.assets ", f" ON public.{table} ").replace(
+                f" {name} ", f" {name}_{table} ", 1))  # fmt: skip
     for (definition,) in query(
-        dsn,
-        "SELECT pg_get_indexdef(indexrelid) FROM pg_index i JOIN pg_class c "
-        "ON c.oid = i.indexrelid WHERE indrelid = 'assets'::regclass AND indisunique "
-        "AND NOT indisprimary",
-    ):
-        name = definition.split(" INDEX ", 1)[1].split(" ", 1)[0]
+        dsn, "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = 'assets'::regclass "
+        "AND NOT tgisinternal",
+    ):  # fmt: skip
+        name = definition.split(" TRIGGER ", 1)[1].split(" ", 1)[0]
         query(dsn, definition.replace(" ON public.assets ", " ON public.assets_bare ").replace(
             f" {name} ", f" {name}_bare ", 1))  # fmt: skip
 
@@ -119,13 +130,15 @@ def bench_import(
     dsn: str, env: dict[str, str], rows: int, runs: int, tmp: Path
 ) -> dict[str, float]:
     import_file, table_file = import_files(rows, tmp)
-    make_bare_table(dsn)
-    results: dict[str, list[float]] = {"assetctl": [], "psql": [], "bare": []}
+    make_bare_tables(dsn)
+    results: dict[str, list[float]] = {"assetctl": [], "psql": [], "bare": [], "no_history": []}
     for _ in range(runs):
         _empty(dsn, "assets", "asset_events")
         results["psql"].append(_psql_copy(dsn, "assets", table_file))
-        _empty(dsn, "assets_bare")
+        _empty(dsn, "assets_bare", "asset_events")
         results["bare"].append(_psql_copy(dsn, "assets_bare", table_file))
+        _empty(dsn, "assets_bare_no_history")
+        results["no_history"].append(_psql_copy(dsn, "assets_bare_no_history", table_file))
         _empty(dsn, "assets", "asset_events")
         results["assetctl"].append(timed(["-q", "asset", "import", str(import_file)], env))
     return {key: statistics.median(values) for key, values in results.items()}

@@ -31,7 +31,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnClause
 
 from assetctl.core.assets import rules
-from assetctl.core.assets.schema import BY_NAME, FIELDS, SORTABLE, Field, Kind, column
+from assetctl.core.assets.schema import BY_NAME, FIELDS, INDEXED, Field, Kind, column
 
 # Deterministic constraint names so migrations and autogenerate agree on every database.
 NAMING_CONVENTION = {
@@ -132,15 +132,19 @@ def _asset_table() -> Table:
             postgresql_where=DELETED,
             sqlite_where=DELETED,
         ),
-        # Keyset pages of `--sort KEY` read (KEY, id) in order. A unique key needs none: its
-        # unique index gives the order (ties are impossible among active assets).
-        *(
-            Index(f"ix_assets_{key}_id", column(key), "id")
-            for key in SORTABLE
-            if key != "id" and key not in UNIQUE_WHEN_ACTIVE
-        ),
+        *(_sort_index(BY_NAME[name]) for name in INDEXED),
         _search_index(),
     )
+
+
+def _sort_index(field: Field) -> Index:
+    """`ix_assets_<field>_id`: keyset pages of `--sort FIELD` read (FIELD, id) in order, and
+    `--FIELD VALUE` finds its rows. A nullable field's index holds only its values (its
+    NULL tail is paged by id), so an import of assets without that value costs it nothing."""
+    key = column(field.name)
+    where = text(f"{key} IS NOT NULL") if field.nullable else None
+    name = f"ix_assets_{field.name}_id"
+    return Index(name, key, "id", postgresql_where=where, sqlite_where=where)
 
 
 def _unique_when_active(name: str) -> Index:
@@ -199,7 +203,12 @@ class AssetEvent(Base):
     __tablename__ = "asset_events"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    asset_id: Mapped[int] = _reference("assets.id", "CASCADE")
+    # No foreign key, on purpose: only the history trigger (and on SQLite the CLI) writes
+    # events, always for the row it just wrote, so the check proved nothing, yet it locked
+    # every new asset row again (FOR KEY SHARE) and cost an import more than all the rest of
+    # its history. And an audit trail should outlive a hard delete (only the owner can do
+    # one), not cascade away with it.
+    asset_id: Mapped[int] = mapped_column(BigId)
     action: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(320))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
