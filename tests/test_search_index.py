@@ -233,72 +233,57 @@ def test_doctor_has_no_search_line_on_sqlite(sqlite_cli: Cli) -> None:
     assert " search " not in sqlite_cli.ok("doctor").stdout
 
 
-def _page_plans(url: str) -> Iterator[tuple[Sort, str]]:
-    """(sort, EXPLAIN of each query a page of `--sort KEY[:desc]` issues: both parts for a
-    nullable key, its values and then its NULL tail), with sorting and sequential scans
-    priced out so that any index able to give the order is used."""
+@pytest.mark.postgres
+def test_every_sort_key_pages_from_an_index(pg_database: str) -> None:
+    """Each query a page of `--sort KEY[:desc]` issues (both parts for a nullable key: its
+    values, then its NULL tail) reads an index in order: with sorting and sequential scans
+    priced out, no plan holds a full Sort (an Incremental Sort over a unique index's order
+    is fine). A new sortable field without its index fails here."""
+    import re
+
     from assetctl.core.assets.listing import _select_page
     from assetctl.core.assets.schema import SORTABLE
 
-    with unit_of_work(url) as session:
-        issued: list[str] = []
-        execute = session.execute
-
-        def spy(stmt: Any, *args: Any, **kwargs: Any) -> Any:
-            compiled = stmt.compile(
-                dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
-            )
-            issued.append(str(compiled))
-            return execute(stmt, *args, **kwargs)
-
-        session.execute = spy  # type: ignore[method-assign, assignment]
-        execute(text("SET LOCAL enable_sort = off"))
-        execute(text("SET LOCAL enable_seqscan = off"))
-        filters = make_filters({}, search=None, deleted=False)
-        for key in SORTABLE:
-            for sort in (Sort(key), Sort(key, descending=True)):
-                for after in (None, ("x", 1) if key in ("tag", "name") else None):
-                    issued.clear()
-                    _select_page(session, filters, sort, 51, after)
-                    assert issued
-                    for sql in issued:
-                        yield sort, "\n".join(row[0] for row in execute(text("EXPLAIN " + sql)))
-
-
-@pytest.mark.postgres
-def test_indexed_sort_keys_page_from_their_index(pg_database: str) -> None:
-    """A key with an index (the catalogue's `indexed`, the primary key, the unique tag and
-    serial) pages from it: no plan holds a full Sort (an Incremental Sort over a unique
-    index's order is fine). Any other sort key is a top-N sort under the page's LIMIT,
-    never a sort of the whole table into memory."""
-    import re
-
-    from assetctl.core.assets.schema import INDEXED
-    from assetctl.db.models import UNIQUE_WHEN_ACTIVE
-
-    with_index = {"id", *UNIQUE_WHEN_ACTIVE, *INDEXED}
+    url = pg_database
+    _insert(url, ROWS)
     full_sort = re.compile(r"^\s*(->\s+)?Sort\s+\(cost", re.MULTILINE)
-    _insert(pg_database, ROWS)
     try:
-        seen = set()
-        for sort, plan in _page_plans(pg_database):
-            seen.add(sort.key)
-            if sort.key in with_index:
-                assert not full_sort.search(plan), f"--sort {sort}\n{plan}"
-            else:
-                assert plan.lstrip().startswith("Limit"), f"--sort {sort}\n{plan}"
-        assert with_index <= seen
+        with unit_of_work(url) as session:
+            issued: list[str] = []
+            execute = session.execute
+
+            def spy(stmt: Any, *args: Any, **kwargs: Any) -> Any:
+                compiled = stmt.compile(
+                    dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+                )
+                issued.append(str(compiled))
+                return execute(stmt, *args, **kwargs)
+
+            session.execute = spy  # type: ignore[method-assign, assignment]
+            execute(text("SET LOCAL enable_sort = off"))
+            execute(text("SET LOCAL enable_seqscan = off"))
+            filters = make_filters({}, search=None, deleted=False)
+            for key in SORTABLE:
+                for sort in (Sort(key), Sort(key, descending=True)):
+                    for after in (None, ("x", 1) if key in ("tag", "name") else None):
+                        issued.clear()
+                        _select_page(session, filters, sort, 51, after)
+                        assert issued
+                        for sql in issued:
+                            plan = "\n".join(row[0] for row in execute(text("EXPLAIN " + sql)))
+                            assert not full_sort.search(plan), f"--sort {sort}\n{plan}"
     finally:
-        _truncate_assets(pg_database)
+        _truncate_assets(url)
 
 
 @pytest.mark.postgres
 def test_assets_has_exactly_the_indexes_the_catalogue_declares(pg_database: str) -> None:
     """Every index on `assets` is one a measurement justified (benchmarks/README.md): the
     primary key, tag and serial unique among active assets, the deleted rows, the trigram
-    search index and a (key, id) index per `indexed` field, only over the key's values when
-    it is nullable. A stray index slows every import; a missing one a lookup."""
-    from assetctl.core.assets.schema import BY_NAME, INDEXED, column
+    search index and a (key, id) index per other sort key, only over the key's values when
+    it is nullable. A stray index slows every import; a missing one a listing."""
+    from assetctl.core.assets.schema import FIELDS, Kind, column
+    from assetctl.db.models import UNIQUE_WHEN_ACTIVE
 
     expected = {
         "pk_assets": "(id)",
@@ -307,10 +292,11 @@ def test_assets_has_exactly_the_indexes_the_catalogue_declares(pg_database: str)
         "ix_assets_deleted_at": "(deleted_at) WHERE (deleted_at IS NOT NULL)",
         search_index.INDEX_NAME: None,
     }
-    for name in INDEXED:
-        key = column(name)
-        partial = f" WHERE ({key} IS NOT NULL)" if BY_NAME[name].nullable else ""
-        expected[f"ix_assets_{name}_id"] = f"({key}, id){partial}"
+    for field in FIELDS:
+        if field.sortable and field.kind is not Kind.ID and field.name not in UNIQUE_WHEN_ACTIVE:
+            key = column(field.name)
+            partial = f" WHERE ({key} IS NOT NULL)" if field.nullable else ""
+            expected[f"ix_assets_{field.name}_id"] = f"({key}, id){partial}"
     engine = create_engine(pg_database)
     try:
         with engine.connect() as conn:

@@ -7,7 +7,7 @@ Everything else that knows about asset fields derives from `FIELDS`: the SQLAlch
 
 Adding a plain text field is one `Field(...)` line here (appended, so positional readers of
 CSV/TSV output keep working), one Alembic migration adding the column (and its `(field, id)`
-index when `indexed`), and tests. The README's Development section has the recipe.
+index when sortable), and tests. The README's Development section has the recipe.
 
 Pure data: no SQLAlchemy, no I/O. It is imported on the cache-hit path.
 """
@@ -53,7 +53,6 @@ class Field:
         "clearable",
         "filterable",
         "help",
-        "indexed",
         "input",
         "kind",
         "listed",
@@ -86,11 +85,7 @@ class Field:
         required: bool = False,  # a new asset must have it
         nullable: bool = True,
         clearable: bool = False,  # `update --FIELD ""` sets it to null
-        sortable: bool = False,  # `--sort FIELD`
-        # Has a (column, id) B-tree for `--sort FIELD` pages and `--FIELD` lookups; only on
-        # its non-null values when nullable. Each index costs every import and write:
-        # benchmarks/README.md ("A million assets") has the measurement behind each.
-        indexed: bool = False,
+        sortable: bool = False,  # `--sort FIELD`; has a (column, id) index
         searchable: bool = False,  # matched by `list --search` (case-insensitive substring)
         filterable: bool = False,  # `list --FIELD VALUE` exact filter
         repeats: bool = False,  # values repeat across an inventory: import memoises parsing
@@ -110,7 +105,7 @@ class Field:
         self.clearable, self.sortable, self.searchable = clearable, sortable, searchable
         self.filterable, self.repeats, self.snipeit = filterable, repeats, snipeit
         self.stored_as, self.listed, self.audited = stored_as, listed, audited
-        self.reference, self.indexed = reference, indexed
+        self.reference = reference
 
     def __repr__(self) -> str:
         return f"Field({self.name!r}, {self.kind.value!r})"
@@ -147,7 +142,6 @@ def _system(
     *,
     nullable: bool = False,
     sortable: bool = False,
-    indexed: bool = False,
     max_len: int = 0,
     audited: bool = False,
 ) -> Field:
@@ -155,7 +149,7 @@ def _system(
     and (bookkeeping) not listed in history unless `audited`."""
     return Field(
         name, kind, input=Input.SYSTEM, nullable=nullable, sortable=sortable,
-        indexed=indexed, max_len=max_len or None, audited=audited,
+        max_len=max_len or None, audited=audited,
     )  # fmt: skip
 
 
@@ -169,8 +163,7 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "name", Kind.TEXT, "Display name.", max_len=200, required=True, nullable=False,
-        sortable=True, indexed=True, searchable=True, snipeit=("name", "asset_name", "item_name"),
-        listed=2,
+        sortable=True, searchable=True, snipeit=("name", "asset_name", "item_name"), listed=2,
     ),
     Field(
         "category", Kind.TEXT, "Category, e.g. laptop, monitor, phone.", max_len=64,
@@ -202,8 +195,7 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "assignee", Kind.TEXT, "Person the asset is assigned to.", input=Input.ADD,
-        max_len=200, sortable=True, indexed=True, searchable=True, filterable=True,
-        repeats=True, listed=5,
+        max_len=200, sortable=True, searchable=True, filterable=True, repeats=True, listed=5,
     ),
     Field(
         "purchase_date", Kind.DATE, "Purchase date, YYYY-MM-DD.", clearable=True,
@@ -216,7 +208,7 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "warranty_until", Kind.DATE, "End of warranty, YYYY-MM-DD.", clearable=True,
-        sortable=True, indexed=True, repeats=True, snipeit=("warranty_expires",),
+        sortable=True, repeats=True, snipeit=("warranty_expires",),
     ),
     Field(
         "description", Kind.TEXT, input=Input.IMPORT, max_len=100_000, long=True,
@@ -229,20 +221,18 @@ FIELDS: tuple[Field, ...] = (
     ),
     _system("version", Kind.INT),
     _system("created_at", Kind.TIMESTAMP, sortable=True),
-    _system("updated_at", Kind.TIMESTAMP, sortable=True, indexed=True),
+    _system("updated_at", Kind.TIMESTAMP, sortable=True),
     _system("created_by", Kind.TEXT, max_len=320),
     _system("updated_by", Kind.TEXT, max_len=320),
     _system("deleted_at", Kind.TIMESTAMP, nullable=True, audited=True),  # delete/restore
     Field(
         "hostname", Kind.TEXT, "Host name of the machine, e.g. lap-0042.corp.example.",
-        max_len=255, clearable=True, sortable=True, indexed=True, searchable=True,
-        filterable=True,
+        max_len=255, clearable=True, sortable=True, searchable=True, filterable=True,
     ),
     # Machine facts, set by `asset register --self/--facts` and like any other field.
     Field(
         "hardware_uuid", Kind.TEXT, "Hardware (SMBIOS) UUID of the machine.", max_len=36,
-        lower=True, clearable=True, sortable=True, indexed=True, searchable=True,
-        filterable=True,
+        lower=True, clearable=True, sortable=True, searchable=True, filterable=True,
     ),
     Field(
         "os", Kind.TEXT, "Operating system and version, e.g. Ubuntu 24.04.1 LTS.", max_len=200,
@@ -257,7 +247,7 @@ FIELDS: tuple[Field, ...] = (
     # by whom (`report unaudited` and `--sort last_audited_at` read them).
     Field(
         "last_audited_at", Kind.TIMESTAMP, "When a physical audit last found the asset.",
-        input=Input.SYSTEM, sortable=True, indexed=True,
+        input=Input.SYSTEM, sortable=True,
     ),
     Field(
         "audited_by", Kind.TEXT, "Who scanned the asset in its last audit.", input=Input.SYSTEM,
@@ -275,8 +265,6 @@ REQUIRED: tuple[str, ...] = tuple(f.name for f in FIELDS if f.required)
 CLEARABLE: frozenset[str] = frozenset(f.name for f in FIELDS if f.clearable)
 # Sort key -> whether its column can hold NULL (NULLs sort last).
 SORTABLE: dict[str, bool] = {f.name: f.nullable for f in FIELDS if f.sortable}
-# Fields with a (column, id) index (partial: non-null values only when nullable).
-INDEXED: tuple[str, ...] = tuple(f.name for f in FIELDS if f.indexed)
 # The columns of `asset list`'s table and plain rows, in their order.
 LIST_COLUMNS: tuple[str, ...] = tuple(
     f.name for f in sorted((f for f in FIELDS if f.listed), key=lambda f: f.listed)
