@@ -175,6 +175,41 @@ def test_pages_with_filters(cli: Cli, rows: list[dict[str, Any]]) -> None:
     assert got == expected_ids(bravo, "serial", True)
 
 
+@pytest.mark.parametrize("walk", [1, 4])
+def test_filtered_pages_are_exact_whichever_way_they_are_read(
+    cli: Cli, rows: list[dict[str, Any]], walk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL a filtered page first filters only the next WALK rows in its order and
+    otherwise lets the filter pick the rows first. With WALK tiny, pages take both ways and
+    the switch between them at every page and part boundary: every filtered walk still
+    yields exactly its rows, in order, once."""
+    from assetctl.core.assets import listing
+    from assetctl.db.engine import unit_of_work
+
+    monkeypatch.setattr(listing, "WALK", walk)
+    url = cli.env["ASSETCTL_DATABASE_URL"]
+    chosen = {
+        ("status", "in_stock"): [r for r in rows if r["status"] == "in_stock"],
+        ("category", "phone"): [r for r in rows if r["category"] == "phone"],
+        ("search", "RAV"): [r for r in rows if r["name"] == "bravo"],
+    }
+    for (field, value), matching in chosen.items():
+        exact = () if field == "search" else ((field, value),)
+        filters = listing.Filters(exact=exact, search=value if field == "search" else None)
+        for key, descending in SORTS:
+            sort = listing.Sort(key, descending)
+            ids: list[int] = []
+            cursor: str | None = None
+            with unit_of_work(url) as session:
+                while True:
+                    page = listing.fetch_page(session, filters, sort, 3, cursor)
+                    ids += [row["id"] for row in page.rows]
+                    if page.next_cursor is None:
+                        break
+                    cursor = page.next_cursor
+            assert ids == expected_ids(matching, key, descending), (field, value, str(sort))
+
+
 def test_limit_and_cursor_without_json_print_the_cursor_on_stderr(sqlite_cli: Cli) -> None:
     # Rendering only: the database cannot make a difference here (nor in the format tests).
     cli = sqlite_cli

@@ -179,18 +179,20 @@ def _column(key: str) -> ColumnElement[Any]:
 def filtered(stmt: Select[Any], filters: Filters, *, postgres: bool = False) -> Select[Any]:
     """`stmt` (a select from assets) restricted to the rows `filters` selects; `postgres`
     writes the search the way PostgreSQL's trigram index serves it."""
-    if filters.deleted:
-        stmt = stmt.where(_column("deleted_at").is_not(None))
-    else:
-        stmt = stmt.where(_column("deleted_at").is_(None))
-    for key, value in filters.exact:
-        stmt = stmt.where(_column(key) == value)
+    return stmt.where(*_conditions(filters, postgres, _column("id").table.c))
+
+
+def _conditions(filters: Filters, postgres: bool, columns: Any) -> list[ColumnElement[bool]]:
+    """What `filters` asks of a row, over `columns` (the table's, or a subquery's)."""
+    deleted = columns.deleted_at
+    found = [deleted.is_not(None) if filters.deleted else deleted.is_(None)]
+    found += [columns[column(key)] == value for key, value in filters.exact]
     if filters.search:
-        stmt = stmt.where(_search_condition(filters.search, postgres))
-    return stmt
+        found.append(_search_condition(filters.search, postgres, columns))
+    return found
 
 
-def _search_condition(term: str, postgres: bool) -> ColumnElement[bool]:
+def _search_condition(term: str, postgres: bool, columns: Any) -> ColumnElement[bool]:
     """Case-insensitive substring of any searchable field, `%`, `_` and `\\` literal.
 
     On PostgreSQL the columns are matched as one joined text, the expression the trigram
@@ -203,9 +205,10 @@ def _search_condition(term: str, postgres: bool) -> ColumnElement[bool]:
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = f"%{escaped}%"
     if postgres and search_index.SEPARATOR not in term:
+        # Unqualified column names: the same text over the table or a subquery of it.
         joined: ColumnElement[str] = literal_column(search_index.SEARCH_TEXT_SQL)
         return joined.ilike(pattern, escape="\\")
-    return or_(*(_column(key).ilike(pattern, escape="\\") for key in SEARCHABLE))
+    return or_(*(columns[column(key)].ilike(pattern, escape="\\") for key in SEARCHABLE))
 
 
 def _after(key: str, descending: bool, value: Any, row_id: int) -> ColumnElement[bool]:
@@ -248,38 +251,91 @@ def _select_page(
     then its NULL tail: `ORDER BY key DESC NULLS LAST` matches no B-tree index and `(key,
     id) > cursor OR key IS NULL` no index condition, so a single query sorted or scanned the
     whole table at a million assets; each part is an index range (benchmarks/README.md)."""
-    from sqlalchemy import select
-
-    from assetctl.db.models import Asset
-
-    postgres = session.get_bind().dialect.name == "postgresql"
-    base = filtered(select(Asset.__table__), filters, postgres=postgres)
-    col = _column(sort.key)
+    part = _Part(session, filters, sort)
     if not SORTABLE[sort.key]:
-        stmt = base if after is None else base.where(_after(sort.key, sort.descending, *after))
-        return _rows(session, ordered(stmt, sort).limit(limit))
-    ids = _column("id")
-    # No NULLS LAST in either part: an index scanned backwards gives DESC NULLS FIRST, and
-    # the planner does not drop the clause for a column the query keeps non-NULL.
-    by_id = ids.desc() if sort.descending else ids.asc()
+        where = [] if after is None else [_after(sort.key, sort.descending, *after)]
+        return part.read(where, ("id",) if sort.key == "id" else (sort.key, "id"), limit)
+    col = _column(sort.key)
     rows: list[dict[str, Any]] = []
     if after is None or after[0] is not None:
-        stmt = base.where(col.is_not(None))
+        where = [col.is_not(None)]
         if after is not None:
-            stmt = stmt.where(_after(sort.key, sort.descending, *after))
-        by_key = col.desc() if sort.descending else col.asc()
-        rows = _rows(session, stmt.order_by(by_key, by_id).limit(limit))
+            where.append(_after(sort.key, sort.descending, *after))
+        rows = part.read(where, (sort.key, "id"), limit)
         if len(rows) == limit:
             return rows
         after = None
-    tail = base.where(col.is_(None))
+    where = [col.is_(None)]
     if after is not None:
-        tail = tail.where(_after(sort.key, sort.descending, *after))
-    return rows + _rows(session, tail.order_by(by_id).limit(limit - len(rows)))
+        where.append(_after(sort.key, sort.descending, *after))
+    return rows + part.read(where, ("id",), limit - len(rows))
 
 
-def _rows(session: Session, stmt: Select[Any]) -> list[dict[str, Any]]:
-    return [dict(row) for row in session.execute(stmt).mappings()]
+# How many rows, in the page's order, a filtered page looks at before it lets the filter
+# pick the rows first (see _Part.read).
+WALK = 10_000
+
+
+class _Part:
+    """Reads one part of a page: the rows matching `filters` and `where`, ordered by `keys`
+    (each ascending, or descending with the sort) and limited.
+
+    A filtered page read along the sort key's index stops at the `limit`th match: quick,
+    unless the matches sit far along that order (`--category phone` when every phone's tag
+    sorts after every laptop's; `--status lost --sort name` when no "Desk dock" is lost),
+    and then it reads most of the table, about a second at a million assets; PostgreSQL
+    keeps no statistics that could warn it. So on PostgreSQL a filtered page first filters
+    just the WALK next rows in that order. Only when they hold fewer than a page of matches
+    does the filter pick its rows first (its index, or one scan) and only their ids and
+    keys get sorted: a page never costs more than one pass over the table."""
+
+    def __init__(self, session: Session, filters: Filters, sort: Sort) -> None:
+        from assetctl.db.models import Asset
+
+        self.session, self.filters, self.sort = session, filters, sort
+        self.table = Asset.__table__
+        self.postgres = session.get_bind().dialect.name == "postgresql"
+        self.narrowed = self.postgres and (
+            bool(filters.search) or any(key != sort.key for key, _ in filters.exact)
+        )
+
+    def _order(self, columns: Any, keys: tuple[str, ...]) -> list[ColumnElement[Any]]:
+        chosen = [columns[column(key)] for key in keys]
+        return [c.desc() if self.sort.descending else c.asc() for c in chosen]
+
+    def read(
+        self, where: list[ColumnElement[bool]], keys: tuple[str, ...], limit: int
+    ) -> list[dict[str, Any]]:
+        from sqlalchemy import select
+
+        c, filters, postgres = self.table.c, self.filters, self.postgres
+        matching = select(self.table).where(*_conditions(filters, postgres, c), *where)
+        order = self._order(c, keys)
+        if not self.narrowed:
+            return self._rows(matching.order_by(*order).limit(limit))
+        # A subquery with its own LIMIT is planned on its own: the walk cannot turn into a
+        # scan of every row the filter matches.
+        everything = Filters(deleted=filters.deleted)
+        walked = (
+            select(self.table)
+            .where(*_conditions(everything, postgres, c), *where)
+            .order_by(*order)
+            .limit(WALK)
+            .subquery("walked")
+        )
+        first = select(walked).where(*_conditions(filters, postgres, walked.c))
+        rows = self._rows(first.order_by(*self._order(walked.c, keys)).limit(limit))
+        if len(rows) == limit:
+            return rows
+        # MATERIALIZED: the filter runs on its own; only the ids and sort keys of its rows
+        # are sorted, and just the page's rows are read in full.
+        keyed = matching.with_only_columns(*(c[column(key)] for key in {*keys, "id"}))
+        picked = keyed.cte("picked").prefix_with("MATERIALIZED")
+        page = select(picked.c.id).order_by(*self._order(picked.c, keys)).limit(limit)
+        return self._rows(select(self.table).where(c.id.in_(page)).order_by(*order))
+
+    def _rows(self, stmt: Select[Any]) -> list[dict[str, Any]]:
+        return [dict(row) for row in self.session.execute(stmt).mappings()]
 
 
 def _warn_unindexed(session: Session, filters: Filters) -> None:
