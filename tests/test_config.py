@@ -4,6 +4,8 @@ configuration, the embedded default database, `init` and `doctor`."""
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -336,6 +338,31 @@ def test_doctor_fails_when_the_database_is_not_migrated(tmp_path: Path) -> None:
     verdicts = _doctor_lines(result.stdout)
     assert (verdicts["database"], verdicts["migrations"]) == ("ok", "FAIL")
     assert "assetctl db upgrade" in result.stdout
+
+
+def test_doctor_fails_on_a_damaged_sqlite_file(sqlite_cli: Cli) -> None:
+    bare = sqlite_cli
+    for i in range(40):  # enough rows for the assets table to span several pages
+        bare.ok("asset", "add", "--tag", f"T-{i}", "--name", "x" * 150, "--category", "laptop")
+    path = Path(bare.env["ASSETCTL_DATABASE_URL"].removeprefix("sqlite:///"))
+    assert "ok integrity" in " ".join(bare.ok("doctor").stdout.split())
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the main file
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+        (root,) = conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'assets'"
+        ).fetchone()
+    data = bytearray(path.read_bytes())
+    start = (root - 1) * page  # the assets table's root b-tree page: garbage after its header
+    data[start + 12 : start + page] = b"\xa5" * (page - 12)
+    path.write_bytes(bytes(data))
+    before = path.read_bytes()
+    result = bare("doctor")
+    assert result.exit_code == 7, result.stdout
+    line = next(x for x in result.stdout.splitlines() if " integrity " in f" {x} ")
+    assert line.split()[0] == "FAIL", line
+    assert "is damaged" in line and f"sqlite3 {path} .recover" in line
+    assert path.read_bytes() == before  # doctor only reads
 
 
 def test_doctor_reports_a_bad_config_file(bare: Cli) -> None:

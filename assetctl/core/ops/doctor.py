@@ -95,6 +95,38 @@ def _sqlite_file(url: str) -> Check:
     return Check("roles", True, detail)
 
 
+def check_sqlite_integrity(settings: Settings) -> list[Check]:
+    """`PRAGMA quick_check` of an SQLite file: a damaged page otherwise shows only when a
+    command happens to read it."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    path = url.database or ""
+    if url.get_backend_name() != "sqlite" or path in ("", ":memory:"):
+        return []
+    try:
+        # Read-only: doctor must not create the file or change it.
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            found = [str(row[0]) for row in conn.execute("PRAGMA quick_check(5)")]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        found = [str(exc)]
+    if found == ["ok"]:
+        return [Check("integrity", True, f"{path}: no damage found (quick_check)")]
+    return [
+        Check(
+            "integrity",
+            False,
+            f"{path} is damaged ({'; '.join(found)}); restore it from a backup, or save what "
+            f"is readable with `sqlite3 {path} .recover`",
+        )
+    ]
+
+
 def check_search_index(settings: Settings) -> list[Check]:
     """PostgreSQL: whether `asset list --search` has its trigram index (pg_trgm); without it
     every search scans the whole table. SQLite always scans (and needs no index at its size)."""
@@ -230,6 +262,7 @@ def run_checks(settings: Settings) -> list[Check]:
     steps: list[Callable[[Settings], list[Check]]] = [
         check_database,
         check_roles,
+        check_sqlite_integrity,
         check_search_index,
         check_redis,
         check_vision_model,
