@@ -365,6 +365,25 @@ def test_doctor_fails_on_a_damaged_sqlite_file(sqlite_cli: Cli) -> None:
     assert path.read_bytes() == before  # doctor only reads
 
 
+def test_a_data_command_says_which_side_to_upgrade(sqlite_cli: Cli) -> None:
+    """An older schema: upgrade the database. A revision this release does not know (a
+    newer assetctl migrated it): upgrade assetctl, never `db upgrade`. Exit 7 both ways,
+    nothing written."""
+    path = Path(sqlite_cli.env["ASSETCTL_DATABASE_URL"].removeprefix("sqlite:///"))
+    for stamp, says, never in (
+        ("0012_login_attempts", "run `assetctl db upgrade`", "upgrade assetctl"),
+        ("0099_from_the_future", "upgrade assetctl", "db upgrade"),
+    ):
+        with closing(sqlite3.connect(path)) as conn, conn:
+            conn.execute("UPDATE alembic_version SET version_num = ?", (stamp,))
+        result = sqlite_cli("asset", "add", "--tag", "NEW-1", "--name", "n", "--category", "x")
+        assert result.exit_code == 7, result.stderr
+        assert stamp in result.stderr and says in result.stderr, result.stderr
+        assert never not in result.stderr, result.stderr
+        with closing(sqlite3.connect(path)) as conn:
+            assert conn.execute("SELECT count(*) FROM assets").fetchone() == (0,)
+
+
 def test_doctor_reports_a_bad_config_file(bare: Cli) -> None:
     write_config(bare.env, "nonsense = 1\n")
     result = bare("doctor")

@@ -283,9 +283,13 @@ def check_schema(conn: Any, url: str) -> None:
             f"the database ({describe_target(url)}) has not been migrated",
             hint="run `assetctl db upgrade` (or `assetctl init`)",
         )
+    from assetctl.db.migrate import is_known, unknown_revision
+
+    if not is_known(revision):
+        raise unknown_revision(revision)
     raise ServiceUnavailableError(
         f"the database schema is at revision {revision}, this assetctl needs {HEAD_REVISION}",
-        hint="run `assetctl db upgrade`; if the database is newer, upgrade assetctl instead",
+        hint="run `assetctl db upgrade`",
     )
 
 
