@@ -115,7 +115,7 @@ def create_assets(
     from sqlalchemy import insert
     from sqlalchemy.exc import IntegrityError
 
-    from assetctl.db.models import assets_table
+    from assetctl.db.tables import assets_table
 
     actor, now = caller.email, datetime.now(UTC)
     audit = {"version": 1, "created_at": now, "updated_at": now}

@@ -171,9 +171,9 @@ def decode_cursor(token: str, filters: Filters, sort: Sort) -> tuple[Any, int]:
 
 
 def _column(key: str) -> ColumnElement[Any]:
-    from assetctl.db.models import Asset
+    from assetctl.db.tables import assets_table
 
-    return Asset.__table__.c[column(key)]
+    return assets_table.c[column(key)]
 
 
 def filtered(stmt: Select[Any], filters: Filters, *, postgres: bool = False) -> Select[Any]:
@@ -250,10 +250,10 @@ def _select_page(
     whole table at a million assets; each part is an index range (benchmarks/README.md)."""
     from sqlalchemy import select
 
-    from assetctl.db.models import Asset
+    from assetctl.db.tables import assets_table
 
     postgres = session.get_bind().dialect.name == "postgresql"
-    base = filtered(select(Asset.__table__), filters, postgres=postgres)
+    base = filtered(select(assets_table), filters, postgres=postgres)
     col = _column(sort.key)
     if not SORTABLE[sort.key]:
         stmt = base if after is None else base.where(_after(sort.key, sort.descending, *after))

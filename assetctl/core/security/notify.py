@@ -115,14 +115,14 @@ def _deliverable(session: Session, query: Q) -> Q:
         return query
     from sqlalchemy import func, select
 
-    from assetctl.db.models import AlertDelivery, SecurityAlert
+    from assetctl.db.tables import alert_deliveries, security_alerts
 
-    # Table columns, as in due_deliveries: no mapper set-up after every command.
-    alerts = SecurityAlert.__table__.c
+    # Tables, as in due_deliveries: no mapper set-up after every command.
+    alerts = security_alerts.c
     others = select(alerts.id).where(
         alerts.user_id.is_distinct_from(func.assetctl_caller_user_id())
     )
-    return query.where(func.assetctl_is_admin(), AlertDelivery.__table__.c.alert_id.in_(others))
+    return query.where(func.assetctl_is_admin(), alert_deliveries.c.alert_id.in_(others))
 
 
 def due_deliveries(session: Session, limit: int = RETRY_BATCH) -> list[int]:
@@ -131,11 +131,11 @@ def due_deliveries(session: Session, limit: int = RETRY_BATCH) -> list[int]:
     cannot spoil the caller's transaction. Never raises."""
     from sqlalchemy import select
 
-    from assetctl.db.models import AlertDelivery
+    from assetctl.db.tables import alert_deliveries
 
-    # The table, not the mapped class: this runs after every command, and an ORM query
-    # would configure every mapper in a command that otherwise needs none.
-    cols = AlertDelivery.__table__.c
+    # The table, not the mapped class: this runs after every command, and an ORM class
+    # would have to be mapped (and its mapper configured) in a command that needs none.
+    cols = alert_deliveries.c
     query = _deliverable(
         session,
         select(cols.id)
