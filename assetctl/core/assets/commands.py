@@ -290,33 +290,37 @@ def set_description(
 
 
 def asset_history(session: Session, caller: Principal, ref: str) -> list[dict[str, Any]]:
-    """Every event of the asset, oldest first. Deleted assets have history too."""
+    """Every event of the asset, oldest first. Deleted assets have history too. Read through
+    the tables: no ORM class is mapped for a read."""
     require(caller, Permission.READ)
     from sqlalchemy import select
 
-    from assetctl.db.models import AssetEvent
+    from assetctl.db.tables import asset_events
 
     try:
-        asset = resolve(session, ref)
+        asset = resolve_row(session, ref)
     except NotFoundError as not_active:
         try:
-            asset = resolve(session, ref, deleted=True)
+            asset = resolve_row(session, ref, deleted=True)
         except NotFoundError:
             raise not_active from None
-    events = session.execute(
-        select(AssetEvent).where(AssetEvent.asset_id == asset.id).order_by(AssetEvent.id)
-    ).scalars()
+    events = asset_events.c
+    rows = session.execute(
+        select(events.id, events.at, events.actor, events.action, events.changes)
+        .where(events.asset_id == asset["id"])
+        .order_by(events.id)
+    )
     return [
         {
             "id": event.id,
-            "asset_id": asset.id,
-            "tag": asset.tag,
+            "asset_id": asset["id"],
+            "tag": asset["tag"],
             "at": event.at,
             "actor": event.actor,
             "action": event.action,
             "changes": event.changes,
         }
-        for event in events
+        for event in rows
     ]
 
 
