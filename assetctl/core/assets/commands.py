@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from assetctl.core.assets import rules
 from assetctl.core.assets.history import history_value, insert_events, record_event
-from assetctl.core.assets.listing import Filters, Page, Sort, fetch_page, stream_rows
 from assetctl.core.assets.lookup import check_unique, resolve, resolve_row
 from assetctl.core.assets.schema import BY_NAME, Kind
 from assetctl.core.auth.permissions import Permission, Principal, require
@@ -26,6 +25,7 @@ from assetctl.json_values import cents_to_decimal, wire
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from assetctl.core.assets.listing import Filters, Page, Sort
     from assetctl.db.models import Asset
 
 
@@ -334,6 +334,9 @@ def list_assets(
 ) -> Page:
     """One page of matching assets and the cursor of the next."""
     require(caller, Permission.READ)
+    # Imported by the listing commands only (`asset show` and the writes do not list).
+    from assetctl.core.assets.listing import Page, fetch_page
+
     page = fetch_page(session, filters, sort, limit, cursor)
     return Page([asset_record(row) for row in page.rows], page.next_cursor)
 
@@ -343,4 +346,6 @@ def iter_assets(
 ) -> Iterator[dict[str, Any]]:
     """Every matching asset, streamed in keyset batches."""
     require(caller, Permission.READ)
+    from assetctl.core.assets.listing import stream_rows
+
     return (asset_record(row) for row in stream_rows(session, filters, sort, cursor))
