@@ -1,6 +1,7 @@
-"""The ORM classes over the tables of `db/tables.py` (issue 19, part 3): the Python types each
-class declares for the type checker name exactly its table's columns, optional exactly where
-the column is nullable; and a class maps its own area only."""
+"""The tables of `db/tables.py` and the ORM classes over them (issue 19, part 3): the tables
+import no SQL dialect until the whole schema is asked for, and then have every index; the
+Python types each class declares for the type checker name exactly its table's columns,
+optional exactly where the column is nullable; and a class maps its own area only."""
 
 from __future__ import annotations
 
@@ -11,6 +12,29 @@ import pytest
 from sqlalchemy import inspect
 
 from assetctl.db import models, tables
+
+
+def _fresh(code: str) -> str:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_the_tables_load_no_dialect_until_the_schema_is_asked_for() -> None:
+    code = (
+        "import sys\n"
+        "from assetctl.db import tables\n"
+        "dialects = lambda: sorted(m for m in sys.modules if m.count('.') == 2\n"
+        "                          and m.startswith('sqlalchemy.dialects.'))\n"
+        "before = (dialects(), len(tables.assets_table.indexes))\n"
+        "tables.metadata\n"
+        "print(before, (dialects(), len(tables.assets_table.indexes)))\n"
+    )
+    before, after = _fresh(code).split(") (")
+    assert before.startswith("([]")
+    assert "sqlalchemy.dialects.postgresql" in after and "sqlalchemy.dialects.sqlite" in after
+    names = {index.name for index in tables.metadata.tables["assets"].indexes}
+    assert {"uq_assets_tag_active", "uq_assets_serial_active", "ix_assets_deleted_at"} <= names
+    assert "ix_assets_search" in names
 
 
 @pytest.mark.parametrize("name", [n for n in models.__all__ if n != "Asset"])
@@ -44,8 +68,7 @@ def test_a_class_maps_its_area_only() -> None:
         "class_mapper(Asset)\n"
         "print(sorted(m for m in sys.modules if m.startswith('assetctl.db.models.')))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['assetctl.db.models.assets']"
+    assert _fresh(code) == "['assetctl.db.models.assets']"
 
 
 def test_an_unknown_name_is_an_attribute_error() -> None:

@@ -11,7 +11,7 @@ Reads query the tables directly; only the commands that load ORM objects map the
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -75,7 +75,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-metadata = MetaData(naming_convention=NAMING_CONVENTION)
+_metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def _required(name: str, type_: Any, **options: Any) -> Column[Any]:
@@ -122,7 +122,7 @@ def _column_type(field: Field) -> Any:
 def _asset_table() -> Table:
     """The `assets` table, derived from the field catalogue: one column per field, a
     (column, id) index per sortable field for keyset pagination, and the state rules'
-    CHECK constraints."""
+    CHECK constraints (its partial and search indexes: `_dialect_indexes`)."""
     columns = [
         Column(
             f.column,
@@ -136,21 +136,12 @@ def _asset_table() -> Table:
     money = [f.column for f in FIELDS if f.kind is Kind.MONEY]
     return Table(
         "assets",
-        metadata,
+        _metadata,
         *columns,
         CheckConstraint(rules.STATUS_CHECK, name="status"),
         CheckConstraint(rules.ASSIGNMENT_CHECK, name="assignment"),
         # Named "cost" since the first release.
         *(CheckConstraint(f"{col} IS NULL OR {col} >= 0", name="cost") for col in money),
-        *(_unique_when_active(name) for name in UNIQUE_WHEN_ACTIVE),
-        # `--deleted` reads the few deleted rows; the index holds only them, so it costs
-        # nothing to insert or import active assets.
-        Index(
-            "ix_assets_deleted_at",
-            "deleted_at",
-            postgresql_where=DELETED,
-            sqlite_where=DELETED,
-        ),
         # Keyset pages of `--sort KEY` read (KEY, id) in order. A unique key needs none: its
         # unique index gives the order (ties are impossible among active assets).
         *(
@@ -158,11 +149,32 @@ def _asset_table() -> Table:
             for key in SORTABLE
             if key != "id" and key not in UNIQUE_WHEN_ACTIVE
         ),
-        _search_index(),
     )
 
 
-def _unique_when_active(name: str) -> Index:
+def _dialect_indexes(table: Table) -> None:
+    """The indexes of `assets` that only one dialect or each its own way builds: the
+    partial indexes (`postgresql_where`, `sqlite_where`) and PostgreSQL's search index.
+    SQLAlchemy validates a dialect's index options by importing that dialect, so these
+    are attached only when the whole schema is asked for (`metadata`, see __getattr__):
+    a command on PostgreSQL never imports the SQLite dialect (~35 M instructions), nor one
+    on SQLite the PostgreSQL dialect package; queries never need them."""
+    for name in UNIQUE_WHEN_ACTIVE:
+        table.append_constraint(_unique_when_active(table, name))
+    # `--deleted` reads the few deleted rows; the index holds only them, so it costs nothing
+    # to insert or import active assets.
+    table.append_constraint(
+        Index(
+            "ix_assets_deleted_at",
+            table.c.deleted_at,
+            postgresql_where=DELETED,
+            sqlite_where=DELETED,
+        )
+    )
+    table.append_constraint(_search_index())
+
+
+def _unique_when_active(table: Table, name: str) -> Index:
     """`uq_assets_<name>_active`: unique among active assets, and among present values."""
     where = (
         text(f"{column(name)} IS NOT NULL AND deleted_at IS NULL")
@@ -171,7 +183,7 @@ def _unique_when_active(name: str) -> Index:
     )
     return Index(
         f"uq_assets_{name}_active",
-        column(name),
+        table.c[column(name)],
         unique=True,
         postgresql_where=where,
         sqlite_where=where,
@@ -198,7 +210,7 @@ assets_table = _asset_table()
 # One change to one asset: who, when, what, and each field's old -> new value.
 asset_events = Table(
     "asset_events",
-    metadata,
+    _metadata,
     _id(),
     _reference("asset_id", "assets.id", "CASCADE"),
     _required("action", String(32)),
@@ -215,7 +227,7 @@ asset_events = Table(
 # A person who logs in. `email` is stored lower-cased: unique case-insensitively.
 users = Table(
     "users",
-    metadata,
+    _metadata,
     _id(),
     _required("email", String(254), unique=True),
     _required("name", String(200)),
@@ -240,7 +252,7 @@ users = Table(
 # One issued token, keyed by its `jti`; logout sets `revoked_at`.
 sessions = Table(
     "sessions",
-    metadata,
+    _metadata,
     Column("jti", String(64), primary_key=True),
     _reference("user_id", "users.id", "CASCADE", index=True),
     _required("created_at", UTCDateTime),
@@ -254,7 +266,7 @@ sessions = Table(
 # Per-database settings generated once (e.g. the JWT signing key).
 app_meta = Table(
     "app_meta",
-    metadata,
+    _metadata,
     Column("key", String(64), primary_key=True),
     _required("value", Text),
 )
@@ -262,7 +274,7 @@ app_meta = Table(
 # One login attempt, successful or not: who, when (database clock), from where.
 login_events = Table(
     "login_events",
-    metadata,
+    _metadata,
     _id(),
     # NULL for an email that matches no user; `email` keeps what was typed.
     _reference("user_id", "users.id", "SET NULL", nullable=True),
@@ -298,7 +310,7 @@ login_events = Table(
 # the attempt (and with it the failure counted pessimistically).
 login_attempts = Table(
     "login_attempts",
-    metadata,
+    _metadata,
     # Random (gen_random_uuid()): the opaque id the caller holds between the two steps.
     Column("id", String(36), primary_key=True),
     # The login event the attempt wrote (a password check writes one too).
@@ -324,7 +336,7 @@ login_attempts = Table(
 # A login from a location not seen for that user before.
 security_alerts = Table(
     "security_alerts",
-    metadata,
+    _metadata,
     _id(),
     _reference("user_id", "users.id", "CASCADE"),
     _reference("login_event_id", "login_events.id", "SET NULL", nullable=True),
@@ -347,7 +359,7 @@ security_alerts = Table(
 # One notification of one alert through one channel; pending until it succeeds.
 alert_deliveries = Table(
     "alert_deliveries",
-    metadata,
+    _metadata,
     _id(),
     _reference("alert_id", "security_alerts.id", "CASCADE"),
     _required("channel", String(16)),
@@ -370,7 +382,7 @@ alert_deliveries = Table(
 # security and the definer functions use it (PostgreSQL only).
 db_logins = Table(
     "db_logins",
-    metadata,
+    _metadata,
     Column("login", String(63), primary_key=True),
     _reference("user_id", "users.id", "CASCADE", index=True),
     _required("created_at", UTCDateTime),
@@ -380,7 +392,7 @@ db_logins = Table(
 # its default (assetctl.core.security.policy).
 security_policy = Table(
     "security_policy",
-    metadata,
+    _metadata,
     Column("key", String(64), primary_key=True),
     _required("value", Text),
     _required("updated_at", UTCDateTime),
@@ -392,7 +404,7 @@ security_policy = Table(
 # role may write it.
 cache_generations = Table(
     "cache_generations",
-    metadata,
+    _metadata,
     Column("name", String(16), primary_key=True),
     _required("value", BigInteger),
 )
@@ -402,7 +414,7 @@ cache_generations = Table(
 # locked only while committing).
 cache_pending = Table(
     "cache_pending",
-    metadata,
+    _metadata,
     Column("xact", BigInteger, primary_key=True, autoincrement=False),
 )
 
@@ -423,7 +435,7 @@ def _in(values: tuple[str, ...]) -> str:
 # One physical audit of a location (optionally one category of assets).
 audit_sessions = Table(
     "audit_sessions",
-    metadata,
+    _metadata,
     _id(),
     _required("location", String(200)),
     _optional("category", String(64)),
@@ -441,7 +453,7 @@ audit_sessions = Table(
 # An asset an audit expects to find: the snapshot taken when it started.
 audit_expected = Table(
     "audit_expected",
-    metadata,
+    _metadata,
     _reference("session_id", "audit_sessions.id", "CASCADE", primary_key=True),
     _reference("asset_id", "assets.id", "CASCADE", primary_key=True),
 )
@@ -450,7 +462,7 @@ audit_expected = Table(
 # primary key is what makes concurrent scanners count an asset once.
 audit_found = Table(
     "audit_found",
-    metadata,
+    _metadata,
     _reference("session_id", "audit_sessions.id", "CASCADE", primary_key=True),
     _reference("asset_id", "assets.id", "CASCADE", primary_key=True),
     _required("found_at", UTCDateTime),
@@ -460,7 +472,7 @@ audit_found = Table(
 # One scanned code, as typed by the scanner: the append-only log of an audit.
 audit_scans = Table(
     "audit_scans",
-    metadata,
+    _metadata,
     _id(),
     _reference("session_id", "audit_sessions.id", "CASCADE"),
     _required("code", String(2048)),
@@ -474,3 +486,18 @@ audit_scans = Table(
     CheckConstraint(f"result IN ({_in(SCAN_RESULTS)})", name="result"),
     Index("ix_audit_scans_session_id_id", "session_id", "id"),
 )
+
+
+if TYPE_CHECKING:
+    # The whole schema: every table with every index (see __getattr__).
+    metadata: MetaData
+
+
+def __getattr__(name: str) -> MetaData:
+    """`metadata`, the whole schema as migrations, Alembic's comparison and the grants read
+    it: built on first use with the dialect-specific indexes (`_dialect_indexes`)."""
+    if name != "metadata":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    _dialect_indexes(assets_table)
+    globals()["metadata"] = _metadata
+    return _metadata

@@ -146,7 +146,7 @@ def scan_codes(
     require(caller, Permission.WRITE)
     from sqlalchemy import insert
 
-    from assetctl.db.tables import metadata
+    from assetctl.db.tables import audit_scans
 
     audit = find_session(session, audit_id, lock="share")
     check_open(audit)
@@ -179,6 +179,6 @@ def scan_codes(
                            "location": None if asset is None else asset["location"],
                            "reason": None})  # fmt: skip
     for chunk in _chunks(scans):
-        session.execute(insert(metadata.tables["audit_scans"]), list(chunk))
+        session.execute(insert(audit_scans), list(chunk))
     batch.audit = session_record(session, audit)
     return batch

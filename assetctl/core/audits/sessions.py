@@ -76,22 +76,21 @@ def start_audit(
     from sqlalchemy import insert, literal, select
 
     from assetctl.db.models import AuditSession
-    from assetctl.db.tables import assets_table, metadata
+    from assetctl.db.tables import assets_table, audit_expected, audit_sessions
 
     cols = assets_table.c
     new = {
         "location": location, "category": category, "status": "open",
         "started_at": datetime.now(UTC), "started_by": caller.email,
     }  # fmt: skip
-    stmt = insert(metadata.tables["audit_sessions"]).values(new).returning(AuditSession.id)
+    stmt = insert(audit_sessions).values(new).returning(AuditSession.id)
     audit_id = int(session.execute(stmt).scalar_one())
     match = select(literal(audit_id), cols.id).where(
         cols.deleted_at.is_(None), cols.location == location
     )
     if category is not None:
         match = match.where(cols.category == category)
-    expected = metadata.tables["audit_expected"]
-    session.execute(insert(expected).from_select(["session_id", "asset_id"], match))
+    session.execute(insert(audit_expected).from_select(["session_id", "asset_id"], match))
     return session_record(session, find_session(session, audit_id))
 
 

@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import registry
 
-from assetctl.db import tables
-
 if TYPE_CHECKING:
     from assetctl.db.models.assets import Asset, AssetEvent
     from assetctl.db.models.audits import AuditExpected, AuditFound, AuditScan, AuditSession
@@ -43,7 +41,8 @@ __all__ = [
     "User",
 ]
 
-mapper_registry = registry(metadata=tables.metadata)
+# The tables are given to each mapping: the registry needs no metadata of its own.
+mapper_registry = registry()
 
 # Each class and the module (area) that maps it.
 _AREAS = {
