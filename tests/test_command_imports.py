@@ -42,8 +42,9 @@ NEVER = (
 )
 # On PostgreSQL the database signs and verifies tokens, so PyJWT stays out too; SQLite
 # checks the token in the client and needs it. Neither loads the other's SQL dialect (the
-# dialect-specific indexes are attached only for migrations, db/tables.py).
-NEVER_ON_POSTGRES = ("jwt", "cryptography", "sqlalchemy.dialects.sqlite")
+# dialect-specific indexes are attached only for migrations, db/tables.py); nor, on
+# PostgreSQL, psycopg2.extras (db/pg_dialect.py).
+NEVER_ON_POSTGRES = ("jwt", "cryptography", "sqlalchemy.dialects.sqlite", "psycopg2.extras")
 NEVER_ON_SQLITE = ("sqlalchemy.dialects.postgresql",)
 
 COMMANDS: list[tuple[str, tuple[str, ...]]] = [
