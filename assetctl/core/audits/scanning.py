@@ -99,7 +99,7 @@ def _claim(session: Session, audit_id: int, asset_ids: list[int], actor: str) ->
     """Enter the assets into the audit's found set; returns those this call entered (an
     asset another scanner entered first, even a moment ago in another transaction, is not
     among them)."""
-    from assetctl.db.tables import audit_found as table
+    from assetctl.db.audit_tables import audit_found as table
 
     now = datetime.now(UTC)
     claimed: set[int] = set()
@@ -146,7 +146,7 @@ def scan_codes(
     require(caller, Permission.WRITE)
     from sqlalchemy import insert
 
-    from assetctl.db.tables import audit_scans
+    from assetctl.db.audit_tables import audit_scans
 
     audit = find_session(session, audit_id, lock="share")
     check_open(audit)

@@ -75,8 +75,9 @@ def start_audit(
     require(caller, Permission.WRITE)
     from sqlalchemy import insert, literal, select
 
+    from assetctl.db.audit_tables import audit_expected, audit_sessions
     from assetctl.db.models import AuditSession
-    from assetctl.db.tables import assets_table, audit_expected, audit_sessions
+    from assetctl.db.tables import assets_table
 
     cols = assets_table.c
     new = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from assetctl.db import tables
+from assetctl.db import audit_tables
 from assetctl.db.models import Model, mapper_registry
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class AuditScan(Model):
     db_user: Mapped[str | None]
 
 
-mapper_registry.map_imperatively(AuditSession, tables.audit_sessions)
-mapper_registry.map_imperatively(AuditExpected, tables.audit_expected)
-mapper_registry.map_imperatively(AuditFound, tables.audit_found)
-mapper_registry.map_imperatively(AuditScan, tables.audit_scans)
+mapper_registry.map_imperatively(AuditSession, audit_tables.audit_sessions)
+mapper_registry.map_imperatively(AuditExpected, audit_tables.audit_expected)
+mapper_registry.map_imperatively(AuditFound, audit_tables.audit_found)
+mapper_registry.map_imperatively(AuditScan, audit_tables.audit_scans)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import deferred
 
-from assetctl.db import tables
+from assetctl.db import account_tables
 from assetctl.db.models import Model, mapper_registry
 
 if TYPE_CHECKING:
@@ -58,8 +58,8 @@ class Meta(Model):
 _UNREADABLE = ("password_hash", "failed_logins", "first_failed_at", "locked_until")
 mapper_registry.map_imperatively(
     User,
-    tables.users,
-    properties={name: deferred(tables.users.c[name]) for name in _UNREADABLE},
+    account_tables.users,
+    properties={name: deferred(account_tables.users.c[name]) for name in _UNREADABLE},
 )
-mapper_registry.map_imperatively(AuthSession, tables.sessions)
-mapper_registry.map_imperatively(Meta, tables.app_meta)
+mapper_registry.map_imperatively(AuthSession, account_tables.sessions)
+mapper_registry.map_imperatively(Meta, account_tables.app_meta)

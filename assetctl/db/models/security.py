@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from assetctl.db import tables
+from assetctl.db import account_tables, tables
 from assetctl.db.models import Model, mapper_registry
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ class SecurityPolicy(Model):
     updated_by: Mapped[str | None]
 
 
-mapper_registry.map_imperatively(LoginEvent, tables.login_events)
+mapper_registry.map_imperatively(LoginEvent, account_tables.login_events)
 mapper_registry.map_imperatively(SecurityAlert, tables.security_alerts)
 mapper_registry.map_imperatively(AlertDelivery, tables.alert_deliveries)
-mapper_registry.map_imperatively(SecurityPolicy, tables.security_policy)
+mapper_registry.map_imperatively(SecurityPolicy, account_tables.security_policy)
