@@ -12,10 +12,11 @@ sqlalchemy.orm and psycopg2 and then runs the query (it pays the interpreter and
 import once instead of twice).
 
 `--breakdown` prints where `asset show`'s cost goes instead: callgrind counts of the import
-stages (interpreter, sqlalchemy.orm + psycopg2, Typer, the PostgreSQL and SQLite dialects,
-our models, every other module the command imports) and of the whole command, plus the
-messages it sends to the server (strace). Run it with PYTHONPATH pointing at another
-checkout's package to get that checkout's column.
+stages (interpreter, sqlalchemy.orm + psycopg2, Typer, the PostgreSQL dialect, our tables,
+every other module the command imports) and of the whole command, plus the messages it
+sends to the server (strace). Run it with PYTHONPATH pointing at another checkout's package
+to get that checkout's column (every process runs in `/`, so the current directory never
+shadows it).
 
 Every case runs round-robin with the others, so load on this shared machine hits them alike.
 With `--instructions` each case is counted once under `valgrind --tool=callgrind` instead:
@@ -154,14 +155,14 @@ def _measure(argv: list[str], env: dict[str, str], instructions: bool) -> float:
     if instructions:
         callgrind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
         proc = subprocess.run(
-            [*callgrind, *argv], env=env, capture_output=True, text=True, check=False
+            [*callgrind, *argv], env=env, capture_output=True, text=True, check=False, cwd="/"
         )
         found = re.search(r"Collected : (\d+)", proc.stderr)
         if proc.returncode != 0 or found is None:
             raise SystemExit(f"valgrind {argv} failed: {proc.stderr[-800:]}")
         return float(found.group(1))
     start = time.perf_counter()
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, cwd="/")
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{argv} exited {proc.returncode}: {proc.stderr[-800:]}")
@@ -199,31 +200,40 @@ STAGES = [
     ("+ sqlalchemy.orm, psycopg2", "import sqlalchemy.orm, psycopg2"),
     ("+ typer", "import sqlalchemy.orm, psycopg2, typer"),
     ("+ PostgreSQL dialect", "import sqlalchemy.orm, psycopg2, typer, {pg}"),
-    ("+ SQLite dialect", "import sqlalchemy.orm, psycopg2, typer, {pg}, {lite}"),
-    ("+ assetctl.db.models", "import sqlalchemy.orm, psycopg2, typer, {pg}, {lite}, {models}"),
+    ("+ assetctl.db.tables", "import sqlalchemy.orm, psycopg2, typer, {pg}, {tables}"),
     ("+ every other module it imports", "import {all}"),
 ]
+# Runs the command and lists every module it imported, in import order. sys.modules, not
+# `-X importtime`: importtime does not see modules imported through importlib.import_module
+# (the ORM areas of assetctl.db.models, lazily loaded settings parsers).
+_MODULES = (
+    "import runpy, sys\n"
+    "sys.argv = sys.argv[1:]\n"
+    "try:\n"
+    "    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+    "finally:\n"
+    "    sys.stderr.write(''.join(f'\\nmodule {m}' for m in list(sys.modules)))\n"
+)
 
 
 def _output(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    return subprocess.run(argv, env=env, capture_output=True, text=True, check=False, cwd="/")
 
 
 def _breakdown(env: dict[str, str]) -> None:
     """Where `asset show` spends its instructions, stage by stage, and its round trips."""
     show = [str(ASSETCTL), "asset", "show", TAG, "--no-cache"]
-    timed = _output([sys.executable, "-X", "importtime", *show], env)
-    names = [line.rsplit("|", 1)[1].strip() for line in timed.stderr.splitlines() if "|" in line]
+    listed = _output([sys.executable, "-c", _MODULES, *show], env)
+    names = [line[7:] for line in listed.stderr.splitlines() if line.startswith("module ")]
     usable = [
         name
         for name in names
-        if name and not name.startswith("_") and name != "imported package"
+        if name and not name.startswith("_") and name not in ("__main__", "sys", "builtins")
         and _output([sys.executable, "-c", f"import {name}"], env).returncode == 0
     ]  # fmt: skip
     parts = {
         "pg": "sqlalchemy.dialects.postgresql.psycopg2",
-        "lite": "sqlalchemy.dialects.sqlite",
-        "models": "assetctl.db.models",
+        "tables": "assetctl.db.tables",
         "all": ", ".join(usable),
     }
     print(f"{'stage':40}{'M instr':>10}{'step':>10}")

@@ -12,9 +12,9 @@ import os
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from assetctl.db.models import Base
+from assetctl.db.tables import metadata
 
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _configure(connection: Connection) -> None:

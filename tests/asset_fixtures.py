@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, create_engine, func, select
 
-from assetctl.db.models import Base
+from assetctl.db.tables import metadata
 
 from . import conftest
 from .conftest import Cli, CliResult
@@ -51,8 +51,8 @@ ASSET_JSON_FIELDS = [
     "last_audited_at",
     "audited_by",
 ]
-ASSETS = Base.metadata.tables["assets"]
-EVENTS = Base.metadata.tables["asset_events"]
+ASSETS = metadata.tables["assets"]
+EVENTS = metadata.tables["asset_events"]
 SEED_ACTOR = "seeder"
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from assetctl.db.models import Base
+from assetctl.db.tables import metadata
 
 from .asset_fixtures import connect, insert_assets, snapshot
 from .conftest import Cli
@@ -42,7 +42,7 @@ def start(cli: Cli, *args: str) -> int:
 
 
 def table_rows(url: str, table: str) -> list[dict[str, Any]]:
-    t = Base.metadata.tables[table]
+    t = metadata.tables[table]
     with connect(url) as conn:
         stmt = select(t).order_by(*t.primary_key.columns)
         return [dict(r) for r in conn.execute(stmt).mappings()]

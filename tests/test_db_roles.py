@@ -8,7 +8,7 @@ import json
 import pytest
 
 from assetctl.core.auth import passwords
-from assetctl.db.models import Base
+from assetctl.db.tables import metadata
 
 from .conftest import ADMIN_EMAIL, add_args
 from .role_fixtures import Team, connect_as, refused, rows, team
@@ -16,7 +16,7 @@ from .role_fixtures import Team, connect_as, refused, rows, team
 pytestmark = pytest.mark.postgres
 __all__ = ["team"]  # the fixture, imported for pytest
 
-TABLES = sorted([*Base.metadata.tables, "alembic_version"])
+TABLES = sorted([*metadata.tables, "alembic_version"])
 AUDIT_TABLES = ("asset_events", "login_events", "security_alerts", "alert_deliveries")
 
 

@@ -373,3 +373,11 @@ def test_png_at_another_resolution(sqlite_cli: Cli, out_dir: Path) -> None:
 
     with Image.open(out) as image:
         assert image.size == (round(62 / 25.4 * 600), round(29 / 25.4 * 600))
+
+
+def test_the_default_template_is_a_template() -> None:
+    """The label_template setting's default is declared with the settings (so loading them
+    does not import the label modules); it must name a real template."""
+    from assetctl.core.labels.templates import DEFAULT_TEMPLATE
+
+    assert DEFAULT_TEMPLATE in TEMPLATES

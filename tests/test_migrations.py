@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from assetctl.db.migrate import alembic_config
-from assetctl.db.models import Base
 from assetctl.db.schema_version import HEAD_REVISION
+from assetctl.db.tables import metadata
 
 from .conftest import Cli, base_env, create_pg_database, drop_pg_database, pg_url_for
 
@@ -59,7 +59,7 @@ def test_upgrade_from_empty_and_current(tmp_path: Path, empty_url: str) -> None:
     assert upgraded.stdout == ""
     assert "from empty" in upgraded.stderr and HEAD_REVISION in upgraded.stderr
     assert cli.ok("db", "current").stdout == f"{HEAD_REVISION}\n"
-    assert set(Base.metadata.tables) <= _tables(empty_url)
+    assert set(metadata.tables) <= _tables(empty_url)
 
     again = cli.ok("db", "upgrade")
     assert "already" in again.stderr
@@ -74,7 +74,7 @@ def _drift(url: str) -> list[Any]:
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
-            return list(compare_metadata(context, Base.metadata))
+            return list(compare_metadata(context, metadata))
     finally:
         engine.dispose()
 

@@ -51,3 +51,25 @@ def test_role_default_isolation_is_the_servers(pg_database: str) -> None:
         assert engine.dialect.default_isolation_level == "SERIALIZABLE"
     finally:
         engine.dispose()
+
+
+def test_a_connection_sets_up_without_psycopg2_extras(pg_database: str) -> None:
+    """SQLAlchemy's per-connection hook (a uuid typecaster, via psycopg2.extras) is left out:
+    no column or result is a uuid. A query of every type the schema uses still works."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sqlalchemy import text\n"
+        "from assetctl.db.engine import create_db_engine\n"
+        "engine = create_db_engine(sys.argv[1])\n"
+        "with engine.connect() as conn:\n"
+        "    row = conn.execute(text(\"SELECT now(), 1::bigint, 'x'::text, "
+        '\'{\\"a\\": 1}\'::json, true, 1.5::float8, current_date")).one()\n'
+        "print(row[3], 'psycopg2.extras' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, pg_database], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "{'a': 1} False"

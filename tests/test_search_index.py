@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, select, text
 from assetctl.core.assets.listing import Sort, fetch_page, filtered, make_filters, ordered
 from assetctl.db import search_index
 from assetctl.db.engine import unit_of_work
-from assetctl.db.models import Asset
+from assetctl.db.tables import assets_table
 from tests.conftest import (
     NO_IP_LOOKUP,
     Cli,
@@ -142,7 +142,7 @@ def test_explain_uses_the_trigram_index(pg_database: str) -> None:
             )
             conn.execute(text("ANALYZE assets"))
         filters = make_filters({}, search="aptop 1234", deleted=False)
-        stmt = ordered(filtered(select(Asset.__table__), filters, postgres=True), Sort())
+        stmt = ordered(filtered(select(assets_table), filters, postgres=True), Sort())
         sql = str(
             stmt.limit(51).compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
         )
@@ -283,7 +283,7 @@ def test_assets_has_exactly_the_indexes_the_catalogue_declares(pg_database: str)
     search index and a (key, id) index per other sort key, only over the key's values when
     it is nullable. A stray index slows every import; a missing one a listing."""
     from assetctl.core.assets.schema import FIELDS, Kind, column
-    from assetctl.db.models import UNIQUE_WHEN_ACTIVE
+    from assetctl.db.tables import UNIQUE_WHEN_ACTIVE
 
     expected = {
         "pk_assets": "(id)",

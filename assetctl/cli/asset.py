@@ -63,6 +63,19 @@ def _report_change(state: AppState, output: OutputFormat | None, change: Change,
     _show(state, output, change.asset)
 
 
+# The cache codec is imported only when a cache is used (see cli/read_through.py).
+def _encode_record(record: dict[str, Any]) -> dict[str, Any]:
+    from assetctl.cache import encode_record
+
+    return encode_record(record)
+
+
+def _decode_record(value: dict[str, Any]) -> dict[str, Any]:
+    from assetctl.cache import decode_record
+
+    return decode_record(value)
+
+
 def _encode_page(page: Page) -> dict[str, Any]:
     from assetctl.cache import encode_record
 
@@ -129,7 +142,6 @@ def show(
     output: Output = None,
 ) -> None:
     """Show one asset."""
-    from assetctl.cache import decode_record, encode_record
     from assetctl.cli.read_through import cached_read
     from assetctl.core.assets.commands import get_asset
 
@@ -142,8 +154,8 @@ def show(
         get_asset,
         ref,
         deleted=deleted,
-        encode=encode_record,
-        decode=decode_record,
+        encode=_encode_record,
+        decode=_decode_record,
     )
     _show(state, output, record)
 

@@ -39,13 +39,15 @@ def cached_read(
     **kwargs: Any,
 ) -> T:
     """Answer `fn(session, *args)` from the cache when possible, else from the database
-    (storing the answer). Redis trouble never fails the command."""
-    from assetctl.cache import CacheUnavailable, key_digest
-
+    (storing the answer). Redis trouble never fails the command. Without a cache (no Redis
+    configured, or --no-cache) this is one transaction and `assetctl.cache` is not even
+    imported."""
     cache = state.factory.cache()
-    digest = key_digest({"kind": kind, **key})
-    token = ""
+    digest = token = ""
     if cache is not None:
+        from assetctl.cache import key_digest
+
+        digest = key_digest({"kind": kind, **key})
         token = state.factory.token_store().load().token
         found = _hit(state, cache, token, kind, digest, decode)
         if found:
@@ -58,6 +60,8 @@ def cached_read(
         caller = state.caller(session)
         result = fn(session, caller, *args, **kwargs)
     if cache is not None and snap is not None and state.factory.cache() is not None:
+        from assetctl.cache import CacheUnavailable
+
         try:
             cache.put(snap, kind, digest, encode(result))
         except CacheUnavailable as exc:

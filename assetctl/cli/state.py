@@ -242,7 +242,7 @@ class AppState:
         is created and migrated on first use so a new user can start at once. It also notes
         the alert deliveries due for a retry (one indexed query), which `after_command`
         sends."""
-        from assetctl.core.security.notify import due_deliveries
+        from assetctl.core.security.due import due_deliveries
         from assetctl.db.engine import unit_of_work
 
         self._ensure_default_database()

@@ -84,9 +84,9 @@ POLICIES = {
 
 
 def _columns(table: str) -> list[str]:
-    from assetctl.db.models import Base
+    from assetctl.db.tables import metadata
 
-    return [c.name for c in Base.metadata.tables[table].columns]
+    return [c.name for c in metadata.tables[table].columns]
 
 
 def grant_sql(names: RoleNames, schema: str, sequences: dict[str, str]) -> list[str]:

@@ -22,8 +22,6 @@ unrecorded.
 
 from __future__ import annotations
 
-from assetctl.db.roles import quote
-
 TRIGGER_FUNCTION = "assetctl_asset_history"
 ACTOR_SETTING = "assetctl.actor"
 ACTION_SETTING = "assetctl.action"
@@ -150,6 +148,9 @@ def function_sql(schema: str) -> str:
     `plan_cache_mode = force_custom_plan` holds for the foreign-key checks of its INSERT
     too: an import COPYs in growing blocks, and a generic plan cached while `assets` was
     nearly empty (a sequential scan) would make every later check scan the whole table."""
+    # Imported here: every asset write imports this module for the two setting names.
+    from assetctl.db.roles import quote
+
     path = f"pg_catalog, {quote(schema)}, pg_temp"
     actor = (
         f"left(COALESCE(NULLIF(current_setting('{ACTOR_SETTING}', true), ''), "

@@ -1,4 +1,5 @@
-"""SQLAlchemy's psycopg2 dialect with a first connection that costs one round trip.
+"""SQLAlchemy's psycopg2 dialect with a first connection that costs one round trip (and no
+psycopg2.extras import).
 
 Every command builds a new engine, so SQLAlchemy's one-time set-up runs on every command:
 an hstore type lookup wrapped in BEGIN/ROLLBACK, then `version()`, `current_schema()`, the
@@ -29,6 +30,19 @@ class FastSetupDialect(PGDialect_psycopg2):
         kwargs.setdefault("use_native_hstore", False)
         super().__init__(**kwargs)  # type: ignore[no-untyped-call]
         self._setup_isolation: str | None = None
+
+    def on_connect(self) -> Any:
+        # SQLAlchemy's hook registers psycopg2's uuid typecaster on every connection, which
+        # imports psycopg2.extras (~8 M instructions, every command). No column or function
+        # result here is of type uuid (ids are text), so there is nothing to convert; the
+        # parent's hook still runs for what it does besides (encoding, hstore, json).
+        if (
+            self.client_encoding is None
+            and not self.use_native_hstore
+            and self._json_deserializer is None
+        ):
+            return None
+        return super().on_connect()  # type: ignore[no-untyped-call]
 
     def _get_server_version_info(self, connection: Any) -> Any:
         number = int(connection.connection.dbapi_connection.server_version)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from assetctl.db.models import UTCDateTime
+from assetctl.db.tables import UTCDateTime
 
 revision: str = "0005_db_roles"
 down_revision: str | None = "0004_hostname"

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from assetctl.db.models import UTCDateTime
+from assetctl.db.tables import UTCDateTime
 
 revision: str = "0007_security_policy"
 down_revision: str | None = "0006_machine_facts"

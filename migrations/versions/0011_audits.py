@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from assetctl.db.models import UTCDateTime
+from assetctl.db.tables import UTCDateTime
 
 revision: str = "0011_audits"
 down_revision: str | None = "0010_search_indexes"

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from assetctl.core.assets import rules
 from assetctl.core.assets.history import history_value, insert_events, record_event
-from assetctl.core.assets.listing import Filters, Page, Sort, fetch_page, stream_rows
 from assetctl.core.assets.lookup import check_unique, resolve, resolve_row
 from assetctl.core.assets.schema import BY_NAME, Kind
 from assetctl.core.auth.permissions import Permission, Principal, require
@@ -26,6 +25,7 @@ from assetctl.json_values import cents_to_decimal, wire
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from assetctl.core.assets.listing import Filters, Page, Sort
     from assetctl.db.models import Asset
 
 
@@ -115,7 +115,7 @@ def create_assets(
     from sqlalchemy import insert
     from sqlalchemy.exc import IntegrityError
 
-    from assetctl.db.models import assets_table
+    from assetctl.db.tables import assets_table
 
     actor, now = caller.email, datetime.now(UTC)
     audit = {"version": 1, "created_at": now, "updated_at": now}
@@ -290,33 +290,37 @@ def set_description(
 
 
 def asset_history(session: Session, caller: Principal, ref: str) -> list[dict[str, Any]]:
-    """Every event of the asset, oldest first. Deleted assets have history too."""
+    """Every event of the asset, oldest first. Deleted assets have history too. Read through
+    the tables: no ORM class is mapped for a read."""
     require(caller, Permission.READ)
     from sqlalchemy import select
 
-    from assetctl.db.models import AssetEvent
+    from assetctl.db.tables import asset_events
 
     try:
-        asset = resolve(session, ref)
+        asset = resolve_row(session, ref)
     except NotFoundError as not_active:
         try:
-            asset = resolve(session, ref, deleted=True)
+            asset = resolve_row(session, ref, deleted=True)
         except NotFoundError:
             raise not_active from None
-    events = session.execute(
-        select(AssetEvent).where(AssetEvent.asset_id == asset.id).order_by(AssetEvent.id)
-    ).scalars()
+    events = asset_events.c
+    rows = session.execute(
+        select(events.id, events.at, events.actor, events.action, events.changes)
+        .where(events.asset_id == asset["id"])
+        .order_by(events.id)
+    )
     return [
         {
             "id": event.id,
-            "asset_id": asset.id,
-            "tag": asset.tag,
+            "asset_id": asset["id"],
+            "tag": asset["tag"],
             "at": event.at,
             "actor": event.actor,
             "action": event.action,
             "changes": event.changes,
         }
-        for event in events
+        for event in rows
     ]
 
 
@@ -330,6 +334,9 @@ def list_assets(
 ) -> Page:
     """One page of matching assets and the cursor of the next."""
     require(caller, Permission.READ)
+    # Imported by the listing commands only (`asset show` and the writes do not list).
+    from assetctl.core.assets.listing import Page, fetch_page
+
     page = fetch_page(session, filters, sort, limit, cursor)
     return Page([asset_record(row) for row in page.rows], page.next_cursor)
 
@@ -339,4 +346,6 @@ def iter_assets(
 ) -> Iterator[dict[str, Any]]:
     """Every matching asset, streamed in keyset batches."""
     require(caller, Permission.READ)
+    from assetctl.core.assets.listing import stream_rows
+
     return (asset_record(row) for row in stream_rows(session, filters, sort, cursor))

@@ -58,9 +58,9 @@ def insert_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None
         return
     from sqlalchemy import insert
 
-    from assetctl.db.models import Base
+    from assetctl.db.tables import asset_events
 
-    session.execute(insert(Base.metadata.tables["asset_events"]), list(events))
+    session.execute(insert(asset_events), list(events))
 
 
 @contextmanager

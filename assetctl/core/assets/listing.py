@@ -171,9 +171,9 @@ def decode_cursor(token: str, filters: Filters, sort: Sort) -> tuple[Any, int]:
 
 
 def _column(key: str) -> ColumnElement[Any]:
-    from assetctl.db.models import Asset
+    from assetctl.db.tables import assets_table
 
-    return Asset.__table__.c[column(key)]
+    return assets_table.c[column(key)]
 
 
 def filtered(stmt: Select[Any], filters: Filters, *, postgres: bool = False) -> Select[Any]:
@@ -290,16 +290,19 @@ class _Part:
     keys get sorted: a page never costs more than one pass over the table."""
 
     def __init__(self, session: Session, filters: Filters, sort: Sort) -> None:
-        from assetctl.db.models import Asset
+        from assetctl.db.tables import assets_table
 
         self.session, self.filters, self.sort = session, filters, sort
-        self.table = Asset.__table__
+        self.table = assets_table
         self.postgres = session.get_bind().dialect.name == "postgresql"
         self.narrowed = self.postgres and (
             bool(filters.search) or any(key != sort.key for key, _ in filters.exact)
         )
 
     def _order(self, columns: Any, keys: tuple[str, ...]) -> list[ColumnElement[Any]]:
+        # No NULLS LAST: an index scanned backwards gives DESC NULLS FIRST, and the planner
+        # does not drop the clause for a column the query keeps non-NULL (_select_page reads
+        # a nullable key's values and its NULL tail apart).
         chosen = [columns[column(key)] for key in keys]
         return [c.desc() if self.sort.descending else c.asc() for c in chosen]
 

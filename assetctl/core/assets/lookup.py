@@ -44,10 +44,14 @@ def resolve_row(session: Session, ref: str, *, deleted: bool = False) -> Mapping
 def _find(session: Session, ref: str, *, deleted: bool, for_update: bool, orm: bool) -> Any:
     from sqlalchemy import select
 
-    from assetctl.db.models import Asset, assets_table
+    from assetctl.db.tables import assets_table
 
     cols = assets_table.c
-    target: Any = Asset if orm else assets_table
+    target: Any = assets_table
+    if orm:  # only then: a read maps no class
+        from assetctl.db.models import Asset
+
+        target = Asset
     ref = ref.strip()
     if not ref:
         raise InvalidInputError("the asset reference is empty", hint="give a tag or an id")
@@ -84,7 +88,8 @@ def preload(session: Session, refs: Iterable[str]) -> None:
     chunk, so resolving each of them later costs no round trip."""
     from sqlalchemy import select
 
-    from assetctl.db.models import Asset, assets_table
+    from assetctl.db.models import Asset
+    from assetctl.db.tables import assets_table
 
     cols = assets_table.c
     tags = sorted({ref.strip() for ref in refs if not ref.strip().startswith(ID_PREFIX)})
@@ -119,7 +124,7 @@ def check_unique(
 ) -> None:
     from sqlalchemy import select
 
-    from assetctl.db.models import assets_table
+    from assetctl.db.tables import assets_table
 
     cols = assets_table.c
     for field, value in (("tag", tag), ("serial", serial)):

@@ -123,7 +123,7 @@ def _check_batch(plans: Sequence[_Plan]) -> None:
 def _find_matches(session: Session, plans: Sequence[_Plan]) -> None:
     from sqlalchemy import or_, select
 
-    from assetctl.db.models import assets_table
+    from assetctl.db.tables import assets_table
 
     cols = assets_table.c
     live = [p for p in plans if p.error is None]
@@ -156,7 +156,7 @@ def _check_tags(session: Session, plans: Sequence[_Plan], options: RegisterOptio
     """Tag, name and category of each new asset; a tag already used is a conflict."""
     from sqlalchemy import select
 
-    from assetctl.db.models import assets_table
+    from assetctl.db.tables import assets_table
 
     new = [p for p in plans if p.error is None and p.match is None]
     for plan in new:

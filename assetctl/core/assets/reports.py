@@ -39,7 +39,7 @@ def warranty_report(
     require(caller, Permission.READ)
     from sqlalchemy import select
 
-    from assetctl.db.models import assets_table
+    from assetctl.db.tables import assets_table
 
     cols = assets_table.c
     start = today or datetime.now(UTC).date()
@@ -68,7 +68,7 @@ def summary_report(session: Session, caller: Principal) -> list[dict[str, Any]]:
     require(caller, Permission.READ)
     from sqlalchemy import func, select
 
-    from assetctl.db.models import assets_table
+    from assetctl.db.tables import assets_table
 
     cols = assets_table.c
     measures = (
@@ -106,7 +106,7 @@ def assignments_report(session: Session, caller: Principal, person: str) -> list
     require(caller, Permission.READ)
     from sqlalchemy import func, select
 
-    from assetctl.db.models import assets_table
+    from assetctl.db.tables import assets_table
 
     cols = assets_table.c
     stmt = (
@@ -130,7 +130,7 @@ def unaudited_report(
     require(caller, Permission.READ)
     from sqlalchemy import or_, select
 
-    from assetctl.db.models import assets_table
+    from assetctl.db.tables import assets_table
 
     cols = assets_table.c
     moment = now or datetime.now(UTC)

@@ -1,7 +1,7 @@
 """The asset field catalogue: every asset field, declared once.
 
-Everything else that knows about asset fields derives from `FIELDS`: the SQLAlchemy model
-(`db/models.py`), the value parsers (`fields.py`), listing's sort/search/filter whitelists
+Everything else that knows about asset fields derives from `FIELDS`: the `assets` table
+(`db/tables.py`), the value parsers (`fields.py`), listing's sort/search/filter whitelists
 (`listing.py`), export columns and import staging (`core/bulk`), the cache codec
 (`json_values.py`) and the `asset add`/`asset update` options (`cli/asset.py`).
 

@@ -3,5 +3,5 @@ what the inventory says.
 
 Public face: `sessions` (start, list, status, the session lookup), `scanning` (record
 codes), `closing` (apply the outcome), `codes` (what a scanned line may be). The tables are
-in `db/models.py` (`audit_sessions`, `audit_expected`, `audit_found`, `audit_scans`).
+in `db/tables.py` (`audit_sessions`, `audit_expected`, `audit_found`, `audit_scans`).
 """

@@ -87,7 +87,7 @@ def _lock_assets(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
     deadlock); one deleted since it was expected or scanned is left alone."""
     from sqlalchemy import select
 
-    from assetctl.db.models import assets_table
+    from assetctl.db.tables import assets_table
 
     cols = assets_table.c
     locked: dict[int, dict[str, Any]] = {}
@@ -123,7 +123,7 @@ def _write(
     from assetctl.core.assets.history import history_value, insert_events
     from assetctl.core.assets.schema import BY_NAME
     from assetctl.db.audit import announce
-    from assetctl.db.models import assets_table
+    from assetctl.db.tables import assets_table
 
     if not changes:
         return

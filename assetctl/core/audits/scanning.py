@@ -53,7 +53,7 @@ def _live_by(session: Session, column: str, values: Iterable[str]) -> dict[str, 
     """Live assets whose `column` is one of `values`, keyed by that value."""
     from sqlalchemy import select
 
-    from assetctl.db.models import assets_table
+    from assetctl.db.tables import assets_table
 
     cols = assets_table.c
     wanted = sorted(set(values))
@@ -99,9 +99,8 @@ def _claim(session: Session, audit_id: int, asset_ids: list[int], actor: str) ->
     """Enter the assets into the audit's found set; returns those this call entered (an
     asset another scanner entered first, even a moment ago in another transaction, is not
     among them)."""
-    from assetctl.db.models import AuditFound
+    from assetctl.db.audit_tables import audit_found as table
 
-    table = AuditFound.__table__
     now = datetime.now(UTC)
     claimed: set[int] = set()
     for chunk in _chunks(asset_ids):
@@ -147,7 +146,7 @@ def scan_codes(
     require(caller, Permission.WRITE)
     from sqlalchemy import insert
 
-    from assetctl.db.models import Base
+    from assetctl.db.audit_tables import audit_scans
 
     audit = find_session(session, audit_id, lock="share")
     check_open(audit)
@@ -180,6 +179,6 @@ def scan_codes(
                            "location": None if asset is None else asset["location"],
                            "reason": None})  # fmt: skip
     for chunk in _chunks(scans):
-        session.execute(insert(Base.metadata.tables["audit_scans"]), list(chunk))
+        session.execute(insert(audit_scans), list(chunk))
     batch.audit = session_record(session, audit)
     return batch

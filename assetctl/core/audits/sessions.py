@@ -75,22 +75,23 @@ def start_audit(
     require(caller, Permission.WRITE)
     from sqlalchemy import insert, literal, select
 
-    from assetctl.db.models import AuditSession, Base, assets_table
+    from assetctl.db.audit_tables import audit_expected, audit_sessions
+    from assetctl.db.models import AuditSession
+    from assetctl.db.tables import assets_table
 
     cols = assets_table.c
     new = {
         "location": location, "category": category, "status": "open",
         "started_at": datetime.now(UTC), "started_by": caller.email,
     }  # fmt: skip
-    stmt = insert(Base.metadata.tables["audit_sessions"]).values(new).returning(AuditSession.id)
+    stmt = insert(audit_sessions).values(new).returning(AuditSession.id)
     audit_id = int(session.execute(stmt).scalar_one())
     match = select(literal(audit_id), cols.id).where(
         cols.deleted_at.is_(None), cols.location == location
     )
     if category is not None:
         match = match.where(cols.category == category)
-    expected = Base.metadata.tables["audit_expected"]
-    session.execute(insert(expected).from_select(["session_id", "asset_id"], match))
+    session.execute(insert(audit_expected).from_select(["session_id", "asset_id"], match))
     return session_record(session, find_session(session, audit_id))
 
 
@@ -184,7 +185,8 @@ def _asset_rows(session: Session, audit_id: int, results: list[str]) -> list[dic
     the planner, with no statistics on the new rows yet, picks quadratic plans."""
     from sqlalchemy import func, select
 
-    from assetctl.db.models import AuditExpected, AuditFound, AuditScan, assets_table
+    from assetctl.db.models import AuditExpected, AuditFound, AuditScan
+    from assetctl.db.tables import assets_table
 
     if not results:
         return []

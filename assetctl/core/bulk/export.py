@@ -124,10 +124,10 @@ def _copy(
     from sqlalchemy import literal_column, select
 
     from assetctl.db.engine import raw_cursor
-    from assetctl.db.models import Asset
+    from assetctl.db.tables import assets_table
 
     columns: Any = select(*(literal_column(e) for e in _pg_columns(fmt, safe_csv)))
-    stmt = ordered(filtered(columns.select_from(Asset.__table__), filters, postgres=True), sort)
+    stmt = ordered(filtered(columns.select_from(assets_table), filters, postgres=True), sort)
     compiled = stmt.compile(dialect=session.get_bind().dialect)
     with raw_cursor(session) as cursor:
         cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")

@@ -62,7 +62,7 @@ def write(
     from sqlalchemy.exc import IntegrityError
 
     from assetctl.db.audit import announce
-    from assetctl.db.models import UTCDateTime
+    from assetctl.db.tables import UTCDateTime
 
     def run(sql: str) -> Any:
         stmt = text(sql).bindparams(bindparam("now", type_=UTCDateTime()))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assetctl import config_specs
 from assetctl.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -31,8 +32,9 @@ JPEG_QUALITY = 90
 # Freed image buffers Pillow keeps per preparing thread: a camera photo needs about three
 # (the decoded frame, the half-resized one, the result), 7 to 12 MB each.
 _BUFFERS_PER_WORKER = 4
-# The default of the image_max_pixels setting: a 50 MP camera (8688x5792) with some room.
-DEFAULT_MAX_PIXELS = 60_000_000
+# The default of the image_max_pixels setting (declared with it, so loading the settings
+# does not import this module).
+DEFAULT_MAX_PIXELS = config_specs.DEFAULT_MAX_PIXELS
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assetctl import config_specs
 from assetctl.errors import InvalidInputError
 
 INCH = 25.4
@@ -79,7 +80,9 @@ TEMPLATES: dict[str, Template] = {
     )
 }  # fmt: skip
 
-DEFAULT_TEMPLATE = "brother-62x29"
+# The default of the label_template setting (declared with it, so loading the settings does
+# not import this module); one of TEMPLATES (tests/test_labels.py).
+DEFAULT_TEMPLATE = config_specs.DEFAULT_LABEL_TEMPLATE
 
 
 def template_names() -> str:

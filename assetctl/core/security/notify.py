@@ -15,18 +15,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from assetctl.config import Settings
+from assetctl.core.security.due import RETRY_BATCH, deliverable
 from assetctl.json_values import rfc3339
 
 if TYPE_CHECKING:
-    from sqlalchemy import Select
     from sqlalchemy.orm import Session
 
     from assetctl.db.models import AlertDelivery, SecurityAlert
 
-Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 # A new delivery is left to the login that created it for this long before any other
 # command may retry it (on PostgreSQL only when that login may deliver it at all: one bound
 # to the alert's own user may not, and its deliveries are due at once); the same lease
@@ -34,8 +33,8 @@ Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 # the backoff (assetctl.db.pg_functions).
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(hours=1)
-# The after-every-command retry: at most this many, with at most this timeout each.
-RETRY_BATCH = 3
+# The after-every-command retry (core/security/due.py): at most RETRY_BATCH, with at most
+# this timeout each.
 RETRY_TIMEOUT_S = 1.0
 
 
@@ -105,53 +104,6 @@ def _backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-def _deliverable(session: Session, query: Q) -> Q:
-    """PostgreSQL: only deliveries this login may close. Row-level security shows a viewer
-    or operator its own user's alerts alone, and the database refuses to let a session of
-    the user an alert is about claim or close its deliveries (an intruder holding the
-    password must not cancel the alert), so those are left to an admin's client or the
-    cron job. SQLite has one user, who delivers everything."""
-    if session.get_bind().dialect.name != "postgresql":
-        return query
-    from sqlalchemy import func, select
-
-    from assetctl.db.models import AlertDelivery, SecurityAlert
-
-    # Table columns, as in due_deliveries: no mapper set-up after every command.
-    alerts = SecurityAlert.__table__.c
-    others = select(alerts.id).where(
-        alerts.user_id.is_distinct_from(func.assetctl_caller_user_id())
-    )
-    return query.where(func.assetctl_is_admin(), AlertDelivery.__table__.c.alert_id.in_(others))
-
-
-def due_deliveries(session: Session, limit: int = RETRY_BATCH) -> list[int]:
-    """Ids of pending deliveries whose retry time has passed and this login may deliver:
-    one indexed range scan. On PostgreSQL inside a savepoint, so that even a failure here
-    cannot spoil the caller's transaction. Never raises."""
-    from sqlalchemy import select
-
-    from assetctl.db.models import AlertDelivery
-
-    # The table, not the mapped class: this runs after every command, and an ORM query
-    # would configure every mapper in a command that otherwise needs none.
-    cols = AlertDelivery.__table__.c
-    query = _deliverable(
-        session,
-        select(cols.id)
-        .where(cols.status == "pending", cols.next_attempt_at <= _now())
-        .order_by(cols.next_attempt_at)
-        .limit(limit),
-    )
-    try:
-        if session.get_bind().dialect.name == "postgresql":
-            with session.begin_nested():
-                return list(session.execute(query).scalars())
-        return list(session.execute(query).scalars())
-    except Exception:  # noqa: BLE001 - a retry check must never fail the command
-        return []
-
-
 def _claim(
     settings: Settings, ids: Sequence[int] | None, limit: int
 ) -> tuple[Settings, list[tuple[int, str, dict[str, Any]]]]:
@@ -177,7 +129,7 @@ def _claim(
             .order_by(AlertDelivery.next_attempt_at, AlertDelivery.id)
             .limit(limit)
         )
-        query = _deliverable(session, query)
+        query = deliverable(session, query)
         if ids is not None:
             query = query.where(AlertDelivery.id.in_(list(ids)))
         for delivery, alert, email in session.execute(query).all():
