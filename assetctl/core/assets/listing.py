@@ -286,8 +286,9 @@ class _Part:
     and then it reads most of the table, about a second at a million assets; PostgreSQL
     keeps no statistics that could warn it. So on PostgreSQL a filtered page first filters
     just the WALK next rows in that order. Only when they hold fewer than a page of matches
-    does the filter pick its rows first (its index, or one scan) and only their ids and
-    keys get sorted: a page never costs more than one pass over the table."""
+    does it read the page from indexes alone (`_intersected`) when the sort and the filters
+    have them, or else let the filter pick its rows first (its index, or one scan) and sort
+    only their ids and keys: about one pass over the table at worst."""
 
     def __init__(self, session: Session, filters: Filters, sort: Sort) -> None:
         from assetctl.db.tables import assets_table
@@ -330,12 +331,57 @@ class _Part:
         rows = self._rows(first.order_by(*self._order(walked.c, keys)).limit(limit))
         if len(rows) == limit:
             return rows
+        if self._indexed(keys):
+            return self._rows(self._intersected(where, keys, limit))
         # MATERIALIZED: the filter runs on its own; only the ids and sort keys of its rows
         # are sorted, and just the page's rows are read in full.
         keyed = matching.with_only_columns(*(c[column(key)] for key in {*keys, "id"}))
         picked = keyed.cte("picked").prefix_with("MATERIALIZED")
         page = select(picked.c.id).order_by(*self._order(picked.c, keys)).limit(limit)
         return self._rows(select(self.table).where(c.id.in_(page)).order_by(*order))
+
+    def _indexed(self, keys: tuple[str, ...]) -> bool:
+        """Whether the sort and every filter have a (key, id) index (not search)."""
+        from assetctl.db.tables import UNIQUE_WHEN_ACTIVE
+
+        def own(key: str) -> bool:
+            return key == "id" or (key in SORTABLE and key not in UNIQUE_WHEN_ACTIVE)
+
+        exact = self.filters.exact
+        return (
+            not self.filters.search and all(own(k) for k in keys) and all(own(k) for k, _ in exact)
+        )
+
+    def _intersected(
+        self, where: list[ColumnElement[bool]], keys: tuple[str, ...], limit: int
+    ) -> Select[Any]:
+        """The page read from two indexes and no other heap page than its own rows: the ids
+        the filters match (index-only, hashed once) and the sort key's index walked
+        index-only in order until a page of them is found; `IS TRUE` keeps the membership
+        a hashed filter of that walk instead of a join that would lose its order. At a
+        million assets, `--status lost --sort name` walks 375,000 index entries in ~90 ms
+        where reading the 100,000 lost assets from the table took 160-300 ms."""
+        from sqlalchemy import select
+
+        c, f = self.table.c, self.table.alias("f").c
+        matched = select(f.id).where(
+            *(f[column(key)] == value for key, value in self.filters.exact)
+        )
+        walk = (
+            select(c.id, *(c[column(key)] for key in keys if key != "id"))
+            .where(*where, c.id.in_(matched).is_(True))
+            .order_by(*self._order(c, keys))
+            .subquery("walk")
+        )
+        row = self.table.alias("a")
+        alive = _conditions(Filters(deleted=self.filters.deleted), self.postgres, row.c)
+        return (
+            select(row)
+            .join(walk, row.c.id == walk.c.id)
+            .where(*alive)
+            .order_by(*self._order(walk.c, keys))
+            .limit(limit)
+        )
 
     def _rows(self, stmt: Select[Any]) -> list[dict[str, Any]]:
         return [dict(row) for row in self.session.execute(stmt).mappings()]
