@@ -271,8 +271,8 @@ def _select_page(
     return rows + part.read(where, ("id",), limit - len(rows))
 
 
-# How many rows, in the page's order, a filtered page looks at before it lets the filter
-# pick the rows first (see _Part.read).
+# How many rows, in the page's order, a filtered page looks at before it reads the page
+# another way (see _Part).
 WALK = 10_000
 
 
