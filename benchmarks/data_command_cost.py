@@ -27,7 +27,6 @@ count whatever else the machine does. Exit 1 when a command exceeds --max-ratio 
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import re
 import secrets
@@ -37,6 +36,8 @@ import sys
 import time
 import uuid
 from pathlib import Path
+
+from cache_bench import seed_assets
 
 ADMIN_URL = os.environ.get(
     "ASSETCTL_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -125,30 +126,6 @@ def _admin() -> object:
     conn = psycopg2.connect(ADMIN_URL)
     conn.autocommit = True
     return conn
-
-
-def _seed(dsn: str, rows: int) -> None:
-    import psycopg2
-
-    buf = io.StringIO()
-    for n in range(rows):
-        assigned = n % 3 == 0
-        assignee = f"user{n % 97}@example.com" if assigned else "\\N"
-        buf.write(
-            f"TAG-{n:07d}\tDevice {n}\tlaptop\t{'assigned' if assigned else 'in_stock'}\t"
-            f"SN{n:09d}\t{assignee}\t1\t2026-01-01 00:00:00+00\t2026-01-01 00:00:00+00\t"
-            "bench\tbench\n"
-        )
-    buf.seek(0)
-    conn = psycopg2.connect(dsn)
-    with conn, conn.cursor() as cur:
-        cur.copy_expert(
-            "COPY assets (tag, name, category, status, serial, assignee, version, created_at, "
-            "updated_at, created_by, updated_by) FROM STDIN",
-            buf,
-        )
-        cur.execute("ANALYZE")
-    conn.close()
 
 
 def _measure(argv: list[str], env: dict[str, str], instructions: bool) -> float:
@@ -287,7 +264,7 @@ def main() -> int:
     try:
         _prepare(env)
         print(f"seeding {options.rows:,} assets ...", file=sys.stderr)
-        _seed(dsn, options.rows)
+        seed_assets(dsn, options.rows, categories=("laptop",), people=97)
         if options.breakdown:
             _breakdown(env)
             return 0
