@@ -147,11 +147,11 @@ def _asset_table() -> Table:
         # Named "cost" since the first release.
         *(CheckConstraint(f"{col} IS NULL OR {col} >= 0", name="cost") for col in money),
         # The sort indexes of the non-null keys (the nullable ones: `_dialect_indexes`).
-        *(_sort_index(field) for field in _sort_keys() if not field.nullable),
+        *(_sort_index(field) for field in sort_index_keys() if not field.nullable),
     )
 
 
-def _sort_keys() -> list[Field]:
+def sort_index_keys() -> list[Field]:
     """Every sort key with its own (key, id) index. A unique key needs none: its unique
     index gives the order (ties are impossible among active assets)."""
     return [
@@ -193,7 +193,7 @@ def _dialect_indexes(table: Table) -> None:
             sqlite_where=DELETED,
         )
     )
-    for field in _sort_keys():
+    for field in sort_index_keys():
         if field.nullable:
             table.append_constraint(_sort_index(field))
     table.append_constraint(_search_index())

@@ -342,15 +342,12 @@ class _Part:
 
     def _indexed(self, keys: tuple[str, ...]) -> bool:
         """Whether the sort and every filter have a (key, id) index (not search)."""
-        from assetctl.db.tables import UNIQUE_WHEN_ACTIVE
+        from assetctl.db.tables import sort_index_keys
 
-        def own(key: str) -> bool:
-            return key == "id" or (key in SORTABLE and key not in UNIQUE_WHEN_ACTIVE)
-
+        # The primary key is (id) itself.
+        own = {"id", *(field.name for field in sort_index_keys())}
         exact = self.filters.exact
-        return (
-            not self.filters.search and all(own(k) for k in keys) and all(own(k) for k, _ in exact)
-        )
+        return not self.filters.search and own.issuperset(keys) and all(k in own for k, _ in exact)
 
     def _intersected(
         self, where: list[ColumnElement[bool]], keys: tuple[str, ...], limit: int
