@@ -19,6 +19,7 @@ from assetctl.core.assets.listing import Sort, fetch_page, filtered, make_filter
 from assetctl.db import search_index
 from assetctl.db.engine import unit_of_work
 from assetctl.db.tables import assets_table
+from tests.asset_fixtures import connect
 from tests.conftest import (
     NO_IP_LOOKUP,
     Cli,
@@ -297,19 +298,15 @@ def test_assets_has_exactly_the_indexes_the_catalogue_declares(pg_database: str)
             key = column(field.name)
             partial = f" WHERE ({key} IS NOT NULL)" if field.nullable else ""
             expected[f"ix_assets_{field.name}_id"] = f"({key}, id){partial}"
-    engine = create_engine(pg_database)
-    try:
-        with engine.connect() as conn:
-            found: dict[str, str] = dict(
-                conn.execute(
-                    text(
-                        "SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_index i JOIN pg_class c "
-                        "ON c.oid = i.indexrelid WHERE i.indrelid = 'assets'::regclass"
-                    )
-                ).all()
-            )
-    finally:
-        engine.dispose()
+    with connect(pg_database) as conn:
+        found: dict[str, str] = dict(
+            conn.execute(
+                text(
+                    "SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_index i JOIN pg_class c "
+                    "ON c.oid = i.indexrelid WHERE i.indrelid = 'assets'::regclass"
+                )
+            ).all()
+        )
     assert set(found) == set(expected)
     for name, tail in expected.items():
         if tail is not None:
@@ -317,9 +314,5 @@ def test_assets_has_exactly_the_indexes_the_catalogue_declares(pg_database: str)
 
 
 def _truncate_assets(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text("TRUNCATE assets, asset_events RESTART IDENTITY CASCADE"))
-    finally:
-        engine.dispose()
+    with connect(url) as conn:
+        conn.execute(text("TRUNCATE assets, asset_events RESTART IDENTITY CASCADE"))
