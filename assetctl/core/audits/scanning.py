@@ -153,8 +153,10 @@ def scan_codes(
     checked = [check_code(line) for line in lines]
     codes = [c for c in checked if isinstance(c, str)]
     named = resolve_codes(session, codes, url_template)
-    order = list(dict.fromkeys(int(named[c]["id"]) for c in codes if c in named))
-    claimed = _claim(session, audit_id, order, caller.email)
+    # In id order: two scanners entering overlapping assets in their scan orders each
+    # waited on the other's uncommitted row (deadlock, 40P01); one order for all, no cycle.
+    ids = sorted({int(named[c]["id"]) for c in codes if c in named})
+    claimed = _claim(session, audit_id, ids, caller.email)
     expected = _expected(session, audit_id, sorted(claimed))
     batch, scans, now = ScanBatch(), [], datetime.now(UTC)
     for item in checked:
